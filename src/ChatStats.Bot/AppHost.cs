@@ -1,0 +1,76 @@
+using ChatStats.Bot.Commands;
+using ChatStats.Bot.Configuration;
+using ChatStats.Bot.Data;
+using ChatStats.Bot.Ingest;
+using ChatStats.Bot.Telegram;
+using ChatStats.Bot.Web;
+
+namespace ChatStats.Bot;
+
+/// <summary>Builds the process for a set of roles: the table of contents of the application.</summary>
+internal static class AppHost
+{
+    public static IHost Build(RoleSet roles, string[] args, IReadOnlyDictionary<string, string?>? overrides = null)
+    {
+        if (roles.Web)
+        {
+            var web = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
+            AddCommon(web, roles, overrides);
+            web.AddWeb();
+            var app = web.Build();
+            app.MapHealthAndMetrics();
+            return app;
+        }
+        var host = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { Args = args, ContentRootPath = AppContext.BaseDirectory });
+        AddCommon(host, roles, overrides);
+        return host.Build();
+    }
+
+    /// <summary>Configuration and database only: what <c>migrate</c>, <c>stats</c> and <c>doctor</c> need.</summary>
+    public static IHost BuildTool(string[] args, IReadOnlyDictionary<string, string?>? overrides = null, bool telegram = false)
+    {
+        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { Args = args, ContentRootPath = AppContext.BaseDirectory });
+        Configure(builder, overrides);
+        builder.Logging.SetMinimumLevel(LogLevel.Warning);
+        builder.AddDatabase();
+        builder.Services.AddSingleton<DatabaseMigrator>();
+        builder.Services.AddSingleton<Stats.ChatTotalsQuery>();
+        // Registered so that doctor can validate every section, not only the ones this verb uses.
+        builder.Services.AddValidatedOptions<IngestOptions>(IngestOptions.Section);
+        builder.Services.AddValidatedOptions<PrivacyOptions>(PrivacyOptions.Section);
+        builder.Services.AddValidatedOptions<WebOptions>(WebOptions.Section);
+        if (telegram)
+        {
+            builder.AddTelegram();
+        }
+        return builder.Build();
+    }
+
+    private static void AddCommon(IHostApplicationBuilder builder, RoleSet roles, IReadOnlyDictionary<string, string?>? overrides)
+    {
+        Configure(builder, overrides);
+        builder.Services.AddSingleton(roles);
+        builder.AddDatabase();
+        builder.Services.AddSingleton<DatabaseMigrator>();
+        builder.Services.AddHostedService<SchemaCheck>();
+        builder.Services.AddHostedService<InstanceHeartbeat>();
+        if (roles.Bot)
+        {
+            builder.AddTelegram();
+            builder.AddIngest();
+            builder.AddCommands();
+            builder.AddPolling();
+        }
+        builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(25));
+    }
+
+    private static void Configure(IHostApplicationBuilder builder, IReadOnlyDictionary<string, string?>? overrides)
+    {
+        builder.Configuration.AddEnvironmentAliases();
+        if (overrides is not null)
+        {
+            builder.Configuration.AddInMemoryCollection(overrides);
+        }
+        builder.Services.AddSingleton(TimeProvider.System);
+    }
+}

@@ -1,0 +1,147 @@
+using System.CommandLine;
+using ChatStats.Bot.Configuration;
+using ChatStats.Bot.Data;
+using ChatStats.Bot.Ingest;
+using ChatStats.Bot.Telegram;
+using ChatStats.Bot.Web;
+using ChatStats.Telegram;
+using Microsoft.Extensions.Options;
+using Npgsql;
+
+namespace ChatStats.Bot.Cli;
+
+/// <summary><c>chatstats doctor</c>: one line per check, each failure saying what to do.</summary>
+internal static class DoctorCommand
+{
+    private static readonly (string Binary, string Package, string UsedFor)[] Binaries =
+    [
+        ("rsvg-convert", "librsvg2-bin", "chart images (PNG)"),
+        ("weasyprint", "weasyprint", "PDF reports"),
+        ("pdftotext", "poppler-utils", "reading PDFs back in tests"),
+    ];
+
+    public static Command Build()
+    {
+        var command = new Command("doctor", "Check settings, database, migrations, the bot token and external programs.");
+        command.SetAction(async (parse, ct) => await RunAsync(Console.Out, ct));
+        return command;
+    }
+
+    public static async Task<int> RunAsync(TextWriter output, CancellationToken ct)
+    {
+        var failures = 0;
+        void Line(bool ok, string check, string detail, bool warnOnly = false)
+        {
+            var mark = ok ? "ok  " : warnOnly ? "warn" : "FAIL";
+            if (!ok && !warnOnly)
+            {
+                failures++;
+            }
+            output.WriteLine($"{mark} {check,-12} {detail}");
+        }
+
+        using var host = AppHost.BuildTool([], telegram: true);
+        var settingsOk = true;
+        foreach (var failure in Validate<TelegramOptions>(host).Concat(Validate<DatabaseOptions>(host)).Concat(Validate<IngestOptions>(host))
+                     .Concat(Validate<WebOptions>(host)).Concat(Validate<PrivacyOptions>(host)))
+        {
+            Line(false, "settings", failure);
+            settingsOk = false;
+        }
+        if (settingsOk)
+        {
+            Line(true, "settings", "all sections valid");
+        }
+
+        DatabaseOptions? db = null;
+        try
+        {
+            db = host.Services.GetRequiredService<IOptions<DatabaseOptions>>().Value;
+        }
+        catch (OptionsValidationException)
+        {
+            Line(false, "database", "not checked: fix Database settings first");
+        }
+        if (db is not null)
+        {
+            var where = DatabaseUrl.Describe(db.ConnectionString);
+            try
+            {
+                var dataSource = host.Services.GetRequiredService<NpgsqlDataSource>();
+                await using var cmd = dataSource.CreateCommand("SHOW server_version");
+                var version = await cmd.ExecuteScalarAsync(ct);
+                Line(true, "database", $"PostgreSQL {version} at {where}; pool max {db.MaxPoolSize}, timeout {db.ConnectionTimeoutSeconds} s, lifetime {db.ConnectionLifetimeSeconds} s");
+                var status = await host.Services.GetRequiredService<DatabaseMigrator>().GetStatusAsync(ct);
+                Line(status.Pending.Count == 0, "migrations", status.Pending.Count == 0
+                    ? $"{status.Applied.Count} applied, none pending"
+                    : $"{status.Pending.Count} pending ({string.Join(", ", status.Pending)}): run 'chatstats migrate'");
+            }
+            catch (Exception ex) when (ex is NpgsqlException or TimeoutException)
+            {
+                Line(false, "database", $"cannot connect to {where}: {ex.Message}. Is PostgreSQL running? deploy/dev.sh run starts a local one.");
+                Line(false, "migrations", "not checked: no database");
+            }
+            catch (InvalidOperationException ex)
+            {
+                Line(false, "migrations", ex.Message);
+            }
+        }
+
+        try
+        {
+            var client = host.Services.GetRequiredService<BotApiClient>();
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            timeout.CancelAfter(TimeSpan.FromSeconds(15));
+            var me = await client.GetMeAsync(timeout.Token);
+            Line(true, "token", $"@{me.Username} ({me.Id})");
+        }
+        catch (OptionsValidationException)
+        {
+            Line(false, "token", "not checked: fix Telegram settings first");
+        }
+        catch (BotApiException ex) when (ex.ErrorCode is 401 or 404)
+        {
+            Line(false, "token", "Telegram rejected the token: copy it again from @BotFather (/token) into TELEGRAM_BOT_TOKEN");
+        }
+        catch (BotApiException ex)
+        {
+            var url = host.Services.GetRequiredService<IOptions<TelegramOptions>>().Value.ApiBaseUrl;
+            Line(false, "token", $"could not reach {url}: {ex.Description}. Check the network or TELEGRAM_API_BASE_URL.");
+        }
+
+        foreach (var (binary, package, usedFor) in Binaries)
+        {
+            var path = FindOnPath(binary);
+            Line(path is not null, binary, path ?? $"missing, needed for {usedFor}: apt-get install {package}", warnOnly: true);
+        }
+
+        output.WriteLine(failures == 0 ? "All required checks passed." : $"{failures} check(s) failed.");
+        return failures == 0 ? 0 : 1;
+    }
+
+    private static IEnumerable<string> Validate<T>(IHost host) where T : class
+    {
+        try
+        {
+            _ = host.Services.GetRequiredService<IOptions<T>>().Value;
+            return [];
+        }
+        catch (OptionsValidationException ex)
+        {
+            return ex.Failures;
+        }
+    }
+
+    internal static string? FindOnPath(string binary)
+    {
+        foreach (var dir in (Environment.GetEnvironmentVariable("PATH") ?? "").Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries))
+        {
+            var candidate = Path.Combine(dir, binary);
+            if (File.Exists(candidate))
+            {
+                return candidate;
+            }
+        }
+        return null;
+    }
+}

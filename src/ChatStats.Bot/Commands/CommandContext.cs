@@ -1,0 +1,24 @@
+using System.Globalization;
+using ChatStats.Telegram.Types;
+
+namespace ChatStats.Bot.Commands;
+
+/// <summary>Everything a command handler needs about the message that invoked it.</summary>
+internal sealed record CommandContext(Message Message, ParsedCommand Command, CultureInfo Culture)
+{
+    public long ChatId => Message.Chat.Id;
+    public bool IsGroup => Message.Chat.IsGroup;
+    public string T(string key) => Localizer.Get(key, Culture);
+    public string T(string key, params object?[] args) => Localizer.Format(key, Culture, args);
+}
+
+internal interface IBotCommand
+{
+    /// <summary>Lower-case name without the slash.</summary>
+    string Name { get; }
+
+    /// <summary>Resource key of the one-line description shown in /help and Telegram's command menu.</summary>
+    string DescriptionKey { get; }
+
+    Task ExecuteAsync(CommandContext context, CancellationToken ct);
+}

@@ -1,0 +1,41 @@
+using ChatStats.Bot.Data;
+using ChatStats.Telegram.Types;
+using Microsoft.EntityFrameworkCore;
+
+namespace ChatStats.Bot.Commands;
+
+/// <summary>Finds the command a message invokes and runs it in the chat's language.</summary>
+internal sealed class CommandRouter(IEnumerable<IBotCommand> commands, BotIdentity identity, ChatStatsDbContext db, ILogger<CommandRouter> logger)
+{
+    private readonly Dictionary<string, IBotCommand> _commands = commands.ToDictionary(c => c.Name);
+
+    public async Task HandleAsync(Message message, CancellationToken ct)
+    {
+        if (message.From is { IsBot: true } || CommandParser.Parse(message.Text, identity.Username) is not { } parsed)
+        {
+            return;
+        }
+        if (!_commands.TryGetValue(parsed.Name, out var command))
+        {
+            // Another bot's command, or a typo: groups are noisy, so unknown commands get no answer.
+            logger.LogDebug("Ignoring unknown command /{Command} in chat {ChatId}", parsed.Name, message.Chat.Id);
+            return;
+        }
+        var chatLanguage = message.Chat.IsGroup
+            ? await db.Chats.AsNoTracking().Where(c => c.Id == message.Chat.Id).Select(c => c.Language).FirstOrDefaultAsync(ct)
+            : null;
+        var culture = Localizer.Choose(chatLanguage, message.From?.LanguageCode);
+        await command.ExecuteAsync(new CommandContext(message, parsed, culture), ct);
+    }
+}
+
+/// <summary>The one switch every update that needs an answer goes through.</summary>
+internal sealed class UpdateRouter(CommandRouter commands, MembershipHandler membership)
+{
+    public Task HandleAsync(Update update, CancellationToken ct) => update switch
+    {
+        { Message: { } message } => commands.HandleAsync(message, ct),
+        { MyChatMember: { } change } => membership.HandleAsync(change, ct),
+        _ => Task.CompletedTask,
+    };
+}

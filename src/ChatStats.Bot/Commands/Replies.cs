@@ -1,0 +1,17 @@
+using ChatStats.Telegram.Sending;
+using ChatStats.Telegram.Types;
+
+namespace ChatStats.Bot.Commands;
+
+/// <summary>Answers in the chat and forum topic a command came from, as a reply to it.</summary>
+internal sealed class Replies(MessageSender sender)
+{
+    public Task SendAsync(Message to, string html, CancellationToken ct) =>
+        sender.SendTextAsync(new OutgoingMessage
+        {
+            ChatId = to.Chat.Id,
+            Text = html,
+            MessageThreadId = to.IsTopicMessage == true ? to.MessageThreadId : null,
+            ReplyToMessageId = to.MessageId,
+        }, ct);
+}

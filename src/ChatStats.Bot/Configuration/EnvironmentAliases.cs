@@ -1,0 +1,66 @@
+using Microsoft.Extensions.Configuration;
+
+namespace ChatStats.Bot.Configuration;
+
+/// <summary>
+/// The environment names operators already use (TELEGRAM_BOT_TOKEN, DATABASE_URL…) mapped onto configuration keys.
+/// Added before the standard environment source, so an explicit <c>Section__Key</c> still wins.
+/// </summary>
+internal sealed class EnvironmentAliasesSource(Func<string, string?> getEnvironmentVariable) : IConfigurationSource
+{
+    public static readonly IReadOnlyDictionary<string, string> Aliases = new Dictionary<string, string>
+    {
+        ["TELEGRAM_BOT_TOKEN"] = "Telegram:BotToken",
+        ["TELEGRAM_API_BASE_URL"] = "Telegram:ApiBaseUrl",
+    };
+
+    public IConfigurationProvider Build(IConfigurationBuilder builder) => new Provider(getEnvironmentVariable);
+
+    private sealed class Provider(Func<string, string?> getEnvironmentVariable) : ConfigurationProvider
+    {
+        public override void Load()
+        {
+            var data = new Dictionary<string, string?>(StringComparer.OrdinalIgnoreCase);
+            foreach (var (variable, key) in Aliases)
+            {
+                if (getEnvironmentVariable(variable) is { Length: > 0 } value)
+                {
+                    data[key] = value;
+                }
+            }
+            if (getEnvironmentVariable("DATABASE_URL") is { Length: > 0 } url)
+            {
+                // A malformed URL is kept as-is so that validation reports it against the key, with the reason.
+                data["Database:ConnectionString"] = DatabaseUrl.TryToConnectionString(url, out var cs, out var error) ? cs : $"invalid DATABASE_URL: {error}";
+            }
+            Data = data;
+        }
+    }
+}
+
+internal static class ConfigurationExtensions
+{
+    /// <summary>Inserts the alias source just before the environment-variable source, or at the end if there is none.</summary>
+    public static void AddEnvironmentAliases(this IConfigurationManager configuration, Func<string, string?>? getEnvironmentVariable = null)
+    {
+        var source = new EnvironmentAliasesSource(getEnvironmentVariable ?? Environment.GetEnvironmentVariable);
+        var sources = configuration.Sources;
+        var index = -1;
+        for (var i = 0; i < sources.Count; i++)
+        {
+            if (sources[i] is Microsoft.Extensions.Configuration.EnvironmentVariables.EnvironmentVariablesConfigurationSource { Prefix: null or "" })
+            {
+                index = i;
+                break;
+            }
+        }
+        if (index < 0)
+        {
+            sources.Add(source);
+        }
+        else
+        {
+            sources.Insert(index, source);
+        }
+    }
+}

@@ -1,0 +1,64 @@
+using System.Reflection;
+using System.Runtime.Loader;
+using ChatStats.Bot.Configuration;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
+using Npgsql;
+
+namespace ChatStats.Bot.Data;
+
+internal static class DatabaseExtensions
+{
+    public const string MigrationsAssembly = "ChatStats.Migrations";
+
+    /// <summary>Registers the bounded <see cref="NpgsqlDataSource"/> and the EF Core context that shares it.</summary>
+    public static IHostApplicationBuilder AddDatabase(this IHostApplicationBuilder builder)
+    {
+        builder.Services.AddValidatedOptions<DatabaseOptions>(DatabaseOptions.Section);
+        builder.Services.AddSingleton(sp =>
+        {
+            var options = sp.GetRequiredService<IOptions<DatabaseOptions>>().Value;
+            var dataSource = new NpgsqlDataSourceBuilder(options.BuildConnectionString("chatstats"));
+            dataSource.UseLoggerFactory(sp.GetRequiredService<ILoggerFactory>());
+            return dataSource.Build();
+        });
+        builder.Services.AddDbContext<ChatStatsDbContext>((sp, options) => Configure(options, sp.GetRequiredService<NpgsqlDataSource>()));
+        return builder;
+    }
+
+    public static void Configure(DbContextOptionsBuilder options, NpgsqlDataSource dataSource) =>
+        options.UseNpgsql(dataSource, npgsql => npgsql.MigrationsAssembly(MigrationsAssembly).MigrationsHistoryTable("__ef_migrations_history"));
+
+    public static void Configure(DbContextOptionsBuilder options, string connectionString) =>
+        options.UseNpgsql(connectionString, npgsql => npgsql.MigrationsAssembly(MigrationsAssembly).MigrationsHistoryTable("__ef_migrations_history"));
+
+    /// <summary>
+    /// The migrations assembly references this one, so it cannot be a compile-time reference of ours; the build copies it
+    /// next to chatstats.dll and we load it from there when EF asks for it.
+    /// </summary>
+    public static void ResolveMigrationsAssembly()
+    {
+        AssemblyLoadContext.Default.Resolving += (context, name) =>
+        {
+            if (name.Name != MigrationsAssembly)
+            {
+                return null;
+            }
+            var path = Path.Combine(AppContext.BaseDirectory, MigrationsAssembly + ".dll");
+            return File.Exists(path) ? context.LoadFromAssemblyPath(path) : null;
+        };
+    }
+
+    public static bool MigrationsAssemblyPresent()
+    {
+        try
+        {
+            Assembly.Load(new AssemblyName(MigrationsAssembly));
+            return true;
+        }
+        catch (FileNotFoundException)
+        {
+            return false;
+        }
+    }
+}

@@ -1,0 +1,74 @@
+using System.ComponentModel.DataAnnotations;
+using Npgsql;
+
+namespace ChatStats.Bot.Data;
+
+internal sealed class DatabaseOptions : IValidatableObject
+{
+    public const string Section = "Database";
+
+    public string ConnectionString { get; set; } = "";
+
+    /// <summary>The guide's pool of 5 plus 5 overflow: a bot under load must wait for a connection, not open hundreds.</summary>
+    [Range(1, 500, ErrorMessage = "must be between 1 and 500 connections")]
+    public int MaxPoolSize { get; set; } = 10;
+
+    [Range(1, 600, ErrorMessage = "must be between 1 and 600 seconds")]
+    public int ConnectionTimeoutSeconds { get; set; } = 30;
+
+    [Range(0, 86_400, ErrorMessage = "must be between 0 (never recycle) and 86400 seconds")]
+    public int ConnectionLifetimeSeconds { get; set; } = 3600;
+
+    [Range(1, 3600, ErrorMessage = "must be between 1 and 3600 seconds")]
+    public int CommandTimeoutSeconds { get; set; } = 30;
+
+    public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
+    {
+        if (string.IsNullOrWhiteSpace(ConnectionString))
+        {
+            yield return new ValidationResult("is missing. Set DATABASE_URL=postgres://user:pass@host:5432/db or Database__ConnectionString.", [nameof(ConnectionString)]);
+            yield break;
+        }
+        string? error = null;
+        if (ConnectionString.StartsWith("invalid DATABASE_URL", StringComparison.Ordinal))
+        {
+            error = ConnectionString;
+        }
+        else
+        {
+            try
+            {
+                _ = new NpgsqlConnectionStringBuilder(ConnectionString);
+            }
+            catch (ArgumentException ex)
+            {
+                error = $"is not a valid Npgsql connection string: {ex.Message}";
+            }
+        }
+        if (error is not null)
+        {
+            yield return new ValidationResult(error, [nameof(ConnectionString)]);
+        }
+    }
+
+    /// <summary>The configured connection string with the pool bounds applied on top.</summary>
+    public string BuildConnectionString(string? applicationName = null)
+    {
+        var builder = new NpgsqlConnectionStringBuilder(ConnectionString)
+        {
+            MaxPoolSize = MaxPoolSize,
+            Timeout = ConnectionTimeoutSeconds,
+            ConnectionLifetime = ConnectionLifetimeSeconds,
+            CommandTimeout = CommandTimeoutSeconds,
+        };
+        if (builder.MinPoolSize > MaxPoolSize)
+        {
+            builder.MinPoolSize = MaxPoolSize;
+        }
+        if (applicationName is not null && string.IsNullOrEmpty(builder.ApplicationName))
+        {
+            builder.ApplicationName = applicationName;
+        }
+        return builder.ConnectionString;
+    }
+}

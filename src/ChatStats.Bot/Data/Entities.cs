@@ -1,0 +1,248 @@
+using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Metadata.Builders;
+
+namespace ChatStats.Bot.Data;
+
+internal sealed class ChatEntity
+{
+    public long Id { get; set; }
+    public required string Type { get; set; }
+    public string? Title { get; set; }
+    public string? Username { get; set; }
+    public bool IsForum { get; set; }
+    /// <summary>IANA zone the chat's statistics are shown in.</summary>
+    public string TimeZone { get; set; } = "UTC";
+    /// <summary>Reply language chosen by the chat's admins (en, ru); null means "follow the sender".</summary>
+    public string? Language { get; set; }
+    public int? RetentionDays { get; set; }
+    public bool StoreText { get; set; } = true;
+    /// <summary>Everything else a chat can configure, as JSON.</summary>
+    public string Settings { get; set; } = "{}";
+    /// <summary>Set when this group became a supergroup; its history now lives under that id.</summary>
+    public long? MigratedToChatId { get; set; }
+    /// <summary>member, administrator, left or kicked: the bot's own standing in the chat.</summary>
+    public string? BotStatus { get; set; }
+    public DateTimeOffset FirstSeenAt { get; set; }
+    public DateTimeOffset UpdatedAt { get; set; }
+}
+
+internal sealed class ChatConfiguration : IEntityTypeConfiguration<ChatEntity>
+{
+    public void Configure(EntityTypeBuilder<ChatEntity> b)
+    {
+        b.ToTable("chats");
+        b.HasKey(x => x.Id);
+        b.Property(x => x.Id).ValueGeneratedNever();
+        b.Property(x => x.TimeZone).HasDefaultValue("UTC");
+        b.Property(x => x.StoreText).HasDefaultValue(true);
+        b.Property(x => x.Settings).HasColumnType("jsonb").HasDefaultValueSql("'{}'::jsonb");
+    }
+}
+
+internal sealed class ChatTitleChange
+{
+    public long Id { get; set; }
+    public long ChatId { get; set; }
+    /// <summary>The service message that announced the change; 0 for the title the bot first saw.</summary>
+    public int MessageId { get; set; }
+    public required string Title { get; set; }
+    public long? ChangedByUserId { get; set; }
+    public DateTimeOffset ChangedAt { get; set; }
+}
+
+internal sealed class ChatTitleChangeConfiguration : IEntityTypeConfiguration<ChatTitleChange>
+{
+    public void Configure(EntityTypeBuilder<ChatTitleChange> b)
+    {
+        b.ToTable("chat_title_history");
+        b.HasKey(x => x.Id);
+        b.HasIndex(x => new { x.ChatId, x.MessageId }).IsUnique();
+    }
+}
+
+internal sealed class UserEntity
+{
+    public long Id { get; set; }
+    public bool IsBot { get; set; }
+    public required string FirstName { get; set; }
+    public string? LastName { get; set; }
+    public string? Username { get; set; }
+    public string? LanguageCode { get; set; }
+    public DateTimeOffset FirstSeenAt { get; set; }
+    public DateTimeOffset UpdatedAt { get; set; }
+}
+
+internal sealed class UserConfiguration : IEntityTypeConfiguration<UserEntity>
+{
+    public void Configure(EntityTypeBuilder<UserEntity> b)
+    {
+        b.ToTable("users");
+        b.HasKey(x => x.Id);
+        b.Property(x => x.Id).ValueGeneratedNever();
+        b.HasIndex(x => x.Username);
+    }
+}
+
+internal sealed class UserNameChange
+{
+    public long Id { get; set; }
+    public long UserId { get; set; }
+    public required string FirstName { get; set; }
+    public string? LastName { get; set; }
+    public string? Username { get; set; }
+    public DateTimeOffset SeenAt { get; set; }
+}
+
+internal sealed class UserNameChangeConfiguration : IEntityTypeConfiguration<UserNameChange>
+{
+    public void Configure(EntityTypeBuilder<UserNameChange> b)
+    {
+        b.ToTable("user_name_history");
+        b.HasKey(x => x.Id);
+        b.HasIndex(x => new { x.UserId, x.SeenAt });
+    }
+}
+
+internal sealed class StoredMessage
+{
+    public long ChatId { get; set; }
+    public int MessageId { get; set; }
+    public long? SenderUserId { get; set; }
+    public long? SenderChatId { get; set; }
+    public DateTimeOffset SentAt { get; set; }
+    public short Kind { get; set; }
+    public string? Text { get; set; }
+    public int CharCount { get; set; }
+    public int WordCount { get; set; }
+    public int? ReplyToMessageId { get; set; }
+    public long? ReplyToUserId { get; set; }
+    public bool IsForwarded { get; set; }
+    public int? ThreadId { get; set; }
+    public DateTimeOffset? EditedAt { get; set; }
+    /// <summary>False for messages that are not a member's activity: other bots, posts on behalf of a channel.</summary>
+    public bool Counted { get; set; }
+}
+
+internal sealed class StoredMessageConfiguration : IEntityTypeConfiguration<StoredMessage>
+{
+    public void Configure(EntityTypeBuilder<StoredMessage> b)
+    {
+        b.ToTable("messages");
+        b.HasKey(x => new { x.ChatId, x.MessageId });
+        b.HasIndex(x => new { x.ChatId, x.SenderUserId, x.SentAt });
+    }
+}
+
+/// <summary>What a service message records. The numbers are stored; never renumber.</summary>
+internal enum ServiceEventKind : short
+{
+    Joined = 1,
+    Left = 2,
+    TitleChanged = 3,
+    Pinned = 4,
+    MigratedTo = 5,
+    MigratedFrom = 6,
+    PhotoChanged = 7,
+    Created = 8,
+}
+
+internal sealed class ServiceEvent
+{
+    public long ChatId { get; set; }
+    public int MessageId { get; set; }
+    /// <summary>Position within the message: one message can add several members.</summary>
+    public short Seq { get; set; }
+    public short Kind { get; set; }
+    public long? UserId { get; set; }
+    public long? TargetUserId { get; set; }
+    public string? Data { get; set; }
+    public DateTimeOffset OccurredAt { get; set; }
+}
+
+internal sealed class ServiceEventConfiguration : IEntityTypeConfiguration<ServiceEvent>
+{
+    public void Configure(EntityTypeBuilder<ServiceEvent> b)
+    {
+        b.ToTable("service_events");
+        b.HasKey(x => new { x.ChatId, x.MessageId, x.Seq });
+        b.HasIndex(x => new { x.ChatId, x.TargetUserId });
+    }
+}
+
+/// <summary>The rollup every hot statistic reads: one row per chat × UTC hour × member.</summary>
+internal sealed class HourlyActivity
+{
+    public long ChatId { get; set; }
+    public DateTimeOffset Hour { get; set; }
+    public long UserId { get; set; }
+    public int Messages { get; set; }
+    public long Words { get; set; }
+    public long Chars { get; set; }
+    public int TextCount { get; set; }
+    public int PhotoCount { get; set; }
+    public int StickerCount { get; set; }
+    public int VoiceCount { get; set; }
+    public int VideoCount { get; set; }
+    public int VideoNoteCount { get; set; }
+    public int AudioCount { get; set; }
+    public int DocumentCount { get; set; }
+    public int AnimationCount { get; set; }
+    public int PollCount { get; set; }
+    public int LocationCount { get; set; }
+    public int ContactCount { get; set; }
+    public int DiceCount { get; set; }
+    public int OtherCount { get; set; }
+}
+
+internal sealed class HourlyActivityConfiguration : IEntityTypeConfiguration<HourlyActivity>
+{
+    public void Configure(EntityTypeBuilder<HourlyActivity> b)
+    {
+        b.ToTable("chat_user_hourly");
+        b.HasKey(x => new { x.ChatId, x.Hour, x.UserId });
+        b.HasIndex(x => new { x.ChatId, x.UserId, x.Hour });
+    }
+}
+
+internal sealed class DeadLetter
+{
+    public long Id { get; set; }
+    public long? UpdateId { get; set; }
+    public long? ChatId { get; set; }
+    /// <summary>The update as received: text, because a malformed update may not even be JSON PostgreSQL accepts.</summary>
+    public required string Payload { get; set; }
+    public required string Error { get; set; }
+    public DateTimeOffset FailedAt { get; set; }
+}
+
+internal sealed class DeadLetterConfiguration : IEntityTypeConfiguration<DeadLetter>
+{
+    public void Configure(EntityTypeBuilder<DeadLetter> b)
+    {
+        b.ToTable("dead_letters");
+        b.HasKey(x => x.Id);
+        b.HasIndex(x => x.UpdateId).IsUnique();
+        b.HasIndex(x => x.FailedAt);
+    }
+}
+
+/// <summary>A running role's heartbeat, so /health/ready in the web process can report the poller of the bot process.</summary>
+internal sealed class InstanceStatus
+{
+    public required string Id { get; set; }
+    public required string Role { get; set; }
+    public required string Host { get; set; }
+    public int Pid { get; set; }
+    public required string State { get; set; }
+    public DateTimeOffset StartedAt { get; set; }
+    public DateTimeOffset HeartbeatAt { get; set; }
+}
+
+internal sealed class InstanceStatusConfiguration : IEntityTypeConfiguration<InstanceStatus>
+{
+    public void Configure(EntityTypeBuilder<InstanceStatus> b)
+    {
+        b.ToTable("instances");
+        b.HasKey(x => x.Id);
+    }
+}

@@ -1,0 +1,78 @@
+using System.Net;
+using ChatStats.Telegram.Polling;
+using Npgsql;
+
+namespace ChatStats.Bot.Data;
+
+/// <summary>
+/// Every 15 s, records this process's roles and the poller's state, so /health/ready of a separate web process can
+/// tell whether a bot is polling. A missed write is logged and retried; it never stops the role.
+/// </summary>
+internal sealed class InstanceHeartbeat(NpgsqlDataSource dataSource, IServiceProvider services, RoleSet roles, TimeProvider time, ILogger<InstanceHeartbeat> logger) : BackgroundService
+{
+    public static readonly TimeSpan Interval = TimeSpan.FromSeconds(15);
+    private readonly string _id = $"{Dns.GetHostName()}:{Environment.ProcessId}";
+    private readonly DateTimeOffset _startedAt = time.GetUtcNow();
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        using var timer = new PeriodicTimer(Interval, time);
+        do
+        {
+            try
+            {
+                await WriteAsync(stoppingToken);
+            }
+            catch (Exception ex) when (ex is NpgsqlException or TimeoutException)
+            {
+                logger.LogWarning("Heartbeat not written: {Error}", ex.Message);
+            }
+        }
+        while (await timer.WaitForNextTickAsync(stoppingToken));
+    }
+
+    public override async Task StopAsync(CancellationToken cancellationToken)
+    {
+        await base.StopAsync(cancellationToken);
+        try
+        {
+            await using var cmd = dataSource.CreateCommand("DELETE FROM instances WHERE id = $1");
+            cmd.Parameters.Add(new() { Value = _id });
+            await cmd.ExecuteNonQueryAsync(cancellationToken);
+        }
+        catch (Exception ex) when (ex is NpgsqlException or OperationCanceledException)
+        {
+            logger.LogDebug("Heartbeat row not removed: {Error}", ex.Message);
+        }
+    }
+
+    private async Task WriteAsync(CancellationToken ct)
+    {
+        var poller = services.GetService<LongPoller>();
+        var state = poller?.State.ToString() ?? "none";
+        await using var cmd = dataSource.CreateCommand("""
+            INSERT INTO instances (id, role, host, pid, state, started_at, heartbeat_at) VALUES ($1, $2, $3, $4, $5, $6, $7)
+            ON CONFLICT (id) DO UPDATE SET role = excluded.role, state = excluded.state, heartbeat_at = excluded.heartbeat_at
+            """);
+        cmd.Parameters.Add(new() { Value = _id });
+        cmd.Parameters.Add(new() { Value = roles.ToString() });
+        cmd.Parameters.Add(new() { Value = Dns.GetHostName() });
+        cmd.Parameters.Add(new() { Value = Environment.ProcessId });
+        cmd.Parameters.Add(new() { Value = state });
+        cmd.Parameters.Add(new() { Value = _startedAt });
+        cmd.Parameters.Add(new() { Value = time.GetUtcNow() });
+        await cmd.ExecuteNonQueryAsync(ct);
+    }
+}
+
+/// <summary>Which roles this process runs.</summary>
+internal sealed record RoleSet(bool Bot, bool Web)
+{
+    public override string ToString() => (Bot, Web) switch
+    {
+        (true, true) => "run",
+        (true, false) => "bot",
+        (false, true) => "web",
+        _ => "none",
+    };
+}

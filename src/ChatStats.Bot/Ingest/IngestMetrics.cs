@@ -1,0 +1,17 @@
+using System.Diagnostics.Metrics;
+
+namespace ChatStats.Bot.Ingest;
+
+/// <summary>Instruments of the ingest path, exported on /metrics.</summary>
+internal static class IngestMetrics
+{
+    public const string MeterName = "ChatStats.Bot";
+    private static readonly Meter Meter = new(MeterName);
+
+    public static readonly Counter<long> UpdatesHandled = Meter.CreateCounter<long>("chatstats.updates_handled", "{update}", "Updates recorded and handled, by kind.");
+    public static readonly Counter<long> UpdatesFailed = Meter.CreateCounter<long>("chatstats.updates_failed", "{update}", "Updates dead-lettered, by stage.");
+    public static readonly Histogram<double> IngestLatency = Meter.CreateHistogram<double>("chatstats.ingest.latency", "s", "Time to store one batch, from receipt to commit.");
+    public static readonly Counter<long> MessagesWritten = Meter.CreateCounter<long>("chatstats.ingest.messages", "{message}", "Message rows submitted for writing.");
+    public static readonly Counter<long> BatchRetries = Meter.CreateCounter<long>("chatstats.ingest.batch_fallbacks", "{batch}", "Batches re-written update by update to isolate a bad one.");
+    public static readonly Histogram<double> HandlerDuration = Meter.CreateHistogram<double>("chatstats.handler.duration", "s", "Time a handler took for one update.");
+}

@@ -1,0 +1,381 @@
+using ChatStats.Bot.Data;
+using ChatStats.Telegram.Types;
+using Npgsql;
+using NpgsqlTypes;
+
+namespace ChatStats.Bot.Ingest;
+
+/// <summary>
+/// Writes a batch in one transaction and one round trip: multi-row statements over <c>unnest</c>ed arrays, each
+/// idempotent, so a replayed batch changes nothing. Rollups move only with rows that actually changed.
+/// </summary>
+internal sealed class IngestWriter(NpgsqlDataSource dataSource)
+{
+    private static readonly string[] KindColumns = Enum.GetNames<MessageKind>().Select(n => ChatStatsDbContext.SnakeCase(n) + "_count").ToArray();
+
+    private static readonly string RollupColumns = string.Join(", ", KindColumns);
+
+    private static readonly string RollupFilters = string.Join(",\n       ",
+        Enum.GetValues<MessageKind>().Select(k => $"count(*) FILTER (WHERE kind = {(short)k})"));
+
+    private static readonly string RollupAdds = string.Join(", ", KindColumns.Select(c => $"{c} = h.{c} + excluded.{c}"));
+
+    public async Task WriteAsync(IngestBatch batch, CancellationToken ct)
+    {
+        if (batch.IsEmpty)
+        {
+            return;
+        }
+        await using var connection = await dataSource.OpenConnectionAsync(ct);
+        await using var tx = await connection.BeginTransactionAsync(ct);
+        await using var command = new NpgsqlBatch(connection, tx);
+        AddChats(command, batch.Chats);
+        AddUsers(command, batch.Users);
+        AddBotStatuses(command, batch.BotStatuses);
+        foreach (var migration in batch.Migrations.Distinct())
+        {
+            AddMigration(command, migration);
+        }
+        AddMessages(command, batch.Messages);
+        AddEdits(command, batch.Messages);
+        AddEvents(command, batch.Events);
+        AddDeadLetters(command, batch.DeadLetters);
+        if (command.BatchCommands.Count > 0)
+        {
+            await command.ExecuteNonQueryAsync(ct);
+        }
+        await tx.CommitAsync(ct);
+    }
+
+    /// <summary>Records failed updates on their own, outside any batch that may be failing.</summary>
+    public async Task WriteDeadLettersAsync(IReadOnlyList<DeadLetterRow> rows, CancellationToken ct)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(ct);
+        await using var command = new NpgsqlBatch(connection);
+        AddDeadLetters(command, rows);
+        if (command.BatchCommands.Count > 0)
+        {
+            await command.ExecuteNonQueryAsync(ct);
+        }
+    }
+
+    private static void AddChats(NpgsqlBatch batch, List<ChatRow> rows)
+    {
+        if (rows.Count == 0)
+        {
+            return;
+        }
+        var cmd = new NpgsqlBatchCommand("""
+            WITH s AS (
+              SELECT DISTINCT ON (id) id, type, title, username, is_forum, seen_at
+              FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::boolean[], $6::timestamptz[])
+                AS s(id, type, title, username, is_forum, seen_at)
+              ORDER BY id, seen_at DESC),
+            up AS (
+              INSERT INTO chats AS c (id, type, title, username, is_forum, first_seen_at, updated_at)
+              SELECT id, type, title, username, is_forum, seen_at, seen_at FROM s
+              ON CONFLICT (id) DO UPDATE
+                SET type = excluded.type, title = coalesce(excluded.title, c.title), username = excluded.username,
+                    is_forum = excluded.is_forum, updated_at = excluded.updated_at
+                WHERE c.updated_at <= excluded.updated_at
+                  AND (c.type, c.title, c.username, c.is_forum)
+                      IS DISTINCT FROM (excluded.type, coalesce(excluded.title, c.title), excluded.username, excluded.is_forum)
+              RETURNING id, title, updated_at, (xmax = 0) AS inserted)
+            INSERT INTO chat_title_history (chat_id, message_id, title, changed_at)
+            SELECT id, 0, title, updated_at FROM up WHERE inserted AND title IS NOT NULL
+            ON CONFLICT (chat_id, message_id) DO NOTHING
+            """);
+        cmd.Parameters.Add(Array(rows, r => r.Id));
+        cmd.Parameters.Add(Array(rows, r => r.Type));
+        cmd.Parameters.Add(Array(rows, r => r.Title));
+        cmd.Parameters.Add(Array(rows, r => r.Username));
+        cmd.Parameters.Add(Array(rows, r => r.IsForum));
+        cmd.Parameters.Add(Array(rows, r => r.SeenAt));
+        batch.BatchCommands.Add(cmd);
+    }
+
+    private static void AddUsers(NpgsqlBatch batch, List<UserRow> rows)
+    {
+        if (rows.Count == 0)
+        {
+            return;
+        }
+        var cmd = new NpgsqlBatchCommand("""
+            WITH s AS (
+              SELECT DISTINCT ON (id) id, is_bot, first_name, last_name, username, language_code, seen_at
+              FROM unnest($1::bigint[], $2::boolean[], $3::text[], $4::text[], $5::text[], $6::text[], $7::timestamptz[])
+                AS s(id, is_bot, first_name, last_name, username, language_code, seen_at)
+              ORDER BY id, seen_at DESC),
+            changed AS (
+              SELECT s.* FROM s LEFT JOIN users u ON u.id = s.id
+              WHERE u.id IS NULL
+                 OR (u.updated_at <= s.seen_at
+                     AND (u.first_name, u.last_name, u.username) IS DISTINCT FROM (s.first_name, s.last_name, s.username))),
+            history AS (
+              INSERT INTO user_name_history (user_id, first_name, last_name, username, seen_at)
+              SELECT id, first_name, last_name, username, seen_at FROM changed)
+            INSERT INTO users AS u (id, is_bot, first_name, last_name, username, language_code, first_seen_at, updated_at)
+            SELECT id, is_bot, first_name, last_name, username, language_code, seen_at, seen_at FROM s
+            ON CONFLICT (id) DO UPDATE
+              SET first_name = excluded.first_name, last_name = excluded.last_name, username = excluded.username,
+                  language_code = coalesce(excluded.language_code, u.language_code), is_bot = excluded.is_bot,
+                  updated_at = excluded.updated_at
+              WHERE u.updated_at <= excluded.updated_at
+                AND (u.first_name, u.last_name, u.username, u.language_code, u.is_bot)
+                    IS DISTINCT FROM (excluded.first_name, excluded.last_name, excluded.username,
+                                      coalesce(excluded.language_code, u.language_code), excluded.is_bot)
+            """);
+        cmd.Parameters.Add(Array(rows, r => r.Id));
+        cmd.Parameters.Add(Array(rows, r => r.IsBot));
+        cmd.Parameters.Add(Array(rows, r => r.FirstName));
+        cmd.Parameters.Add(Array(rows, r => r.LastName));
+        cmd.Parameters.Add(Array(rows, r => r.Username));
+        cmd.Parameters.Add(Array(rows, r => r.LanguageCode));
+        cmd.Parameters.Add(Array(rows, r => r.SeenAt));
+        batch.BatchCommands.Add(cmd);
+    }
+
+    private static void AddBotStatuses(NpgsqlBatch batch, List<BotStatusRow> rows)
+    {
+        if (rows.Count == 0)
+        {
+            return;
+        }
+        var cmd = new NpgsqlBatchCommand("""
+            UPDATE chats c SET bot_status = s.status
+            FROM (SELECT DISTINCT ON (chat_id) chat_id, status
+                  FROM unnest($1::bigint[], $2::text[], $3::timestamptz[]) AS s(chat_id, status, at)
+                  ORDER BY chat_id, at DESC) s
+            WHERE c.id = s.chat_id AND c.bot_status IS DISTINCT FROM s.status
+            """);
+        cmd.Parameters.Add(Array(rows, r => r.ChatId));
+        cmd.Parameters.Add(Array(rows, r => r.Status));
+        cmd.Parameters.Add(Array(rows, r => r.At));
+        batch.BatchCommands.Add(cmd);
+    }
+
+    /// <summary>
+    /// A group became a supergroup: its history moves under the new id. Basic-group message ids would collide with the
+    /// supergroup's own, so moved messages keep their id negated; later updates for the old id are remapped the same way.
+    /// </summary>
+    private static void AddMigration(NpgsqlBatch batch, MigrationRow migration)
+    {
+        string[] statements =
+        [
+            """
+            INSERT INTO chats (id, type, title, is_forum, first_seen_at, updated_at)
+            SELECT $2, 'supergroup', title, false, first_seen_at, updated_at FROM chats WHERE id = $1
+            ON CONFLICT (id) DO NOTHING
+            """,
+            """
+            UPDATE chats n SET time_zone = o.time_zone, language = o.language, retention_days = o.retention_days,
+                   store_text = o.store_text, settings = o.settings, first_seen_at = least(n.first_seen_at, o.first_seen_at)
+            FROM chats o WHERE n.id = $2 AND o.id = $1 AND o.migrated_to_chat_id IS NULL
+            """,
+            "UPDATE chats SET migrated_to_chat_id = $2 WHERE id = $1 AND migrated_to_chat_id IS NULL",
+            """
+            INSERT INTO messages (chat_id, message_id, sender_user_id, sender_chat_id, sent_at, kind, text, char_count, word_count,
+                                  reply_to_message_id, reply_to_user_id, is_forwarded, thread_id, edited_at, counted)
+            SELECT $2, -message_id, sender_user_id, sender_chat_id, sent_at, kind, text, char_count, word_count,
+                   -reply_to_message_id, reply_to_user_id, is_forwarded, thread_id, edited_at, counted
+            FROM messages WHERE chat_id = $1
+            ON CONFLICT (chat_id, message_id) DO NOTHING
+            """,
+            "DELETE FROM messages WHERE chat_id = $1",
+            $"""
+            INSERT INTO chat_user_hourly AS h (chat_id, hour, user_id, messages, words, chars, {RollupColumns})
+            SELECT $2, hour, user_id, messages, words, chars, {RollupColumns} FROM chat_user_hourly WHERE chat_id = $1
+            ON CONFLICT (chat_id, hour, user_id) DO UPDATE
+              SET messages = h.messages + excluded.messages, words = h.words + excluded.words, chars = h.chars + excluded.chars, {RollupAdds}
+            """,
+            "DELETE FROM chat_user_hourly WHERE chat_id = $1",
+            """
+            INSERT INTO service_events (chat_id, message_id, seq, kind, user_id, target_user_id, data, occurred_at)
+            SELECT $2, -message_id, seq, kind, user_id, target_user_id, data, occurred_at FROM service_events WHERE chat_id = $1
+            ON CONFLICT DO NOTHING
+            """,
+            "DELETE FROM service_events WHERE chat_id = $1",
+            """
+            INSERT INTO chat_title_history (chat_id, message_id, title, changed_by_user_id, changed_at)
+            SELECT $2, -message_id, title, changed_by_user_id, changed_at FROM chat_title_history WHERE chat_id = $1
+            ON CONFLICT (chat_id, message_id) DO NOTHING
+            """,
+            "DELETE FROM chat_title_history WHERE chat_id = $1",
+        ];
+        foreach (var sql in statements)
+        {
+            var cmd = new NpgsqlBatchCommand(sql);
+            cmd.Parameters.Add(new NpgsqlParameter<long> { TypedValue = migration.FromChatId });
+            cmd.Parameters.Add(new NpgsqlParameter<long> { TypedValue = migration.ToChatId });
+            batch.BatchCommands.Add(cmd);
+        }
+    }
+
+    private const string RemappedMessages = """
+        s AS (
+          SELECT * FROM unnest($1::bigint[], $2::int[], $3::bigint[], $4::bigint[], $5::timestamptz[], $6::smallint[], $7::text[],
+                               $8::int[], $9::int[], $10::int[], $11::bigint[], $12::boolean[], $13::int[], $14::timestamptz[],
+                               $15::boolean[], $16::boolean[]) WITH ORDINALITY
+            AS s(chat_id, message_id, sender_user_id, sender_chat_id, sent_at, kind, text, char_count, word_count,
+                 reply_to_message_id, reply_to_user_id, is_forwarded, thread_id, edited_at, counted, is_edit, ord)),
+        r AS (
+          SELECT coalesce(c.migrated_to_chat_id, s.chat_id) AS chat_id,
+                 CASE WHEN c.migrated_to_chat_id IS NULL THEN s.message_id ELSE -s.message_id END AS message_id,
+                 s.sender_user_id, s.sender_chat_id, s.sent_at, s.kind,
+                 CASE WHEN coalesce(t.store_text, true) THEN s.text END AS text, s.char_count, s.word_count,
+                 CASE WHEN c.migrated_to_chat_id IS NULL THEN s.reply_to_message_id ELSE -s.reply_to_message_id END AS reply_to_message_id,
+                 s.reply_to_user_id, s.is_forwarded, s.thread_id, s.edited_at, s.counted, s.is_edit, s.ord
+          FROM s
+          LEFT JOIN chats c ON c.id = s.chat_id
+          LEFT JOIN chats t ON t.id = coalesce(c.migrated_to_chat_id, s.chat_id))
+        """;
+
+    private static void AddMessages(NpgsqlBatch batch, List<MessageRow> rows)
+    {
+        if (rows.Count == 0)
+        {
+            return;
+        }
+        // New messages first, then edits of messages never seen (which insert as their edited form).
+        var cmd = new NpgsqlBatchCommand($"""
+            WITH {RemappedMessages},
+            ins AS (
+              INSERT INTO messages (chat_id, message_id, sender_user_id, sender_chat_id, sent_at, kind, text, char_count, word_count,
+                                    reply_to_message_id, reply_to_user_id, is_forwarded, thread_id, edited_at, counted)
+              SELECT chat_id, message_id, sender_user_id, sender_chat_id, sent_at, kind, text, char_count, word_count,
+                     reply_to_message_id, reply_to_user_id, is_forwarded, thread_id, edited_at, counted
+              FROM r ORDER BY is_edit, ord
+              ON CONFLICT (chat_id, message_id) DO NOTHING
+              RETURNING chat_id, sender_user_id, sent_at, kind, word_count, char_count, counted)
+            INSERT INTO chat_user_hourly AS h (chat_id, hour, user_id, messages, words, chars, {RollupColumns})
+            SELECT chat_id, date_trunc('hour', sent_at, 'UTC'), sender_user_id, count(*), sum(word_count), sum(char_count),
+                   {RollupFilters}
+            FROM ins WHERE counted AND sender_user_id IS NOT NULL
+            GROUP BY 1, 2, 3
+            ON CONFLICT (chat_id, hour, user_id) DO UPDATE
+              SET messages = h.messages + excluded.messages, words = h.words + excluded.words, chars = h.chars + excluded.chars, {RollupAdds}
+            """);
+        AddMessageParameters(cmd, rows);
+        batch.BatchCommands.Add(cmd);
+    }
+
+    private static void AddEdits(NpgsqlBatch batch, List<MessageRow> rows)
+    {
+        var edits = rows.Where(r => r.IsEdit).ToList();
+        if (edits.Count == 0)
+        {
+            return;
+        }
+        // Only a newer edit applies, so replays are no-ops; the rollup moves by the difference the edit made.
+        var cmd = new NpgsqlBatchCommand($"""
+            WITH {RemappedMessages},
+            e AS (
+              SELECT DISTINCT ON (chat_id, message_id) chat_id, message_id, text, char_count, word_count, edited_at
+              FROM r ORDER BY chat_id, message_id, edited_at DESC),
+            upd AS (
+              UPDATE messages m
+                 SET text = e.text, char_count = e.char_count, word_count = e.word_count, edited_at = e.edited_at
+              FROM e, messages o
+              WHERE m.chat_id = e.chat_id AND m.message_id = e.message_id
+                AND o.chat_id = m.chat_id AND o.message_id = m.message_id
+                AND (m.edited_at IS NULL OR m.edited_at < e.edited_at)
+              RETURNING m.chat_id, m.sender_user_id, m.sent_at, m.counted,
+                        m.word_count - o.word_count AS dw, m.char_count - o.char_count AS dc),
+            d AS (
+              SELECT chat_id, date_trunc('hour', sent_at, 'UTC') AS hour, sender_user_id AS user_id, sum(dw) AS dw, sum(dc) AS dc
+              FROM upd WHERE counted AND sender_user_id IS NOT NULL
+              GROUP BY 1, 2, 3)
+            UPDATE chat_user_hourly h SET words = h.words + d.dw, chars = h.chars + d.dc
+            FROM d
+            WHERE h.chat_id = d.chat_id AND h.hour = d.hour AND h.user_id = d.user_id AND (d.dw <> 0 OR d.dc <> 0)
+            """);
+        AddMessageParameters(cmd, edits);
+        batch.BatchCommands.Add(cmd);
+    }
+
+    private static void AddMessageParameters(NpgsqlBatchCommand cmd, List<MessageRow> rows)
+    {
+        cmd.Parameters.Add(Array(rows, r => r.ChatId));
+        cmd.Parameters.Add(Array(rows, r => r.MessageId));
+        cmd.Parameters.Add(Array(rows, r => r.SenderUserId));
+        cmd.Parameters.Add(Array(rows, r => r.SenderChatId));
+        cmd.Parameters.Add(Array(rows, r => r.SentAt));
+        cmd.Parameters.Add(Array(rows, r => r.Kind));
+        cmd.Parameters.Add(Array(rows, r => r.Text));
+        cmd.Parameters.Add(Array(rows, r => r.CharCount));
+        cmd.Parameters.Add(Array(rows, r => r.WordCount));
+        cmd.Parameters.Add(Array(rows, r => r.ReplyToMessageId));
+        cmd.Parameters.Add(Array(rows, r => r.ReplyToUserId));
+        cmd.Parameters.Add(Array(rows, r => r.IsForwarded));
+        cmd.Parameters.Add(Array(rows, r => r.ThreadId));
+        cmd.Parameters.Add(Array(rows, r => r.EditedAt));
+        cmd.Parameters.Add(Array(rows, r => r.Counted));
+        cmd.Parameters.Add(Array(rows, r => r.IsEdit));
+    }
+
+    private static void AddEvents(NpgsqlBatch batch, List<EventRow> rows)
+    {
+        if (rows.Count == 0)
+        {
+            return;
+        }
+        var cmd = new NpgsqlBatchCommand($"""
+            WITH s AS (
+              SELECT * FROM unnest($1::bigint[], $2::int[], $3::smallint[], $4::smallint[], $5::bigint[], $6::bigint[], $7::text[], $8::timestamptz[])
+                AS s(chat_id, message_id, seq, kind, user_id, target_user_id, data, occurred_at)),
+            r AS (
+              SELECT coalesce(c.migrated_to_chat_id, s.chat_id) AS chat_id,
+                     CASE WHEN c.migrated_to_chat_id IS NULL THEN s.message_id ELSE -s.message_id END AS message_id,
+                     s.seq, s.kind, s.user_id, s.target_user_id, s.data, s.occurred_at
+              FROM s LEFT JOIN chats c ON c.id = s.chat_id),
+            ins AS (
+              INSERT INTO service_events (chat_id, message_id, seq, kind, user_id, target_user_id, data, occurred_at)
+              SELECT chat_id, message_id, seq, kind, user_id, target_user_id, data, occurred_at FROM r
+              ON CONFLICT DO NOTHING
+              RETURNING chat_id, message_id, kind, user_id, data, occurred_at)
+            INSERT INTO chat_title_history (chat_id, message_id, title, changed_by_user_id, changed_at)
+            SELECT chat_id, message_id, data, user_id, occurred_at FROM ins
+            WHERE kind = {(short)ServiceEventKind.TitleChanged} AND data IS NOT NULL
+            ON CONFLICT (chat_id, message_id) DO NOTHING
+            """);
+        cmd.Parameters.Add(Array(rows, r => r.ChatId));
+        cmd.Parameters.Add(Array(rows, r => r.MessageId));
+        cmd.Parameters.Add(Array(rows, r => r.Seq));
+        cmd.Parameters.Add(Array(rows, r => r.Kind));
+        cmd.Parameters.Add(Array(rows, r => r.UserId));
+        cmd.Parameters.Add(Array(rows, r => r.TargetUserId));
+        cmd.Parameters.Add(Array(rows, r => r.Data));
+        cmd.Parameters.Add(Array(rows, r => r.OccurredAt));
+        batch.BatchCommands.Add(cmd);
+    }
+
+    private static void AddDeadLetters(NpgsqlBatch batch, IReadOnlyList<DeadLetterRow> rows)
+    {
+        if (rows.Count == 0)
+        {
+            return;
+        }
+        var cmd = new NpgsqlBatchCommand("""
+            INSERT INTO dead_letters (update_id, chat_id, payload, error, failed_at)
+            SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::timestamptz[])
+            ON CONFLICT (update_id) DO NOTHING
+            """);
+        var list = rows as List<DeadLetterRow> ?? [.. rows];
+        cmd.Parameters.Add(Array(list, r => r.UpdateId));
+        cmd.Parameters.Add(Array(list, r => r.ChatId));
+        cmd.Parameters.Add(Array(list, r => TextStats.Clean(r.Payload)));
+        cmd.Parameters.Add(Array(list, r => TextStats.Clean(r.Error)));
+        cmd.Parameters.Add(Array(list, r => r.FailedAt));
+        batch.BatchCommands.Add(cmd);
+    }
+
+    private static NpgsqlParameter<T[]> Array<TRow, T>(List<TRow> rows, Func<TRow, T> select)
+    {
+        var values = new T[rows.Count];
+        for (var i = 0; i < values.Length; i++)
+        {
+            values[i] = select(rows[i]);
+        }
+        return new NpgsqlParameter<T[]> { TypedValue = values };
+    }
+}

@@ -1,0 +1,16 @@
+using System.Diagnostics.Metrics;
+
+namespace ChatStats.Telegram;
+
+/// <summary>Instruments of the Telegram library; any System.Diagnostics.Metrics listener can read them.</summary>
+public static class TelegramMetrics
+{
+    public const string MeterName = "ChatStats.Telegram";
+    private static readonly Meter Meter = new(MeterName);
+
+    internal static readonly Counter<long> UpdatesReceived = Meter.CreateCounter<long>("chatstats.telegram.updates_received", "{update}", "Updates returned by getUpdates.");
+    internal static readonly Counter<long> PollErrors = Meter.CreateCounter<long>("chatstats.telegram.poll_errors", "{error}", "getUpdates failures by error code (0 = network).");
+    internal static readonly Histogram<int> BatchSize = Meter.CreateHistogram<int>("chatstats.telegram.batch_size", "{update}", "Updates per getUpdates batch.");
+    internal static readonly Counter<long> SendErrors = Meter.CreateCounter<long>("chatstats.telegram.send_errors", "{error}", "Failed sends by method and error code.");
+    internal static readonly Counter<long> Sent = Meter.CreateCounter<long>("chatstats.telegram.sent", "{message}", "Messages sent by method.");
+}
