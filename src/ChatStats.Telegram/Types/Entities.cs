@@ -13,7 +13,7 @@ public sealed record User
     [JsonPropertyName("language_code")] public string? LanguageCode { get; init; }
     [JsonPropertyName("is_premium")] public bool? IsPremium { get; init; }
     [JsonPropertyName("can_join_groups")] public bool? CanJoinGroups { get; init; }
-    [JsonExtensionData] public Dictionary<string, JsonElement>? Extra { get; init; }
+    [JsonExtensionData] public Dictionary<string, JsonElement>? Extra { get; set; }
 
     [JsonIgnore] public string FullName => string.IsNullOrEmpty(LastName) ? FirstName : $"{FirstName} {LastName}";
 }
@@ -27,7 +27,7 @@ public sealed record Chat
     [JsonPropertyName("first_name")] public string? FirstName { get; init; }
     [JsonPropertyName("last_name")] public string? LastName { get; init; }
     [JsonPropertyName("is_forum")] public bool? IsForum { get; init; }
-    [JsonExtensionData] public Dictionary<string, JsonElement>? Extra { get; init; }
+    [JsonExtensionData] public Dictionary<string, JsonElement>? Extra { get; set; }
 
     [JsonIgnore] public bool IsGroup => Type is ChatTypes.Group or ChatTypes.Supergroup;
 }
@@ -171,7 +171,7 @@ public sealed record ChatMember
     [JsonPropertyName("user")] public required User User { get; init; }
     [JsonPropertyName("is_member")] public bool? IsMember { get; init; }
     [JsonPropertyName("custom_title")] public string? CustomTitle { get; init; }
-    [JsonExtensionData] public Dictionary<string, JsonElement>? Extra { get; init; }
+    [JsonExtensionData] public Dictionary<string, JsonElement>? Extra { get; set; }
 
     [JsonIgnore] public bool IsAdmin => Status is "creator" or "administrator";
     [JsonIgnore] public bool IsPresent => Status is "creator" or "administrator" or "member" || (Status == "restricted" && IsMember == true);

@@ -48,7 +48,7 @@ public sealed record Message
     [JsonPropertyName("migrate_from_chat_id")] public long? MigrateFromChatId { get; init; }
     [JsonPropertyName("pinned_message")] public JsonElement? PinnedMessage { get; init; }
 
-    [JsonExtensionData] public Dictionary<string, JsonElement>? Extra { get; init; }
+    [JsonExtensionData] public Dictionary<string, JsonElement>? Extra { get; set; }
 
     [JsonIgnore] public bool IsForwarded => ForwardOrigin is not null || ForwardFrom is not null || ForwardDate is not null;
 

@@ -33,7 +33,7 @@ public sealed record Update
     [JsonPropertyName("message_reaction_count")] public MessageReactionCountUpdated? MessageReactionCount { get; init; }
 
     /// <summary>Fields this client does not model, including update kinds newer than it.</summary>
-    [JsonExtensionData] public Dictionary<string, JsonElement>? Extra { get; init; }
+    [JsonExtensionData] public Dictionary<string, JsonElement>? Extra { get; set; }
 
     /// <summary>The update's JSON exactly as received, when it could not be parsed or is of an unknown kind.</summary>
     [JsonIgnore] public string? RawJson { get; init; }

@@ -1,0 +1,203 @@
+using ChatStats.Telegram.Polling;
+using ChatStats.Telegram.Types;
+using ChatStats.Testing;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace ChatStats.Telegram.Tests.Polling;
+
+public sealed class LongPollerTests : IAsyncLifetime
+{
+    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(20);
+    private static readonly FakeChat Group = new(-100, "g");
+    private static readonly FakeUser Ann = new(1, "Ann");
+    private readonly ManualTimeProvider _time = new();
+    private readonly RecordingHandler _handler = new();
+    private readonly CancellationTokenSource _stop = new();
+    private FakeBotApi _api = null!;
+    private BotApiClient _client = null!;
+
+    public async Task InitializeAsync()
+    {
+        _api = await FakeBotApi.StartAsync();
+        _client = new BotApiClient(new BotApiClientOptions { Token = FakeBotApi.Token, ApiBaseUrl = _api.BaseUrl });
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _stop.CancelAsync();
+        _client.Dispose();
+        await _api.DisposeAsync();
+    }
+
+    private LongPoller NewPoller(BotApiClient? client = null) =>
+        new(client ?? _client, _handler, new LongPollerOptions { PollTimeout = TimeSpan.FromSeconds(1) }, _time, NullLogger<LongPoller>.Instance);
+
+    private static async Task Until(Func<bool> condition, string what)
+    {
+        var deadline = DateTime.UtcNow + Patience;
+        while (!condition())
+        {
+            if (DateTime.UtcNow > deadline)
+            {
+                throw new TimeoutException($"gave up waiting for: {what}");
+            }
+            await Task.Delay(10);
+        }
+    }
+
+    [Fact]
+    public async Task TheOffsetIsConfirmedOnlyAfterTheHandlerReturns()
+    {
+        var ids = _api.AddUpdates([UpdateFactory.Message(Group, 1, Ann, UpdateFactory.BaseDate), UpdateFactory.Message(Group, 2, Ann, UpdateFactory.BaseDate)]);
+        _handler.Gate = new TaskCompletionSource();
+        var poller = NewPoller();
+        var run = poller.RunAsync(_stop.Token);
+
+        await Until(() => _handler.Batches.Count == 1, "the batch reaches the handler");
+        await Task.Delay(200);
+        var confirmedWhileHandling = _api.ConfirmedBelow;
+        _handler.Gate.SetResult();
+        await _api.WaitUntilConfirmedAsync(ids[^1], Patience);
+
+        Assert.True(confirmedWhileHandling <= ids[0], "no update may be confirmed while its batch is being handled");
+        Assert.Equal(ids[^1] + 1, poller.Offset);
+        await _stop.CancelAsync();
+        await run;
+    }
+
+    [Fact]
+    public async Task AFailingHandlerGetsTheSameBatchAgainAfterABackoff()
+    {
+        var id = _api.AddUpdate(UpdateFactory.Message(Group, 1, Ann, UpdateFactory.BaseDate));
+        _handler.FailuresLeft = 2;
+        var poller = NewPoller();
+        var run = poller.RunAsync(_stop.Token);
+
+        await Until(() => _handler.Attempts == 1 && _time.PendingTimers > 0, "first failure and backoff");
+        Assert.Equal(PollerState.BackingOff, poller.State);
+        Assert.True(_api.ConfirmedBelow <= id);
+        _time.Advance(TimeSpan.FromSeconds(1));
+        await Until(() => _handler.Attempts == 2 && _time.PendingTimers > 0, "second failure and backoff");
+        _time.Advance(TimeSpan.FromSeconds(2));
+        await _api.WaitUntilConfirmedAsync(id, Patience);
+
+        Assert.Equal(3, _handler.Attempts);
+        Assert.All(_handler.Batches, b => Assert.Equal([id], b.Select(u => u.UpdateId)));
+        await _stop.CancelAsync();
+        await run;
+    }
+
+    [Fact]
+    public async Task AConflictIsReportedAndBacksOffInsteadOfHotLooping()
+    {
+        _api.FailNext("getUpdates", 409, "Conflict: terminated by other getUpdates request; make sure that only one bot instance is running", times: 3);
+        var poller = NewPoller();
+        var run = poller.RunAsync(_stop.Token);
+
+        await Until(() => poller.State == PollerState.Conflict && _time.PendingTimers > 0, "conflict backoff");
+        var calls = _api.GetUpdatesCalls;
+        await Task.Delay(300);
+
+        Assert.Equal(calls, _api.GetUpdatesCalls);
+        Assert.InRange(poller.CurrentDelay!.Value, TimeSpan.FromSeconds(2.5), TimeSpan.FromSeconds(5));
+        await _stop.CancelAsync();
+        await run;
+    }
+
+    [Fact]
+    public async Task ATooManyRequestsAnswerWaitsExactlyRetryAfter()
+    {
+        _api.FailNext("getUpdates", 429, "Too Many Requests: retry after 17", retryAfter: 17);
+        var id = _api.AddUpdate(UpdateFactory.Message(Group, 1, Ann, UpdateFactory.BaseDate));
+        var poller = NewPoller();
+        var run = poller.RunAsync(_stop.Token);
+
+        await Until(() => poller.CurrentDelay is not null, "flood wait");
+        Assert.Equal(TimeSpan.FromSeconds(17), poller.CurrentDelay);
+        _time.Advance(TimeSpan.FromSeconds(16));
+        await Task.Delay(200);
+        Assert.Empty(_handler.Batches);
+        _time.Advance(TimeSpan.FromSeconds(1));
+        await Until(() => _handler.Batches.Count == 1, "delivery after the wait");
+
+        Assert.Equal(id, _handler.Batches[0].Single().UpdateId);
+        await _stop.CancelAsync();
+        await run;
+    }
+
+    [Fact]
+    public async Task ARejectedTokenStopsPollingWithAClearError()
+    {
+        using var wrong = new BotApiClient(new BotApiClientOptions { Token = "1:revoked", ApiBaseUrl = _api.BaseUrl });
+        var poller = NewPoller(wrong);
+
+        var ex = await Assert.ThrowsAsync<BotUnauthorizedException>(() => poller.RunAsync(_stop.Token));
+
+        Assert.Equal(PollerState.Unauthorized, poller.State);
+        Assert.Contains("TELEGRAM_BOT_TOKEN", ex.Message);
+    }
+
+    [Fact]
+    public async Task NetworkErrorsBackOffExponentiallyWithJitter()
+    {
+        var backoff = new Backoff(TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(60));
+
+        Assert.Equal(TimeSpan.FromSeconds(0.5), backoff.Delay(0, 0));
+        Assert.Equal(TimeSpan.FromSeconds(1), backoff.Delay(0, 1));
+        Assert.Equal(TimeSpan.FromSeconds(8), backoff.Delay(3, 1));
+        Assert.Equal(TimeSpan.FromSeconds(60), backoff.Delay(20, 1));
+        Assert.Equal(TimeSpan.FromSeconds(30), backoff.Delay(20, 0));
+
+        _api.FailNext("getUpdates", 502, "Bad Gateway", times: 2);
+        var poller = NewPoller();
+        var run = poller.RunAsync(_stop.Token);
+        await Until(() => poller.State == PollerState.BackingOff && _time.PendingTimers > 0, "first backoff");
+        Assert.InRange(poller.CurrentDelay!.Value, TimeSpan.FromSeconds(0.5), TimeSpan.FromSeconds(1));
+        _time.Advance(TimeSpan.FromSeconds(1));
+        await Until(() => poller.CurrentDelay is { } d && d > TimeSpan.FromSeconds(0.99), "second, longer backoff");
+        Assert.InRange(poller.CurrentDelay!.Value, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(2));
+        await _stop.CancelAsync();
+        await run;
+    }
+
+    [Fact]
+    public async Task TwoPollersWithOneTokenMakeTelegramAnswer409()
+    {
+        var first = NewPoller();
+        var second = NewPoller(new BotApiClient(new BotApiClientOptions { Token = FakeBotApi.Token, ApiBaseUrl = _api.BaseUrl }));
+        var a = first.RunAsync(_stop.Token);
+        var b = second.RunAsync(_stop.Token);
+
+        await Until(() => first.State == PollerState.Conflict || second.State == PollerState.Conflict, "one of them sees 409");
+
+        Assert.True(_api.ConflictsAnswered >= 1);
+        await _stop.CancelAsync();
+        await Task.WhenAll(a, b);
+    }
+
+    private sealed class RecordingHandler : IUpdateBatchHandler
+    {
+        private int _attempts;
+        public List<IReadOnlyList<Update>> Batches { get; } = [];
+        public TaskCompletionSource? Gate { get; set; }
+        public int FailuresLeft { get; set; }
+        public int Attempts => Volatile.Read(ref _attempts);
+
+        public async Task HandleBatchAsync(IReadOnlyList<Update> updates, CancellationToken ct)
+        {
+            lock (Batches)
+            {
+                Batches.Add(updates);
+            }
+            Interlocked.Increment(ref _attempts);
+            if (Gate is { } gate)
+            {
+                await gate.Task.WaitAsync(ct);
+            }
+            if (FailuresLeft-- > 0)
+            {
+                throw new InvalidOperationException("database is down");
+            }
+        }
+    }
+}

@@ -1,0 +1,97 @@
+using ChatStats.Telegram.Sending;
+using ChatStats.Testing;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace ChatStats.Telegram.Tests.Sending;
+
+public sealed class MessageSenderTests : IAsyncLifetime
+{
+    private readonly ManualTimeProvider _time = new();
+    private FakeBotApi _api = null!;
+    private BotApiClient _client = null!;
+    private MessageSender _sender = null!;
+
+    public async Task InitializeAsync()
+    {
+        _api = await FakeBotApi.StartAsync(_time);
+        _client = new BotApiClient(new BotApiClientOptions { Token = FakeBotApi.Token, ApiBaseUrl = _api.BaseUrl });
+        _sender = new MessageSender(_client, new MessageSenderOptions(), _time, NullLogger<MessageSender>.Instance);
+    }
+
+    public async Task DisposeAsync()
+    {
+        _client.Dispose();
+        await _api.DisposeAsync();
+    }
+
+    [Fact]
+    public void LongTextIsSplitAtLineBreaksWithinTheLimit()
+    {
+        var lines = Enumerable.Range(0, 500).Select(i => $"line {i:000} " + new string('x', 20)).ToList();
+        var text = string.Join('\n', lines);
+
+        var parts = MessageSender.Split(text, MessageSender.MaxMessageLength).ToList();
+
+        Assert.True(parts.Count > 1);
+        Assert.All(parts, p => Assert.InRange(p.Length, 1, MessageSender.MaxMessageLength));
+        Assert.Equal(text, string.Join('\n', parts));
+    }
+
+    [Fact]
+    public void ALineLongerThanTheLimitIsCutWithoutSplittingASurrogatePair()
+    {
+        var text = string.Concat(Enumerable.Repeat("🦄", 3000));
+
+        var parts = MessageSender.Split(text, MessageSender.MaxMessageLength).ToList();
+
+        Assert.Equal(text, string.Concat(parts));
+        Assert.All(parts, p => Assert.False(char.IsHighSurrogate(p[^1])));
+    }
+
+    [Fact]
+    public async Task AFloodWaitIsHonouredBeforeRetrying()
+    {
+        _api.FailNext("sendMessage", 429, "Too Many Requests: retry after 4", retryAfter: 4);
+
+        var sending = _sender.SendTextAsync(new OutgoingMessage { ChatId = -100, Text = "hi" }, CancellationToken.None);
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
+        while (_time.PendingTimers == 0 && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(10);
+        }
+        _time.Advance(TimeSpan.FromSeconds(3));
+        await Task.Delay(200);
+        Assert.Empty(_api.Sent);
+        _time.Advance(TimeSpan.FromSeconds(1));
+        await sending;
+
+        Assert.Equal("hi", Assert.Single(_api.Sent).Text);
+    }
+
+    [Fact]
+    public async Task AMigratedGroupIsFollowedToItsSupergroup()
+    {
+        long? migratedTo = null;
+        _sender.ChatMigrated += (_, to) => migratedTo = to;
+        _api.FailNext("sendMessage", 400, "Bad Request: group chat was upgraded to a supergroup chat", migrateTo: -100555);
+
+        await _sender.SendTextAsync(new OutgoingMessage { ChatId = -555, Text = "hi" }, CancellationToken.None);
+
+        Assert.Equal(-100555, Assert.Single(_api.Sent).ChatId);
+        Assert.Equal(-100555, migratedTo);
+    }
+
+    [Fact]
+    public async Task AnOversizedReplyArrivesInSeveralMessages()
+    {
+        var text = string.Join('\n', Enumerable.Range(0, 400).Select(i => $"<b>{i}</b> &amp; row"));
+
+        var sent = await _sender.SendTextAsync(new OutgoingMessage { ChatId = -1, Text = text, ReplyToMessageId = 9 }, CancellationToken.None);
+
+        Assert.InRange(sent.Count, 2, 3);
+        Assert.Equal(sent.Count, _api.Sent.Count);
+        Assert.Equal(9, _api.Sent.First().ReplyTo);
+        Assert.Null(_api.Sent.Last().ReplyTo);
+        Assert.Contains("399 & row", _api.Sent.Last().Text);
+    }
+}
