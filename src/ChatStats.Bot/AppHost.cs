@@ -10,19 +10,21 @@ namespace ChatStats.Bot;
 /// <summary>Builds the process for a set of roles: the table of contents of the application.</summary>
 internal static class AppHost
 {
-    public static IHost Build(RoleSet roles, string[] args, IReadOnlyDictionary<string, string?>? overrides = null)
+    public static IHost Build(RoleSet roles, string[] args, IReadOnlyDictionary<string, string?>? overrides = null, Action<IServiceCollection>? services = null)
     {
         if (roles.Web)
         {
             var web = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
             AddCommon(web, roles, overrides);
             web.AddWeb();
+            services?.Invoke(web.Services);
             var app = web.Build();
             app.MapHealthAndMetrics();
             return app;
         }
         var host = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { Args = args, ContentRootPath = AppContext.BaseDirectory });
         AddCommon(host, roles, overrides);
+        services?.Invoke(host.Services);
         return host.Build();
     }
 

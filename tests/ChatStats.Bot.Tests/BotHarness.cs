@@ -1,0 +1,89 @@
+using ChatStats.Bot.Data;
+using ChatStats.Telegram;
+using ChatStats.Telegram.Polling;
+using ChatStats.Testing;
+
+namespace ChatStats.Bot.Tests;
+
+/// <summary>The real chatstats host (bot role, optionally web) against the fake Bot API and a test database.</summary>
+internal sealed class BotHarness : IAsyncDisposable
+{
+    public static readonly TimeSpan Patience = TimeSpan.FromSeconds(60);
+
+    private BotHarness(FakeBotApi api, IHost host)
+    {
+        Api = api;
+        Host = host;
+    }
+
+    public FakeBotApi Api { get; }
+    public IHost Host { get; }
+
+    public static async Task<BotHarness> StartAsync(FakeBotApi api, string connectionString, bool web = false,
+        IReadOnlyDictionary<string, string?>? settings = null, Action<IServiceCollection>? services = null)
+    {
+        var overrides = new Dictionary<string, string?>
+        {
+            ["Telegram:BotToken"] = FakeBotApi.Token,
+            ["Telegram:ApiBaseUrl"] = api.BaseUrl,
+            ["Telegram:PollTimeoutSeconds"] = "25",
+            ["Database:ConnectionString"] = connectionString,
+            ["Database:ConnectionTimeoutSeconds"] = "5",
+            ["Web:Urls"] = "http://127.0.0.1:0",
+            ["Logging:LogLevel:Default"] = "Warning",
+        };
+        foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
+        {
+            overrides[key] = value;
+        }
+        var host = AppHost.Build(new RoleSet(Bot: true, Web: web), [], overrides, s =>
+        {
+            // Tests wait for catch-up, not for production-sized backoffs.
+            s.AddSingleton(new LongPollerOptions
+            {
+                PollTimeout = TimeSpan.FromSeconds(25),
+                ErrorBackoff = new Backoff(TimeSpan.FromMilliseconds(50), TimeSpan.FromMilliseconds(500)),
+                HandlerBackoff = new Backoff(TimeSpan.FromMilliseconds(50), TimeSpan.FromMilliseconds(500)),
+            });
+            services?.Invoke(s);
+        });
+        await host.StartAsync();
+        return new BotHarness(api, host);
+    }
+
+    public T Get<T>() where T : notnull => Host.Services.GetRequiredService<T>();
+
+    public async Task StopAsync()
+    {
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        await Host.StopAsync(cts.Token);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        try
+        {
+            await StopAsync();
+        }
+        finally
+        {
+            Host.Dispose();
+        }
+    }
+}
+
+internal static class Wait
+{
+    public static async Task UntilAsync(Func<Task<bool>> condition, string what, TimeSpan? timeout = null)
+    {
+        var deadline = DateTime.UtcNow + (timeout ?? BotHarness.Patience);
+        while (!await condition())
+        {
+            if (DateTime.UtcNow > deadline)
+            {
+                throw new TimeoutException($"gave up waiting for: {what}");
+            }
+            await Task.Delay(25);
+        }
+    }
+}

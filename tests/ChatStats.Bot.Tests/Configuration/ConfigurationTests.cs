@@ -1,0 +1,116 @@
+using ChatStats.Bot.Configuration;
+using ChatStats.Bot.Data;
+using ChatStats.Bot.Telegram;
+using Microsoft.Extensions.Options;
+
+namespace ChatStats.Bot.Tests.Configuration;
+
+public sealed class ConfigurationTests
+{
+    [Fact]
+    public void DatabaseUrlBecomesAnNpgsqlConnectionString()
+    {
+        Assert.True(DatabaseUrl.TryToConnectionString("postgres://bot:p%40ss@db.example:6432/stats?sslmode=require", out var cs, out _));
+
+        var b = new Npgsql.NpgsqlConnectionStringBuilder(cs);
+        Assert.Equal(("bot", "p@ss", "db.example", 6432, "stats", Npgsql.SslMode.Require), (b.Username, b.Password, b.Host, b.Port, b.Database, b.SslMode));
+    }
+
+    [Theory]
+    [InlineData("mysql://x@y/z", "expected postgres://")]
+    [InlineData("postgres://x@y:5432/", "names no database")]
+    [InlineData("postgres://x@y/db?sslmode=sometimes", "unknown sslmode")]
+    public void ABadDatabaseUrlSaysWhatIsWrong(string url, string expected)
+    {
+        Assert.False(DatabaseUrl.TryToConnectionString(url, out _, out var error));
+        Assert.Contains(expected, error);
+    }
+
+    [Fact]
+    public void ThePoolBoundsAreAppliedOnTopOfTheConnectionString()
+    {
+        var options = new DatabaseOptions { ConnectionString = "Host=h;Database=d;Maximum Pool Size=500", MaxPoolSize = 10 };
+
+        var b = new Npgsql.NpgsqlConnectionStringBuilder(options.BuildConnectionString());
+
+        Assert.Equal((10, 30, 3600), (b.MaxPoolSize, b.Timeout, b.ConnectionLifetime));
+    }
+
+    [Fact]
+    public void EnvironmentAliasesMapToKeysAndExplicitKeysWin()
+    {
+        var env = new Dictionary<string, string>
+        {
+            ["TELEGRAM_BOT_TOKEN"] = "1:alias",
+            ["TELEGRAM_API_BASE_URL"] = "http://127.0.0.1:9",
+            ["DATABASE_URL"] = "postgres://u@h:5433/d",
+        };
+        var configuration = new ConfigurationManager();
+        configuration.AddInMemoryCollection(new Dictionary<string, string?> { ["Telegram:BotToken"] = "1:file" });
+        configuration.AddEnvironmentAliases(name => env.GetValueOrDefault(name));
+        configuration.AddInMemoryCollection(new Dictionary<string, string?> { ["Telegram:ApiBaseUrl"] = "http://explicit" });
+
+        Assert.Equal("1:alias", configuration["Telegram:BotToken"]);
+        Assert.Equal("http://explicit", configuration["Telegram:ApiBaseUrl"]);
+        Assert.Contains("Port=5433", configuration["Database:ConnectionString"]);
+    }
+
+    [Fact]
+    public void AMissingTokenFailsStartUpNamingTheKeyAndWhereToGetOne()
+    {
+        var failures = Validate<TelegramOptions>(TelegramOptions.Section, new() { ["Telegram:BotToken"] = "" });
+
+        var line = Assert.Single(failures);
+        Assert.StartsWith("Telegram:BotToken:", line);
+        Assert.Contains("@BotFather", line);
+    }
+
+    [Theory]
+    [InlineData("Database:MaxPoolSize", "0", "Database:MaxPoolSize: must be between 1 and 500")]
+    [InlineData("Database:ConnectionTimeoutSeconds", "-1", "Database:ConnectionTimeoutSeconds: must be between 1 and 600")]
+    public void ImpossibleDatabaseValuesAreNamed(string key, string value, string expected)
+    {
+        var failures = Validate<DatabaseOptions>(DatabaseOptions.Section, new() { ["Database:ConnectionString"] = "Host=h;Database=d", [key] = value });
+
+        Assert.StartsWith(expected, Assert.Single(failures));
+    }
+
+    [Fact]
+    public void AMalformedDatabaseUrlIsReportedAgainstTheConnectionString()
+    {
+        var configuration = new ConfigurationManager();
+        configuration.AddEnvironmentAliases(name => name == "DATABASE_URL" ? "postgres://nodb" : null);
+
+        var failures = Validate<DatabaseOptions>(DatabaseOptions.Section, new(), configuration);
+
+        Assert.Contains(failures, f => f.StartsWith("Database:ConnectionString: invalid DATABASE_URL", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void ListeningBeyondLoopbackRequiresAnAdminToken()
+    {
+        var failures = Validate<Web.WebOptions>(Web.WebOptions.Section, new() { ["Web:Urls"] = "http://0.0.0.0:8080" });
+
+        Assert.Contains("Web:AdminToken", Assert.Single(failures));
+        Assert.Empty(Validate<Web.WebOptions>(Web.WebOptions.Section, new() { ["Web:Urls"] = "http://127.0.0.1:8080" }));
+    }
+
+    private static IReadOnlyList<string> Validate<T>(string section, Dictionary<string, string?> values, ConfigurationManager? configuration = null) where T : class
+    {
+        configuration ??= new ConfigurationManager();
+        configuration.AddInMemoryCollection(values);
+        var services = new ServiceCollection();
+        services.AddSingleton<IConfiguration>(configuration);
+        services.AddValidatedOptions<T>(section);
+        using var provider = services.BuildServiceProvider();
+        try
+        {
+            _ = provider.GetRequiredService<IOptions<T>>().Value;
+            return [];
+        }
+        catch (OptionsValidationException ex)
+        {
+            return [.. ex.Failures];
+        }
+    }
+}
