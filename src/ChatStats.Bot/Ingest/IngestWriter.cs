@@ -66,11 +66,11 @@ internal sealed class IngestWriter(NpgsqlDataSource dataSource)
             return;
         }
         var cmd = new NpgsqlBatchCommand("""
-            WITH s AS (
-              SELECT DISTINCT ON (id) id, type, title, username, is_forum, seen_at
-              FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::boolean[], $6::timestamptz[])
-                AS s(id, type, title, username, is_forum, seen_at)
-              ORDER BY id, seen_at DESC),
+            WITH rows AS (
+              SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::boolean[], $6::timestamptz[])
+                AS s(id, type, title, username, is_forum, seen_at)),
+            s AS (SELECT DISTINCT ON (id) * FROM rows ORDER BY id, seen_at DESC),
+            earliest AS (SELECT DISTINCT ON (id) id, title, seen_at FROM rows WHERE title IS NOT NULL ORDER BY id, seen_at),
             up AS (
               INSERT INTO chats AS c (id, type, title, username, is_forum, first_seen_at, updated_at)
               SELECT id, type, title, username, is_forum, seen_at, seen_at FROM s
@@ -82,7 +82,7 @@ internal sealed class IngestWriter(NpgsqlDataSource dataSource)
                       IS DISTINCT FROM (excluded.type, coalesce(excluded.title, c.title), excluded.username, excluded.is_forum)
               RETURNING id, title, updated_at, (xmax = 0) AS inserted)
             INSERT INTO chat_title_history (chat_id, message_id, title, changed_at)
-            SELECT id, 0, title, updated_at FROM up WHERE inserted AND title IS NOT NULL
+            SELECT e.id, 0, e.title, e.seen_at FROM up JOIN earliest e ON e.id = up.id WHERE up.inserted
             ON CONFLICT (chat_id, message_id) DO NOTHING
             """);
         cmd.Parameters.Add(Array(rows, r => r.Id));
@@ -376,6 +376,12 @@ internal sealed class IngestWriter(NpgsqlDataSource dataSource)
         {
             values[i] = select(rows[i]);
         }
-        return new NpgsqlParameter<T[]> { TypedValue = values };
+        var parameter = new NpgsqlParameter<T[]> { TypedValue = values };
+        if (typeof(T) == typeof(DateTime) || typeof(T) == typeof(DateTime?))
+        {
+            // An array that starts with nulls gives Npgsql nothing to infer the kind from; say it is UTC.
+            parameter.NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.TimestampTz;
+        }
+        return parameter;
     }
 }

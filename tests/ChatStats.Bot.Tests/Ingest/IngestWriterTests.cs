@@ -1,0 +1,219 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using ChatStats.Bot.Ingest;
+using ChatStats.Telegram;
+using ChatStats.Telegram.Types;
+using ChatStats.Testing;
+
+namespace ChatStats.Bot.Tests.Ingest;
+
+public sealed class IngestWriterTests(PostgresDatabase db) : IClassFixture<PostgresDatabase>
+{
+    private static readonly FakeUser Ann = new(1001, "Ann", "Lee", "ann");
+    private static readonly FakeUser Bob = new(1002, "Bob");
+    private static readonly FakeUser OtherBot = new(1003, "Helper", Username: "helper_bot", IsBot: true);
+    private const long T = UpdateFactory.BaseDate;
+    private static long _nextUpdateId = 1;
+
+    private IngestWriter Writer => new(db.DataSource);
+
+    private async Task IngestAsync(params string[] updates)
+    {
+        var batch = new IngestBatch();
+        foreach (var json in updates)
+        {
+            var node = JsonNode.Parse(json)!.AsObject();
+            node["update_id"] = Interlocked.Increment(ref _nextUpdateId);
+            UpdateMapper.Map(JsonSerializer.Deserialize(node.ToJsonString(), TelegramJsonContext.Default.Update)!, batch, storeText: true);
+        }
+        await Writer.WriteAsync(batch, CancellationToken.None);
+    }
+
+    private Task<long> Count(string sql, params object[] args) => db.ScalarAsync<long>(sql, args);
+
+    /// <summary>Everything ingest writes, as one string, to compare before and after a replay.</summary>
+    private async Task<string> SnapshotAsync(long chatId)
+    {
+        var parts = new List<string>();
+        foreach (var sql in new[]
+        {
+            $"SELECT coalesce(string_agg(concat_ws('|', message_id, sender_user_id, kind, text, word_count, char_count, edited_at, counted), ';' ORDER BY message_id), '') FROM messages WHERE chat_id = {chatId}",
+            $"SELECT coalesce(string_agg(concat_ws('|', hour, user_id, messages, words, chars, text_count, photo_count), ';' ORDER BY hour, user_id), '') FROM chat_user_hourly WHERE chat_id = {chatId}",
+            $"SELECT coalesce(string_agg(concat_ws('|', message_id, seq, kind, target_user_id, data), ';' ORDER BY message_id, seq), '') FROM service_events WHERE chat_id = {chatId}",
+            $"SELECT coalesce(string_agg(concat_ws('|', message_id, title), ';' ORDER BY message_id), '') FROM chat_title_history WHERE chat_id = {chatId}",
+            "SELECT count(*)::text FROM user_name_history",
+            "SELECT coalesce(string_agg(concat_ws('|', id, first_name, username), ';' ORDER BY id), '') FROM users",
+        })
+        {
+            parts.Add(await db.ScalarAsync<string>(sql));
+        }
+        return string.Join("\n", parts);
+    }
+
+    private async Task AssertRollupMatchesRecountAsync()
+    {
+        var mismatches = await Count("""
+            WITH recount AS (
+              SELECT chat_id, date_trunc('hour', sent_at, 'UTC') AS hour, sender_user_id AS user_id,
+                     count(*) AS messages, sum(word_count) AS words, sum(char_count) AS chars
+              FROM messages WHERE counted AND sender_user_id IS NOT NULL GROUP BY 1, 2, 3)
+            SELECT count(*) FROM recount r FULL JOIN chat_user_hourly h USING (chat_id, hour, user_id)
+            WHERE r.messages IS DISTINCT FROM h.messages::bigint OR r.words IS DISTINCT FROM h.words OR r.chars IS DISTINCT FROM h.chars
+            """);
+        Assert.Equal(0, mismatches);
+    }
+
+    [Fact]
+    public async Task ReplayingABatchChangesNothing()
+    {
+        var chat = new FakeChat(-100_001, "Replay");
+        string[] batch =
+        [
+            UpdateFactory.Message(chat, 1, Ann, T, "one two three"),
+            UpdateFactory.Message(chat, 2, Bob, T + 10, "photo caption", FakeKind.Photo),
+            UpdateFactory.Edited(chat, 1, Ann, T, T + 20, "one two"),
+            UpdateFactory.Joined(chat, 3, Ann, T + 30, Bob),
+            UpdateFactory.TitleChanged(chat, 4, Ann, T + 40, "Replay 2"),
+        ];
+
+        await IngestAsync(batch);
+        var first = await SnapshotAsync(chat.Id);
+        await IngestAsync(batch);
+        await IngestAsync(batch[2], batch[0]);
+
+        Assert.Equal(first, await SnapshotAsync(chat.Id));
+        Assert.Equal(2, await Count("SELECT count(*) FROM messages WHERE chat_id = $1", chat.Id));
+        await AssertRollupMatchesRecountAsync();
+    }
+
+    [Fact]
+    public async Task AnEditReplacesTheTextAndMovesTheRollupByTheDifference()
+    {
+        var chat = new FakeChat(-100_002, "Edits");
+        await IngestAsync(UpdateFactory.Message(chat, 1, Ann, T, "a b c d"));
+        await IngestAsync(UpdateFactory.Edited(chat, 1, Ann, T, T + 60, "a b"));
+        await IngestAsync(UpdateFactory.Edited(chat, 1, Ann, T, T + 30, "an older edit arriving late"));
+
+        Assert.Equal("a b", await db.ScalarAsync<string>("SELECT text FROM messages WHERE chat_id = $1 AND message_id = 1", chat.Id));
+        Assert.Equal(2, await Count("SELECT words FROM chat_user_hourly WHERE chat_id = $1", chat.Id));
+        Assert.Equal(1, await Count("SELECT messages FROM chat_user_hourly WHERE chat_id = $1", chat.Id));
+        await AssertRollupMatchesRecountAsync();
+    }
+
+    [Fact]
+    public async Task AnEditOfAMessageNeverSeenRecordsItOnce()
+    {
+        var chat = new FakeChat(-100_003, "Late");
+        await IngestAsync(UpdateFactory.Edited(chat, 9, Ann, T, T + 60, "edited first"));
+        await IngestAsync(UpdateFactory.Message(chat, 9, Ann, T, "original arrives after"));
+
+        Assert.Equal("edited first", await db.ScalarAsync<string>("SELECT text FROM messages WHERE chat_id = $1", chat.Id));
+        Assert.Equal(1, await Count("SELECT sum(messages) FROM chat_user_hourly WHERE chat_id = $1", chat.Id));
+        await AssertRollupMatchesRecountAsync();
+    }
+
+    [Fact]
+    public async Task ServiceMessagesBecomeEventsAndTitleHistory()
+    {
+        var chat = new FakeChat(-100_004, "Before");
+        var carl = new FakeUser(1004, "Carl");
+        await IngestAsync(
+            UpdateFactory.Message(chat, 1, Ann, T, "hi"),
+            UpdateFactory.Joined(chat, 2, Ann, T + 1, Bob, carl),
+            UpdateFactory.Left(chat, 3, Bob, T + 2, Bob),
+            UpdateFactory.TitleChanged(chat, 4, Ann, T + 3, "After"));
+
+        Assert.Equal(4, await Count("SELECT count(*) FROM service_events WHERE chat_id = $1", chat.Id));
+        Assert.Equal(2, await Count("SELECT count(*) FROM service_events WHERE chat_id = $1 AND kind = 1", chat.Id));
+        Assert.Equal("Before;After", await db.ScalarAsync<string>("SELECT string_agg(title, ';' ORDER BY message_id) FROM chat_title_history WHERE chat_id = $1", chat.Id));
+        Assert.Equal("After", await db.ScalarAsync<string>("SELECT title FROM chats WHERE id = $1", chat.Id));
+        Assert.Equal(1, await Count("SELECT count(*) FROM messages WHERE chat_id = $1", chat.Id));
+    }
+
+    [Fact]
+    public async Task ChannelPostsOtherBotsAndPostsAsAChannelAreStoredButNotCounted()
+    {
+        var chat = new FakeChat(-100_005, "Counting");
+        var channel = new FakeChat(-100_999, "News", "channel");
+        await IngestAsync(
+            UpdateFactory.Message(chat, 1, Ann, T, "member"),
+            UpdateFactory.Message(chat, 2, OtherBot, T, "beep"),
+            UpdateFactory.Message(chat, 3, new FakeUser(136817688, "Channel", Username: "Channel_Bot", IsBot: true), T, "as channel", senderChat: channel),
+            UpdateFactory.Message(channel, 50, null, T, "channel post", field: "channel_post"));
+
+        Assert.Equal(3, await Count("SELECT count(*) FROM messages WHERE chat_id = $1", chat.Id));
+        Assert.Equal(1, await Count("SELECT sum(messages) FROM chat_user_hourly WHERE chat_id = $1", chat.Id));
+        Assert.Equal(0, await Count("SELECT count(*) FROM messages WHERE chat_id = $1", channel.Id));
+        Assert.Equal(1, await Count("SELECT count(*) FROM chats WHERE id = $1 AND type = 'channel'", channel.Id));
+    }
+
+    [Fact]
+    public async Task AGroupBecomingASupergroupMovesItsHistory()
+    {
+        var group = new FakeChat(-4_001, "Small", "group");
+        var super = new FakeChat(-100_4001, "Small", "supergroup");
+        await IngestAsync(
+            UpdateFactory.Message(group, 1, Ann, T, "old one"),
+            UpdateFactory.Message(group, 2, Bob, T + 3600, "old two", replyTo: 1, replyToFrom: Ann),
+            UpdateFactory.TitleChanged(group, 3, Ann, T + 7200, "Small"));
+        await IngestAsync(
+            UpdateFactory.Service(group, 4, Ann, T + 9000, "migrate_to_chat_id", JsonValue.Create(super.Id)),
+            UpdateFactory.Service(super, 1, Ann, T + 9000, "migrate_from_chat_id", JsonValue.Create(group.Id)),
+            UpdateFactory.Message(super, 2, Ann, T + 9100, "new one"));
+        // Telegram can still deliver something for the old id afterwards; it lands in the new chat.
+        await IngestAsync(UpdateFactory.Message(group, 5, Bob, T + 9050, "late for the old id"));
+        var snapshot = await SnapshotAsync(super.Id);
+        await IngestAsync(UpdateFactory.Message(group, 5, Bob, T + 9050, "late for the old id"));
+
+        Assert.Equal(0, await Count("SELECT count(*) FROM messages WHERE chat_id = $1", group.Id));
+        Assert.Equal(0, await Count("SELECT count(*) FROM chat_user_hourly WHERE chat_id = $1", group.Id));
+        Assert.Equal("-5,-2,-1,2", await db.ScalarAsync<string>("SELECT string_agg(message_id::text, ',' ORDER BY message_id) FROM messages WHERE chat_id = $1", super.Id));
+        Assert.Equal(-1, await Count("SELECT reply_to_message_id FROM messages WHERE chat_id = $1 AND message_id = -2", super.Id));
+        Assert.Equal(4, await Count("SELECT sum(messages) FROM chat_user_hourly WHERE chat_id = $1", super.Id));
+        Assert.Equal(super.Id, await Count("SELECT migrated_to_chat_id FROM chats WHERE id = $1", group.Id));
+        Assert.Equal(snapshot, await SnapshotAsync(super.Id));
+        await AssertRollupMatchesRecountAsync();
+    }
+
+    [Fact]
+    public async Task TextPostgresCannotStoreIsCleanedNotFatal()
+    {
+        var chat = new FakeChat(-100_006, "Nul\u0000 title");
+        await IngestAsync(UpdateFactory.Message(chat, 1, new FakeUser(1005, "Nu\u0000ll"), T, "bad\u0000text \uD800 end"));
+
+        Assert.Equal("badtext \uFFFD end", await db.ScalarAsync<string>("SELECT text FROM messages WHERE chat_id = $1", chat.Id));
+        Assert.Equal("Nul title", await db.ScalarAsync<string>("SELECT title FROM chats WHERE id = $1", chat.Id));
+        Assert.Equal("Null", await db.ScalarAsync<string>("SELECT first_name FROM users WHERE id = 1005"));
+    }
+
+    [Fact]
+    public async Task ARenameIsRecordedOnceInTheNameHistory()
+    {
+        var chat = new FakeChat(-100_007, "Names");
+        var dana = new FakeUser(1006, "Dana", Username: "dana");
+        await IngestAsync(UpdateFactory.Message(chat, 1, dana, T, "hi"));
+        await IngestAsync(UpdateFactory.Message(chat, 2, dana with { FirstName = "Dana K", Username = "danak" }, T + 100, "renamed"));
+        await IngestAsync(UpdateFactory.Message(chat, 2, dana with { FirstName = "Dana K", Username = "danak" }, T + 100, "renamed"));
+        await IngestAsync(UpdateFactory.Message(chat, 1, dana, T, "hi"));
+
+        Assert.Equal("Dana|dana;Dana K|danak", await db.ScalarAsync<string>(
+            "SELECT string_agg(first_name || '|' || username, ';' ORDER BY seen_at) FROM user_name_history WHERE user_id = 1006"));
+        Assert.Equal("danak", await db.ScalarAsync<string>("SELECT username FROM users WHERE id = 1006"));
+    }
+
+    [Fact]
+    public async Task RollupsAreBucketedByUtcHourAndKind()
+    {
+        var chat = new FakeChat(-100_008, "Hours");
+        await IngestAsync(
+            UpdateFactory.Message(chat, 1, Ann, T + 10, "x"),
+            UpdateFactory.Message(chat, 2, Ann, T + 3599, "y", FakeKind.Photo),
+            UpdateFactory.Message(chat, 3, Ann, T + 3600, null, FakeKind.Sticker),
+            UpdateFactory.Message(chat, 4, Ann, T + 3601, null, FakeKind.Animation));
+
+        Assert.Equal("2026-01-01 00:00:00+00|2|1|1|0|0;2026-01-01 01:00:00+00|2|0|0|1|1", await db.ScalarAsync<string>("""
+            SELECT string_agg(concat_ws('|', to_char(hour AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS+00'), messages, text_count, photo_count, sticker_count, animation_count), ';' ORDER BY hour)
+            FROM chat_user_hourly WHERE chat_id = $1
+            """, chat.Id));
+    }
+}
