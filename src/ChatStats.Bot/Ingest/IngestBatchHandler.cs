@@ -42,11 +42,11 @@ internal sealed class IngestBatchHandler(
         {
             await writer.WriteAsync(batch, ct);
         }
-        catch (PostgresException ex) when (IsDataError(ex))
+        catch (Exception ex) when (IsDataError(ex))
         {
             // One update carries something the database refuses: write them one by one so only that one is set aside.
             IngestMetrics.BatchRetries.Add(1);
-            logger.LogWarning(ex, "A batch of {Count} updates was refused ({SqlState}); writing update by update", updates.Count, ex.SqlState);
+            logger.LogWarning(ex, "A batch of {Count} updates was refused; writing update by update", updates.Count);
             await WriteOneByOneAsync(updates, storeText, ct);
         }
 
@@ -82,24 +82,29 @@ internal sealed class IngestBatchHandler(
                 UpdateMapper.Map(update, single, storeText);
                 await writer.WriteAsync(single, ct);
             }
-            catch (PostgresException ex) when (IsDataError(ex))
+            catch (Exception ex) when (IsDataError(ex))
             {
-                logger.LogWarning(ex, "Update {UpdateId} was refused by the database ({SqlState}); dead-lettering it", update.UpdateId, ex.SqlState);
+                logger.LogWarning(ex, "Update {UpdateId} was refused by the database; dead-lettering it", update.UpdateId);
                 await writer.WriteDeadLettersAsync([DeadLetterFor(update, ex)], ct);
                 IngestMetrics.UpdatesFailed.Add(1, new KeyValuePair<string, object?>("stage", "database"));
-            }
-            catch (Exception ex) when (ex is not (NpgsqlException or OperationCanceledException))
-            {
-                await writer.WriteDeadLettersAsync([DeadLetterFor(update, ex)], ct);
             }
         }
     }
 
-    /// <summary>Errors about the data itself, as opposed to the database being unreachable or shutting down.</summary>
-    internal static bool IsDataError(PostgresException ex) =>
-        ex.SqlState.StartsWith("22", StringComparison.Ordinal) // data exception: bad encoding, out of range…
-        || ex.SqlState.StartsWith("23", StringComparison.Ordinal) // integrity constraint
-        || ex.SqlState.StartsWith("54", StringComparison.Ordinal); // program limit: a value too large
+    /// <summary>
+    /// Errors about the data itself, as opposed to the database being unreachable, shutting down or not yet migrated
+    /// (those are retried until they pass: nothing is set aside because of them).
+    /// </summary>
+    internal static bool IsDataError(Exception ex) => ex switch
+    {
+        PostgresException pg => pg.SqlState.StartsWith("22", StringComparison.Ordinal) // data exception: bad encoding, out of range…
+            || pg.SqlState.StartsWith("23", StringComparison.Ordinal) // integrity constraint
+            || pg.SqlState.StartsWith("54", StringComparison.Ordinal), // program limit: a value too large
+        NpgsqlException or OperationCanceledException or TimeoutException or System.Net.Sockets.SocketException or IOException => false,
+        // Npgsql refusing to encode a value (an unpaired surrogate, say) before it reaches the server.
+        ArgumentException or InvalidCastException or System.Text.EncoderFallbackException or FormatException or OverflowException => true,
+        _ => false,
+    };
 
     internal static DeadLetterRow DeadLetterFor(Update update, Exception ex) =>
         new(update.UpdateId == 0 ? null : update.UpdateId, update.ChatId, UpdateMapper.Payload(update), $"{ex.GetType().Name}: {ex.Message}", DateTime.UtcNow);

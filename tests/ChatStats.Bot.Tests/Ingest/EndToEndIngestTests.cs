@@ -1,0 +1,165 @@
+using ChatStats.Bot.Ingest;
+using ChatStats.Telegram.Polling;
+using ChatStats.Telegram.Types;
+using ChatStats.Testing;
+using Npgsql;
+
+namespace ChatStats.Bot.Tests.Ingest;
+
+/// <summary>Updates through the fake Bot API, the real poller and ingest, into PostgreSQL.</summary>
+public sealed class EndToEndIngestTests : IAsyncLifetime
+{
+    private readonly PostgresDatabase _db = new();
+    private FakeBotApi _api = null!;
+
+    public async Task InitializeAsync()
+    {
+        await _db.InitializeAsync();
+        _api = await FakeBotApi.StartAsync();
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _api.DisposeAsync();
+        await _db.DisposeAsync();
+    }
+
+    private async Task AssertRecordedExactlyAsync(Traffic traffic)
+    {
+        Assert.Equal(traffic.MessageRows, await _db.ScalarAsync<long>("SELECT count(*) FROM messages"));
+        Assert.Equal(traffic.CountedMessages, await _db.ScalarAsync<long>("SELECT coalesce(sum(messages), 0) FROM chat_user_hourly"));
+        Assert.Equal(traffic.CountedMessages, await _db.ScalarAsync<long>("SELECT count(*) FROM messages WHERE counted"));
+        Assert.Equal(traffic.CountedWords, await _db.ScalarAsync<long>("SELECT coalesce(sum(words), 0) FROM chat_user_hourly"));
+        Assert.Equal(traffic.ServiceEvents, await _db.ScalarAsync<long>("SELECT count(DISTINCT (chat_id, message_id)) FROM service_events"));
+        Assert.Equal(traffic.GroupChats.Count, await _db.ScalarAsync<long>("SELECT count(*) FROM chats WHERE type IN ('group', 'supergroup')"));
+        Assert.Equal(0, await _db.ScalarAsync<long>("""
+            SELECT count(*) FROM (SELECT chat_id, date_trunc('hour', sent_at, 'UTC') h, sender_user_id u, count(*) c, sum(word_count) w
+                                  FROM messages WHERE counted GROUP BY 1, 2, 3) r
+            FULL JOIN chat_user_hourly x ON x.chat_id = r.chat_id AND x.hour = r.h AND x.user_id = r.u
+            WHERE r.c IS DISTINCT FROM x.messages::bigint OR r.w IS DISTINCT FROM x.words
+            """));
+    }
+
+    [Fact]
+    public async Task TenThousandVariedUpdatesAreRecordedExactlyOnce()
+    {
+        var traffic = Traffic.Generate(10_000);
+        var ids = _api.AddUpdates(traffic.Updates);
+        await using var bot = await BotHarness.StartAsync(_api, _db.ConnectionString);
+
+        await _api.WaitUntilConfirmedAsync(ids[^1] - 1, BotHarness.Patience);
+        await Wait.UntilAsync(async () => await _db.ScalarAsync<long>("SELECT count(*) FROM messages") >= traffic.MessageRows, "the last batch");
+
+        await AssertRecordedExactlyAsync(traffic);
+        Assert.Equal(0, await _db.ScalarAsync<long>("SELECT count(*) FROM dead_letters"));
+        Assert.True(traffic.Edits > 500, "the traffic must exercise edits");
+    }
+
+    [Fact]
+    public async Task StoppingBetweenFetchAndCommitLosesAndDoublesNothing()
+    {
+        var traffic = Traffic.Generate(3_000, seed: 11);
+        var ids = _api.AddUpdates(traffic.Updates);
+
+        // First run: stopped while batch 6 is fetched but not yet written.
+        var crash = new CrashSwitch(crashOnBatch: 6, afterCommit: false);
+        await using (var first = await BotHarness.StartAsync(_api, _db.ConnectionString, services: crash.Install))
+        {
+            await crash.Reached.Task.WaitAsync(BotHarness.Patience);
+            await first.StopAsync();
+        }
+        var afterFirst = await _db.ScalarAsync<long>("SELECT count(*) FROM messages");
+        Assert.InRange(afterFirst, 1, traffic.MessageRows - 1);
+
+        // Second run: stopped after batch 4 is committed but before its offset is confirmed, so it is delivered again.
+        var crashAfterCommit = new CrashSwitch(crashOnBatch: 4, afterCommit: true);
+        await using (var second = await BotHarness.StartAsync(_api, _db.ConnectionString, services: crashAfterCommit.Install))
+        {
+            await crashAfterCommit.Reached.Task.WaitAsync(BotHarness.Patience);
+            await second.StopAsync();
+        }
+
+        await using var third = await BotHarness.StartAsync(_api, _db.ConnectionString);
+        await _api.WaitUntilConfirmedAsync(ids[^1] - 1, BotHarness.Patience);
+        await Wait.UntilAsync(async () => await _db.ScalarAsync<long>("SELECT count(*) FROM messages") >= traffic.MessageRows, "the last batch");
+
+        await AssertRecordedExactlyAsync(traffic);
+    }
+
+    [Fact]
+    public async Task APoisonedUpdateIsDeadLetteredAndTheRestRecorded()
+    {
+        var traffic = Traffic.Generate(500, seed: 3);
+        var poison = Traffic.Poison(new FakeChat(-1_000_000_000_000, "Chat 0"));
+        _api.AddUpdates(traffic.Updates.Take(250));
+        var poisonIds = _api.AddUpdates(poison);
+        var ids = _api.AddUpdates(traffic.Updates.Skip(250));
+        await using var bot = await BotHarness.StartAsync(_api, _db.ConnectionString);
+
+        await _api.WaitUntilConfirmedAsync(ids[^1] - 1, BotHarness.Patience);
+        await Wait.UntilAsync(async () => await _db.ScalarAsync<long>("SELECT count(*) FROM messages") >= traffic.MessageRows, "the last batch");
+
+        await AssertRecordedExactlyAsync(traffic);
+        Assert.Equal(string.Join(",", poisonIds), await _db.ScalarAsync<string>("SELECT string_agg(update_id::text, ',' ORDER BY update_id) FROM dead_letters"));
+        Assert.Contains("far future", await _db.ScalarAsync<string>("SELECT payload FROM dead_letters WHERE update_id = $1", poisonIds[0]));
+        Assert.Contains("date is not a valid Unix time", await _db.ScalarAsync<string>("SELECT error FROM dead_letters WHERE update_id = $1", poisonIds[0]));
+        Assert.Contains("\"two\"", await _db.ScalarAsync<string>("SELECT payload FROM dead_letters WHERE update_id = $1", poisonIds[1]));
+    }
+
+    [Fact]
+    public async Task ADatabaseOutageMidStreamLosesNothing()
+    {
+        var traffic = Traffic.Generate(4_000, seed: 5);
+        var builder = new NpgsqlConnectionStringBuilder(_db.ConnectionString);
+        await using var proxy = new TcpProxy(builder.Host!, builder.Port);
+        var viaProxy = new NpgsqlConnectionStringBuilder(_db.ConnectionString) { Host = "127.0.0.1", Port = proxy.Port }.ConnectionString;
+        var firstHalf = _api.AddUpdates(traffic.Updates.Take(2_000));
+        await using var bot = await BotHarness.StartAsync(_api, viaProxy);
+        await _api.WaitUntilConfirmedAsync(firstHalf[^1] - 1, BotHarness.Patience);
+
+        proxy.Cut();
+        var secondHalf = _api.AddUpdates(traffic.Updates.Skip(2_000));
+        var poller = bot.Get<LongPoller>();
+        await Wait.UntilAsync(() => Task.FromResult(poller.State == PollerState.BackingOff), "the poller noticing the outage");
+        var confirmedDuringOutage = _api.ConfirmedBelow;
+        await Task.Delay(500);
+        Assert.Equal(confirmedDuringOutage, _api.ConfirmedBelow);
+        Assert.True(confirmedDuringOutage <= secondHalf[0] + 100, "at most the batch fetched before the outage may be confirmed");
+
+        proxy.Restore();
+        await _api.WaitUntilConfirmedAsync(secondHalf[^1] - 1, BotHarness.Patience);
+        await Wait.UntilAsync(async () => await _db.ScalarAsync<long>("SELECT count(*) FROM messages") >= traffic.MessageRows, "catching up");
+
+        await AssertRecordedExactlyAsync(traffic);
+    }
+
+    /// <summary>Stops the host at a chosen batch, before or after it is committed.</summary>
+    private sealed class CrashSwitch(int crashOnBatch, bool afterCommit)
+    {
+        public TaskCompletionSource Reached { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        public int CrashOnBatch => crashOnBatch;
+        public bool AfterCommit => afterCommit;
+
+        public void Install(IServiceCollection services) =>
+            services.AddSingleton<IUpdateBatchHandler>(sp => new Handler(sp.GetRequiredService<IngestBatchHandler>(), this));
+
+        private sealed class Handler(IngestBatchHandler inner, CrashSwitch owner) : IUpdateBatchHandler
+        {
+            private int _batches;
+
+            public async Task HandleBatchAsync(IReadOnlyList<Update> updates, CancellationToken ct)
+            {
+                if (++_batches == owner.CrashOnBatch)
+                {
+                    if (owner.AfterCommit)
+                    {
+                        await inner.HandleBatchAsync(updates, ct);
+                    }
+                    owner.Reached.TrySetResult();
+                    await Task.Delay(Timeout.Infinite, ct);
+                }
+                await inner.HandleBatchAsync(updates, ct);
+            }
+        }
+    }
+}
