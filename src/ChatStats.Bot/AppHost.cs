@@ -54,10 +54,11 @@ internal static class AppHost
         builder.Services.AddSingleton(roles);
         builder.AddDatabase();
         builder.Services.AddSingleton<DatabaseMigrator>();
-        builder.Services.AddHostedService<SchemaCheck>();
         builder.Services.AddHostedService<InstanceHeartbeat>();
         if (roles.Bot)
         {
+            // The web role stays up on an old schema and says so on /health/ready; the bot must not write into one.
+            builder.Services.AddHostedService<SchemaCheck>();
             builder.AddTelegram();
             builder.AddIngest();
             builder.AddCommands();

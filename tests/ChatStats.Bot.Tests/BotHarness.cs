@@ -51,6 +51,8 @@ internal sealed class BotHarness : IAsyncDisposable
         return new BotHarness(api, host);
     }
 
+    public static BotHarness Wrap(FakeBotApi api, IHost host) => new(api, host);
+
     public T Get<T>() where T : notnull => Host.Services.GetRequiredService<T>();
 
     public async Task StopAsync()

@@ -60,6 +60,17 @@ public static class PostgresServer
         return new NpgsqlConnectionStringBuilder(AdminConnectionString) { Database = name, Pooling = true }.ConnectionString;
     }
 
+    /// <summary>A database with no tables at all, for migration tests.</summary>
+    public static async Task<string> CreateEmptyDatabaseAsync(string prefix)
+    {
+        var name = $"{Sanitize(prefix)}_{Guid.NewGuid():N}";
+        await using var admin = new NpgsqlConnection(AdminConnectionString);
+        await admin.OpenAsync();
+        await using var cmd = new NpgsqlCommand($"CREATE DATABASE \"{name}\"", admin);
+        await cmd.ExecuteNonQueryAsync();
+        return new NpgsqlConnectionStringBuilder(AdminConnectionString) { Database = name, Pooling = true }.ConnectionString;
+    }
+
     public static async Task DropDatabaseAsync(string connectionString)
     {
         var name = new NpgsqlConnectionStringBuilder(connectionString).Database;

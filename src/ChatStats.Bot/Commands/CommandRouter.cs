@@ -11,7 +11,8 @@ internal sealed class CommandRouter(IEnumerable<IBotCommand> commands, BotIdenti
 
     public async Task HandleAsync(Message message, CancellationToken ct)
     {
-        if (message.From is { IsBot: true } || CommandParser.Parse(message.Text, identity.Username) is not { } parsed)
+        // Other bots are not obeyed; an anonymous admin (a bot-shaped sender acting for the chat) is.
+        if ((message.From is { IsBot: true } && message.SenderChat is null) || CommandParser.Parse(message.Text, identity.Username) is not { } parsed)
         {
             return;
         }

@@ -14,7 +14,7 @@ internal static class WebExtensions
         builder.Services.AddValidatedOptions<WebOptions>(WebOptions.Section);
         var urls = builder.Configuration[$"{WebOptions.Section}:{nameof(WebOptions.Urls)}"];
         builder.WebHost.UseUrls(string.IsNullOrWhiteSpace(urls) ? new WebOptions().Urls : urls);
-        builder.Services.AddSingleton<PrometheusExporter>();
+        builder.Services.AddSingleton(_ => new PrometheusExporter());
         builder.Services.AddSingleton<ReadinessCheck>();
         return builder;
     }

@@ -89,10 +89,10 @@ public sealed class ConfigurationTests
     [Fact]
     public void ListeningBeyondLoopbackRequiresAnAdminToken()
     {
-        var failures = Validate<Web.WebOptions>(Web.WebOptions.Section, new() { ["Web:Urls"] = "http://0.0.0.0:8080" });
+        var failures = Validate<ChatStats.Bot.Web.WebOptions>(ChatStats.Bot.Web.WebOptions.Section, new() { ["Web:Urls"] = "http://0.0.0.0:8080" });
 
         Assert.Contains("Web:AdminToken", Assert.Single(failures));
-        Assert.Empty(Validate<Web.WebOptions>(Web.WebOptions.Section, new() { ["Web:Urls"] = "http://127.0.0.1:8080" }));
+        Assert.Empty(Validate<ChatStats.Bot.Web.WebOptions>(ChatStats.Bot.Web.WebOptions.Section, new() { ["Web:Urls"] = "http://127.0.0.1:8080" }));
     }
 
     private static IReadOnlyList<string> Validate<T>(string section, Dictionary<string, string?> values, ConfigurationManager? configuration = null) where T : class

@@ -1,0 +1,121 @@
+using System.Net;
+using System.Text.Json;
+using ChatStats.Testing;
+using Microsoft.AspNetCore.Builder;
+
+namespace ChatStats.Bot.Tests.Web;
+
+public sealed class HealthAndMetricsTests : IAsyncLifetime
+{
+    private readonly PostgresDatabase _db = new();
+    private readonly HttpClient _http = new();
+    private FakeBotApi _api = null!;
+
+    public async Task InitializeAsync()
+    {
+        await _db.InitializeAsync();
+        _api = await FakeBotApi.StartAsync();
+    }
+
+    public async Task DisposeAsync()
+    {
+        _http.Dispose();
+        await _api.DisposeAsync();
+        await _db.DisposeAsync();
+    }
+
+    private static string UrlOf(BotHarness harness) => ((WebApplication)harness.Host).Urls.First();
+
+    [Fact]
+    public async Task LiveAndReadyAnswerWhenEverythingIsUp()
+    {
+        await using var run = await BotHarness.StartAsync(_api, _db.ConnectionString, web: true);
+        var url = UrlOf(run);
+
+        var live = await _http.GetAsync($"{url}/health/live");
+        JsonElement ready = default;
+        await Wait.UntilAsync(async () =>
+        {
+            var response = await _http.GetAsync($"{url}/health/ready");
+            ready = JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement;
+            return response.StatusCode == HttpStatusCode.OK;
+        }, "ready");
+
+        Assert.Equal(HttpStatusCode.OK, live.StatusCode);
+        var checks = ready.GetProperty("checks").EnumerateArray().ToDictionary(c => c.GetProperty("name").GetString()!, c => c.GetProperty("ok").GetBoolean());
+        Assert.Equal(new Dictionary<string, bool> { ["database"] = true, ["migrations"] = true, ["poller"] = true }, checks);
+    }
+
+    [Fact]
+    public async Task ReadyIsUnavailableAndSaysWhyWhenMigrationsArePending()
+    {
+        var empty = await PostgresServer.CreateEmptyDatabaseAsync("pending");
+        try
+        {
+            await using var web = await StartWebOnlyAsync(empty);
+
+            var response = await _http.GetAsync($"{UrlOf(web)}/health/ready");
+            var body = await response.Content.ReadAsStringAsync();
+
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
+            Assert.Contains("pending: run 'chatstats migrate'", body);
+        }
+        finally
+        {
+            await PostgresServer.DropDatabaseAsync(empty);
+        }
+    }
+
+    [Fact]
+    public async Task AWebProcessReportsTheBotProcessesPollerFromItsHeartbeat()
+    {
+        await using var bot = await BotHarness.StartAsync(_api, _db.ConnectionString);
+        await using var web = await StartWebOnlyAsync(_db.ConnectionString);
+
+        string body = "";
+        await Wait.UntilAsync(async () =>
+        {
+            body = await _http.GetStringAsync($"{UrlOf(web)}/health/ready");
+            return body.Contains("\"poller\"", StringComparison.Ordinal) && (body.Contains("Polling", StringComparison.Ordinal) || body.Contains("Handling", StringComparison.Ordinal));
+        }, "the bot's heartbeat");
+
+        Assert.Contains("\"ready\":true", body);
+    }
+
+    [Fact]
+    public async Task MetricsExposeIngestPollingAndPoolInstrumentsInPrometheusFormat()
+    {
+        await using var run = await BotHarness.StartAsync(_api, _db.ConnectionString, web: true);
+        var ids = _api.AddUpdates(Traffic.Generate(300, seed: 9).Updates);
+        await _api.WaitUntilConfirmedAsync(ids[^1] - 1, BotHarness.Patience);
+        string text = "";
+        await Wait.UntilAsync(async () =>
+        {
+            text = await _http.GetStringAsync($"{UrlOf(run)}/metrics");
+            return text.Contains("chatstats_updates_handled_total{kind=\"message\"}", StringComparison.Ordinal);
+        }, "ingest metrics");
+
+        Assert.Contains("# TYPE chatstats_updates_handled_total counter", text);
+        Assert.Contains("chatstats_telegram_updates_received_total", text);
+        Assert.Contains("chatstats_ingest_latency_seconds_bucket{le=\"0.1\"}", text);
+        Assert.Contains("chatstats_telegram_batch_size_count", text);
+        Assert.Contains("chatstats_ingest_messages_total", text);
+        Assert.Matches(@"(?m)^db_client_\w+", text);
+        var handled = text.Split('\n').Where(l => l.StartsWith("chatstats_updates_handled_total{", StringComparison.Ordinal))
+            .Sum(l => double.Parse(l[(l.LastIndexOf(' ') + 1)..], System.Globalization.CultureInfo.InvariantCulture));
+        Assert.True(handled >= 300);
+    }
+
+    private async Task<BotHarness> StartWebOnlyAsync(string connectionString)
+    {
+        var overrides = new Dictionary<string, string?>
+        {
+            ["Database:ConnectionString"] = connectionString,
+            ["Web:Urls"] = "http://127.0.0.1:0",
+            ["Logging:LogLevel:Default"] = "Warning",
+        };
+        var host = AppHost.Build(new Data.RoleSet(Bot: false, Web: true), [], overrides);
+        await host.StartAsync();
+        return BotHarness.Wrap(_api, host);
+    }
+}
