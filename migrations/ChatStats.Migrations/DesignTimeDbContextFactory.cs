@@ -12,7 +12,9 @@ namespace ChatStats.Migrations;
 /// </summary>
 internal sealed class DesignTimeDbContextFactory : IDesignTimeDbContextFactory<ChatStatsDbContext>
 {
-    public ChatStatsDbContext CreateDbContext(string[] args)
+    public ChatStatsDbContext CreateDbContext(string[] args) => Create(Environment.GetEnvironmentVariable, addEnvironment: true);
+
+    internal static ChatStatsDbContext Create(Func<string, string?> getEnvironmentVariable, bool addEnvironment)
     {
         var configuration = new ConfigurationManager();
         var settings = FindSettings();
@@ -20,8 +22,11 @@ internal sealed class DesignTimeDbContextFactory : IDesignTimeDbContextFactory<C
         {
             configuration.AddJsonFile(settings, optional: false);
         }
-        configuration.AddEnvironmentAliases();
-        configuration.AddEnvironmentVariables();
+        configuration.AddEnvironmentAliases(getEnvironmentVariable);
+        if (addEnvironment)
+        {
+            configuration.AddEnvironmentVariables();
+        }
         var options = new DatabaseOptions();
         configuration.GetSection(DatabaseOptions.Section).Bind(options);
         var builder = new DbContextOptionsBuilder<ChatStatsDbContext>();

@@ -13,6 +13,13 @@ internal sealed class DatabaseMigrator(IServiceScopeFactory scopes, ILogger<Data
         EnsureMigrationsAssembly();
         await using var scope = scopes.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<ChatStatsDbContext>();
+        // Asking EF for applied migrations on a database without its history table logs an error; check first.
+        var dataSource = scope.ServiceProvider.GetRequiredService<NpgsqlDataSource>();
+        await using var probe = dataSource.CreateCommand("SELECT to_regclass('__ef_migrations_history') IS NOT NULL");
+        if (await probe.ExecuteScalarAsync(ct) is not true)
+        {
+            return new MigrationStatus([], [.. db.Database.GetMigrations()]);
+        }
         var applied = (await db.Database.GetAppliedMigrationsAsync(ct)).ToList();
         var pending = (await db.Database.GetPendingMigrationsAsync(ct)).ToList();
         return new MigrationStatus(applied, pending);

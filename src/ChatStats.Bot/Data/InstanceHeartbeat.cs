@@ -5,8 +5,8 @@ using Npgsql;
 namespace ChatStats.Bot.Data;
 
 /// <summary>
-/// Every 15 s, records this process's roles and the poller's state, so /health/ready of a separate web process can
-/// tell whether a bot is polling. A missed write is logged and retried; it never stops the role.
+/// Records this process's roles and the poller's state every 15 s and whenever the state changes, so /health/ready of
+/// a separate web process can tell whether a bot is polling. A missed write is logged and retried; it never stops the role.
 /// </summary>
 internal sealed class InstanceHeartbeat(NpgsqlDataSource dataSource, IServiceProvider services, RoleSet roles, TimeProvider time, ILogger<InstanceHeartbeat> logger) : BackgroundService
 {
@@ -16,16 +16,26 @@ internal sealed class InstanceHeartbeat(NpgsqlDataSource dataSource, IServicePro
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        using var timer = new PeriodicTimer(Interval, time);
+        using var timer = new PeriodicTimer(TimeSpan.FromSeconds(1), time);
+        string? written = null;
+        var writtenAt = DateTimeOffset.MinValue;
         do
         {
+            var state = services.GetService<LongPoller>()?.State.ToString() ?? "none";
+            if (state == written && time.GetUtcNow() - writtenAt < Interval)
+            {
+                continue;
+            }
             try
             {
-                await WriteAsync(stoppingToken);
+                await WriteAsync(state, stoppingToken);
+                written = state;
+                writtenAt = time.GetUtcNow();
             }
             catch (Exception ex) when (ex is NpgsqlException or TimeoutException)
             {
                 logger.LogWarning("Heartbeat not written: {Error}", ex.Message);
+                writtenAt = time.GetUtcNow();
             }
         }
         while (await timer.WaitForNextTickAsync(stoppingToken));
@@ -46,10 +56,8 @@ internal sealed class InstanceHeartbeat(NpgsqlDataSource dataSource, IServicePro
         }
     }
 
-    private async Task WriteAsync(CancellationToken ct)
+    private async Task WriteAsync(string state, CancellationToken ct)
     {
-        var poller = services.GetService<LongPoller>();
-        var state = poller?.State.ToString() ?? "none";
         await using var cmd = dataSource.CreateCommand("""
             INSERT INTO instances (id, role, host, pid, state, started_at, heartbeat_at) VALUES ($1, $2, $3, $4, $5, $6, $7)
             ON CONFLICT (id) DO UPDATE SET role = excluded.role, state = excluded.state, heartbeat_at = excluded.heartbeat_at

@@ -1,0 +1,169 @@
+using System.Text.Json;
+using ChatStats.Bot.Ingest;
+using ChatStats.Testing;
+using Npgsql;
+
+namespace ChatStats.Bot.Tests.Cli;
+
+public sealed class CliTests : IAsyncLifetime
+{
+    private readonly PostgresDatabase _db = new();
+    private FakeBotApi _api = null!;
+
+    public async Task InitializeAsync()
+    {
+        await _db.InitializeAsync();
+        _api = await FakeBotApi.StartAsync();
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _api.DisposeAsync();
+        await _db.DisposeAsync();
+    }
+
+    private Dictionary<string, string> Env(string? connectionString = null) => new()
+    {
+        ["Database__ConnectionString"] = connectionString ?? _db.ConnectionString,
+        ["TELEGRAM_BOT_TOKEN"] = FakeBotApi.Token,
+        ["TELEGRAM_API_BASE_URL"] = _api.BaseUrl,
+    };
+
+    private async Task SeedAsync(long chatId)
+    {
+        var chat = new FakeChat(chatId, "CLI <chat>");
+        var batch = new IngestBatch();
+        var ann = new FakeUser(700, "Ann & Co");
+        var bob = new FakeUser(701, "Bob");
+        string[] updates =
+        [
+            UpdateFactory.Message(chat, 1, ann, UpdateFactory.BaseDate, "one two three"),
+            UpdateFactory.Message(chat, 2, ann, UpdateFactory.BaseDate + 5, "caption", FakeKind.Photo),
+            UpdateFactory.Message(chat, 3, bob, UpdateFactory.BaseDate + 9, null, FakeKind.Sticker),
+        ];
+        foreach (var json in updates)
+        {
+            var node = System.Text.Json.Nodes.JsonNode.Parse(json)!.AsObject();
+            node["update_id"] = 1;
+            UpdateMapper.Map(JsonSerializer.Deserialize(node.ToJsonString(), ChatStats.Telegram.TelegramJsonContext.Default.Update)!, batch, true);
+        }
+        await new IngestWriter(_db.DataSource).WriteAsync(batch, CancellationToken.None);
+    }
+
+    [Fact]
+    public async Task StatsPrintsTheSameTotalsAsJson()
+    {
+        await SeedAsync(-100_200);
+
+        var result = await ChatStatsProcess.RunAsync(Env(), "stats", "--chat", "-100200", "--format", "json");
+
+        Assert.True(result.ExitCode == 0, result.Error);
+        var json = JsonDocument.Parse(result.Output).RootElement;
+        Assert.Equal(3, json.GetProperty("messages").GetInt64());
+        Assert.Equal(2, json.GetProperty("members").GetInt64());
+        Assert.Equal(4, json.GetProperty("words").GetInt64());
+        Assert.Equal(1, json.GetProperty("by_kind").GetProperty("sticker").GetInt64());
+        Assert.Equal("Ann & Co", json.GetProperty("top")[0].GetProperty("name").GetString());
+        Assert.Equal("CLI <chat>", json.GetProperty("title").GetString());
+    }
+
+    [Fact]
+    public async Task StatsAsTextListsKindsAndLeaders()
+    {
+        await SeedAsync(-100_201);
+
+        var result = await ChatStatsProcess.RunAsync(Env(), "stats", "--chat", "-100201");
+
+        Assert.Equal(0, result.ExitCode);
+        Assert.Contains("messages  3", result.Output);
+        Assert.Contains("photo", result.Output);
+        Assert.Contains(" 1. Ann & Co (700) 2", result.Output);
+    }
+
+    [Fact]
+    public async Task AnUnknownChatIsExplained()
+    {
+        var result = await ChatStatsProcess.RunAsync(Env(), "stats", "--chat", "42");
+
+        Assert.Equal(1, result.ExitCode);
+        Assert.Contains("no chat 42 in the database", result.Error);
+    }
+
+    [Fact]
+    public async Task BadArgumentsSayWhatIsExpected()
+    {
+        var result = await ChatStatsProcess.RunAsync(Env(), "stats", "--chat", "abc", "--format", "xml");
+
+        Assert.NotEqual(0, result.ExitCode);
+        Assert.Contains("abc", result.Error);
+        Assert.Contains("xml", result.Error);
+    }
+
+    [Fact]
+    public async Task AMissingTokenStopsStartUpWithOneLineNamingTheKey()
+    {
+        var env = Env();
+        env.Remove("TELEGRAM_BOT_TOKEN");
+
+        var result = await ChatStatsProcess.RunAsync(env, "bot");
+
+        Assert.Equal(2, result.ExitCode);
+        Assert.Contains("chatstats: configuration error: Telegram:BotToken: is missing. Create a bot with @BotFather", result.Error);
+    }
+
+    [Fact]
+    public async Task ARejectedTokenStopsTheBotWithExitCodeThree()
+    {
+        var env = Env();
+        env["TELEGRAM_BOT_TOKEN"] = "1:revoked";
+
+        var result = await ChatStatsProcess.RunAsync(env, "bot");
+
+        Assert.Equal(3, result.ExitCode);
+        Assert.Contains("Telegram rejected the bot token", result.Output + result.Error);
+    }
+
+    [Fact]
+    public async Task MigrateAppliesOnceAndThenSaysUpToDate()
+    {
+        var empty = await PostgresServer.CreateEmptyDatabaseAsync("cli_migrate");
+        try
+        {
+            var first = await ChatStatsProcess.RunAsync(Env(empty), "migrate");
+            var second = await ChatStatsProcess.RunAsync(Env(empty), "migrate");
+
+            Assert.True(first.ExitCode == 0, first.Error);
+            Assert.Contains("Applied 1 migration(s)", first.Output);
+            Assert.Contains("is up to date", second.Output);
+        }
+        finally
+        {
+            await PostgresServer.DropDatabaseAsync(empty);
+        }
+    }
+
+    [Fact]
+    public async Task DoctorChecksEachPartOnALine()
+    {
+        var result = await ChatStatsProcess.RunAsync(Env(), "doctor");
+
+        Assert.True(result.ExitCode == 0, result.Output + result.Error);
+        Assert.Contains("ok   settings", result.Output);
+        Assert.Matches(@"ok   database\s+PostgreSQL \d+", result.Output);
+        Assert.Contains("ok   migrations   1 applied, none pending", result.Output);
+        Assert.Contains($"ok   token        @{FakeBotApi.BotUsername}", result.Output);
+        Assert.Matches(@"(ok  |warn) rsvg-convert", result.Output);
+    }
+
+    [Fact]
+    public async Task DoctorSaysWhatToDoWhenTheDatabaseIsDown()
+    {
+        var down = new NpgsqlConnectionStringBuilder(_db.ConnectionString) { Port = 1, Timeout = 2 }.ConnectionString;
+
+        var result = await ChatStatsProcess.RunAsync(Env(down), "doctor");
+
+        Assert.Equal(1, result.ExitCode);
+        Assert.Contains("FAIL database     cannot connect to", result.Output);
+        Assert.Contains("Is PostgreSQL running?", result.Output);
+    }
+}
