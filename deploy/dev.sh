@@ -6,6 +6,7 @@
 #   deploy/dev.sh migrate   apply migrations to DATABASE_URL, or to the local cluster
 #   deploy/dev.sh bench     the end-to-end ingest benchmark (docs/benchmarks.md)
 #   deploy/dev.sh doctor    chatstats doctor against the local cluster
+#   deploy/dev.sh publish DIR   a self-contained-framework build in DIR (what deploy/systemd and supervisor run)
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -224,11 +225,23 @@ cmd_bench() {
   dotnet tests/ChatStats.Benchmarks/bin/Release/net10.0/ChatStats.Benchmarks.dll "$@"
 }
 
+cmd_publish() {
+  local out=${1:-}
+  [ -n "$out" ] || die "usage: deploy/dev.sh publish DIR   (for example /opt/chatstats/app)"
+  ensure_dotnet
+  dotnet publish src/ChatStats.Bot -c Release -o "$out" -nologo -v quiet
+  # chatstats loads its migrations at run time from the same folder.
+  dotnet build migrations/ChatStats.Migrations -c Release -nologo -v quiet -clp:ErrorsOnly
+  cp migrations/ChatStats.Migrations/bin/Release/net10.0/ChatStats.Migrations.dll "$out/"
+  say "published to $out; run 'dotnet $out/chatstats.dll doctor' to check the settings there"
+}
+
 case "${1:-}" in
   test) shift; cmd_test "$@" ;;
   run) shift; cmd_run "$@" ;;
   migrate) shift; cmd_migrate "$@" ;;
   doctor) shift; cmd_doctor "$@" ;;
   bench) shift; cmd_bench "$@" ;;
-  *) sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
+  publish) shift; cmd_publish "$@" ;;
+  *) sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
 esac
