@@ -59,47 +59,114 @@ public sealed class BotApiClient : IDisposable
     /// Long-polls for updates. Updates that fail to parse come back as <see cref="UpdateKind.Malformed"/> with their raw
     /// JSON, and updates of unknown kinds keep theirs, so one odd update never loses the batch.
     /// </summary>
-    public async Task<IReadOnlyList<Update>> GetUpdatesAsync(long? offset, int limit, TimeSpan timeout, IReadOnlyList<string> allowedUpdates, CancellationToken ct)
+    public async Task<IReadOnlyList<Update>> GetUpdatesAsync(long? offset, int limit, TimeSpan timeout, IReadOnlyList<string> allowedUpdates, CancellationToken ct) =>
+        [.. (await GetRawUpdatesAsync(offset, limit, timeout, allowedUpdates, ct).ConfigureAwait(false)).Select(u => u.Parse())];
+
+    /// <summary>Long-polls for updates without parsing them: only their ids are read, the JSON is kept as bytes.</summary>
+    public async Task<IReadOnlyList<RawUpdate>> GetRawUpdatesAsync(long? offset, int limit, TimeSpan timeout, IReadOnlyList<string> allowedUpdates, CancellationToken ct)
     {
         var request = new GetUpdatesRequest(offset, limit, (int)timeout.TotalSeconds, allowedUpdates);
         using var body = JsonBody(request, Json.GetUpdatesRequest);
         var bytes = await SendRawAsync("getUpdates", body, timeout + TimeSpan.FromSeconds(15), ct).ConfigureAwait(false);
-        return ParseUpdates(bytes);
+        return SplitUpdates(bytes);
     }
 
-    internal static IReadOnlyList<Update> ParseUpdates(ReadOnlySpan<byte> bytes)
-    {
-        using var doc = JsonDocument.Parse(bytes.ToArray());
-        var root = doc.RootElement;
-        ThrowIfError("getUpdates", root);
-        if (!root.TryGetProperty("result", out var result) || result.ValueKind != JsonValueKind.Array)
-        {
-            throw new BotApiException("getUpdates", 0, "response has no result array");
-        }
+    internal static IReadOnlyList<Update> ParseUpdates(ReadOnlySpan<byte> bytes) => [.. SplitUpdates(bytes.ToArray()).Select(u => u.Parse())];
 
-        var updates = new List<Update>(result.GetArrayLength());
-        foreach (var element in result.EnumerateArray())
+    /// <summary>
+    /// Cuts a getUpdates response into one slice per update with a single pass of the reader: no object model is built,
+    /// which keeps the poller's work per update to a few hundred nanoseconds.
+    /// </summary>
+    internal static IReadOnlyList<RawUpdate> SplitUpdates(byte[] bytes)
+    {
+        var reader = new Utf8JsonReader(bytes, new JsonReaderOptions { CommentHandling = JsonCommentHandling.Skip });
+        if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
         {
-            updates.Add(ParseUpdate(element));
+            throw new BotApiException("getUpdates", 0, "response is not a JSON object");
+        }
+        var ok = false;
+        List<RawUpdate>? updates = null;
+        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        {
+            if (reader.ValueTextEquals("ok"u8))
+            {
+                reader.Read();
+                ok = reader.TokenType == JsonTokenType.True;
+            }
+            else if (reader.ValueTextEquals("result"u8))
+            {
+                reader.Read();
+                if (reader.TokenType != JsonTokenType.StartArray)
+                {
+                    reader.Skip();
+                    continue;
+                }
+                updates = [];
+                while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
+                {
+                    var start = (int)reader.TokenStartIndex;
+                    var id = reader.TokenType == JsonTokenType.StartObject ? ReadUpdateId(ref reader) : SkipValue(ref reader);
+                    updates.Add(new RawUpdate(id, bytes.AsMemory(start, (int)reader.BytesConsumed - start)));
+                }
+            }
+            else
+            {
+                reader.Read();
+                reader.Skip();
+            }
+        }
+        if (!ok || updates is null)
+        {
+            using var doc = JsonDocument.Parse(bytes);
+            ThrowIfError("getUpdates", doc.RootElement);
+            throw new BotApiException("getUpdates", 0, "response has no result array");
         }
         return updates;
     }
 
-    internal static Update ParseUpdate(JsonElement element)
+    /// <summary>Reads to the end of the update object, returning its update_id (0 if it has none).</summary>
+    private static long ReadUpdateId(ref Utf8JsonReader reader)
+    {
+        long id = 0;
+        var depth = reader.CurrentDepth;
+        while (reader.Read() && !(reader.TokenType == JsonTokenType.EndObject && reader.CurrentDepth == depth))
+        {
+            if (reader.TokenType == JsonTokenType.PropertyName && reader.CurrentDepth == depth + 1 && reader.ValueTextEquals("update_id"u8))
+            {
+                reader.Read();
+                if (reader.TokenType == JsonTokenType.Number)
+                {
+                    reader.TryGetInt64(out id);
+                }
+                else
+                {
+                    reader.Skip();
+                }
+            }
+            else if (reader.TokenType is JsonTokenType.StartObject or JsonTokenType.StartArray)
+            {
+                reader.Skip();
+            }
+        }
+        return id;
+    }
+
+    private static long SkipValue(ref Utf8JsonReader reader)
+    {
+        reader.Skip();
+        return 0;
+    }
+
+    internal static Update ParseUpdate(long updateId, ReadOnlySpan<byte> json)
     {
         try
         {
-            var update = element.Deserialize(Json.Update) ?? throw new JsonException("update is null");
-            return update.Kind == UpdateKind.Unknown ? update with { RawJson = element.GetRawText() } : update;
+            var update = JsonSerializer.Deserialize(json, Json.Update) ?? throw new JsonException("update is null");
+            return update.Kind == UpdateKind.Unknown ? update with { RawJson = System.Text.Encoding.UTF8.GetString(json) } : update;
         }
         catch (Exception ex) when (ex is JsonException or InvalidOperationException or FormatException or OverflowException)
         {
-            long id = 0;
-            if (element.ValueKind == JsonValueKind.Object && element.TryGetProperty("update_id", out var idElement) && idElement.ValueKind == JsonValueKind.Number)
-            {
-                idElement.TryGetInt64(out id);
-            }
-            return new Update { UpdateId = id, RawJson = element.GetRawText(), ParseError = ex.Message };
+            return new Update { UpdateId = updateId, RawJson = System.Text.Encoding.UTF8.GetString(json), ParseError = ex.Message };
         }
     }
 

@@ -31,7 +31,9 @@ public sealed class FakeBotApi : IAsyncDisposable
     private readonly WebApplication _app;
     private readonly TimeProvider _time;
     private readonly Lock _lock = new();
-    private readonly SortedDictionary<long, byte[]> _pending = [];
+    // Update ids are handed out in order, so update N lives at index N - 1 and everything before _head is confirmed.
+    private readonly List<byte[]> _updates = [];
+    private int _head;
     private readonly ConcurrentQueue<SentMessage> _sent = new();
     private readonly ConcurrentDictionary<long, DateTimeOffset> _chatWaitUntil = new();
     private readonly ConcurrentDictionary<long, DateTimeOffset> _lastSendPerChat = new();
@@ -81,7 +83,7 @@ public sealed class FakeBotApi : IAsyncDisposable
         {
             lock (_lock)
             {
-                return _pending.Count;
+                return _updates.Count - _head;
             }
         }
     }
@@ -117,7 +119,7 @@ public sealed class FakeBotApi : IAsyncDisposable
                 }
                 var rest = body[1..].TrimStart();
                 var text = rest.StartsWith('}') ? $"{{\"update_id\":{id}}}" : $"{{\"update_id\":{id},{rest}";
-                _pending[id] = Encoding.UTF8.GetBytes(text);
+                _updates.Add(Encoding.UTF8.GetBytes(text));
                 ids.Add(id);
             }
             _updatesArrived.TrySetResult();
@@ -261,10 +263,7 @@ public sealed class FakeBotApi : IAsyncDisposable
             _activePoll = (mine, pollId);
             if (offset is { } o)
             {
-                foreach (var id in _pending.Keys.Where(k => k < o).ToList())
-                {
-                    _pending.Remove(id);
-                }
+                _head = (int)Math.Clamp(o - 1, _head, _updates.Count);
                 _confirmedBelow = Math.Max(_confirmedBelow, o);
             }
         }
@@ -279,7 +278,7 @@ public sealed class FakeBotApi : IAsyncDisposable
                 lock (_lock)
                 {
                     arrived = _updatesArrived.Task;
-                    var batch = _pending.Values.Take(limit).ToList();
+                    var batch = _updates.GetRange(_head, Math.Min(limit, _updates.Count - _head));
                     if (batch.Count > 0 || DateTime.UtcNow >= deadline)
                     {
                         response = Serialize(batch);

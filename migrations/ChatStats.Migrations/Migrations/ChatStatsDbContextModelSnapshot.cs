@@ -268,6 +268,29 @@ namespace ChatStats.Migrations.Migrations
                         .HasDatabaseName("ix_chat_user_hourly_chat_id_user_id_hour");
 
                     b.ToTable("chat_user_hourly", (string)null);
+
+                    b.HasAnnotation("Npgsql:StorageParameter:fillfactor", 70);
+                });
+
+            modelBuilder.Entity("ChatStats.Bot.Data.InboxUpdate", b =>
+                {
+                    b.Property<long>("UpdateId")
+                        .HasColumnType("bigint")
+                        .HasColumnName("update_id");
+
+                    b.Property<byte[]>("Payload")
+                        .IsRequired()
+                        .HasColumnType("bytea")
+                        .HasColumnName("payload");
+
+                    b.Property<DateTimeOffset>("ReceivedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("received_at");
+
+                    b.HasKey("UpdateId")
+                        .HasName("pk_update_inbox");
+
+                    b.ToTable("update_inbox", (string)null);
                 });
 
             modelBuilder.Entity("ChatStats.Bot.Data.InstanceStatus", b =>
@@ -416,9 +439,6 @@ namespace ChatStats.Migrations.Migrations
 
                     b.HasKey("ChatId", "MessageId")
                         .HasName("pk_messages");
-
-                    b.HasIndex("ChatId", "SenderUserId", "SentAt")
-                        .HasDatabaseName("ix_messages_chat_id_sender_user_id_sent_at");
 
                     b.ToTable("messages", (string)null);
                 });

@@ -28,9 +28,9 @@ internal sealed class DatabaseMigrator(IServiceScopeFactory scopes, ILogger<Data
     public async Task<IReadOnlyList<string>> MigrateAsync(CancellationToken ct)
     {
         EnsureMigrationsAssembly();
+        var pending = (await GetStatusAsync(ct)).Pending;
         await using var scope = scopes.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<ChatStatsDbContext>();
-        var pending = (await db.Database.GetPendingMigrationsAsync(ct)).ToList();
         if (pending.Count == 0)
         {
             logger.LogInformation("Database schema is up to date");

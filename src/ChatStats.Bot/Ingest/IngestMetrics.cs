@@ -10,8 +10,10 @@ internal static class IngestMetrics
 
     public static readonly Counter<long> UpdatesHandled = Meter.CreateCounter<long>("chatstats.updates_handled", "{update}", "Updates recorded and handled, by kind.");
     public static readonly Counter<long> UpdatesFailed = Meter.CreateCounter<long>("chatstats.updates_failed", "{update}", "Updates dead-lettered, by stage.");
-    public static readonly Histogram<double> IngestLatency = Meter.CreateHistogram<double>("chatstats.ingest.latency", "s", "Time to store one batch, from receipt to commit.");
+    public static readonly Histogram<double> IngestLatency = Meter.CreateHistogram<double>("chatstats.ingest.latency", "s", "From receipt of the oldest update in a chunk to its rows being committed.");
+    public static readonly Histogram<double> ProcessDuration = Meter.CreateHistogram<double>("chatstats.ingest.process_duration", "s", "Time to record one chunk of inbox updates.");
+    public static readonly Histogram<int> ChunkSize = Meter.CreateHistogram<int>("chatstats.ingest.chunk_size", "{update}", "Updates recorded per transaction.");
     public static readonly Counter<long> MessagesWritten = Meter.CreateCounter<long>("chatstats.ingest.messages", "{message}", "Message rows submitted for writing.");
-    public static readonly Counter<long> BatchRetries = Meter.CreateCounter<long>("chatstats.ingest.batch_fallbacks", "{batch}", "Batches re-written update by update to isolate a bad one.");
+    public static readonly Counter<long> BatchRetries = Meter.CreateCounter<long>("chatstats.ingest.batch_fallbacks", "{batch}", "Chunks re-written update by update to isolate a bad one.");
     public static readonly Histogram<double> HandlerDuration = Meter.CreateHistogram<double>("chatstats.handler.duration", "s", "Time a handler took for one update.");
 }

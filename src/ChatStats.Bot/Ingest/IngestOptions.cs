@@ -9,4 +9,12 @@ internal sealed class IngestOptions
     /// <summary>Updates handled at once across all chats; one chat's updates still run one after another.</summary>
     [Range(1, 10_000, ErrorMessage = "must be between 1 and 10000")]
     public int MaxConcurrentUpdates { get; set; } = 200;
+
+    /// <summary>Updates recorded per transaction by the inbox processor; larger chunks amortise commits under load.</summary>
+    [Range(1, 10_000, ErrorMessage = "must be between 1 and 10000")]
+    public int ProcessBatchSize { get; set; } = 1000;
+
+    /// <summary>Received but unrecorded updates allowed before the poller waits: bounds memory and database growth.</summary>
+    [Range(100, 1_000_000, ErrorMessage = "must be between 100 and 1000000")]
+    public int MaxBacklog { get; set; } = 20_000;
 }

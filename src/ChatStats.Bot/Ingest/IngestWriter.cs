@@ -28,6 +28,13 @@ internal sealed class IngestWriter(NpgsqlDataSource dataSource)
         }
         await using var connection = await dataSource.OpenConnectionAsync(ct);
         await using var tx = await connection.BeginTransactionAsync(ct);
+        await WriteAsync(batch, connection, tx, [], ct);
+        await tx.CommitAsync(ct);
+    }
+
+    /// <summary>Writes the batch inside the caller's transaction and removes <paramref name="inboxIds"/> from the inbox.</summary>
+    public async Task WriteAsync(IngestBatch batch, NpgsqlConnection connection, NpgsqlTransaction tx, long[] inboxIds, CancellationToken ct)
+    {
         await using var command = new NpgsqlBatch(connection, tx);
         AddChats(command, batch.Chats);
         AddUsers(command, batch.Users);
@@ -40,11 +47,16 @@ internal sealed class IngestWriter(NpgsqlDataSource dataSource)
         AddEdits(command, batch.Messages);
         AddEvents(command, batch.Events);
         AddDeadLetters(command, batch.DeadLetters);
+        if (inboxIds.Length > 0)
+        {
+            var delete = new NpgsqlBatchCommand("DELETE FROM update_inbox WHERE update_id = ANY($1)");
+            delete.Parameters.Add(new NpgsqlParameter<long[]> { TypedValue = inboxIds });
+            command.BatchCommands.Add(delete);
+        }
         if (command.BatchCommands.Count > 0)
         {
             await command.ExecuteNonQueryAsync(ct);
         }
-        await tx.CommitAsync(ct);
     }
 
     /// <summary>Records failed updates on their own, outside any batch that may be failing.</summary>
@@ -222,12 +234,12 @@ internal sealed class IngestWriter(NpgsqlDataSource dataSource)
           SELECT coalesce(c.migrated_to_chat_id, s.chat_id) AS chat_id,
                  CASE WHEN c.migrated_to_chat_id IS NULL THEN s.message_id ELSE -s.message_id END AS message_id,
                  s.sender_user_id, s.sender_chat_id, s.sent_at, s.kind,
-                 CASE WHEN coalesce(t.store_text, true) THEN s.text END AS text, s.char_count, s.word_count,
+                 CASE WHEN coalesce(CASE WHEN c.migrated_to_chat_id IS NULL THEN c.store_text
+                                         ELSE (SELECT t.store_text FROM chats t WHERE t.id = c.migrated_to_chat_id) END, true)
+                      THEN s.text END AS text, s.char_count, s.word_count,
                  CASE WHEN c.migrated_to_chat_id IS NULL THEN s.reply_to_message_id ELSE -s.reply_to_message_id END AS reply_to_message_id,
                  s.reply_to_user_id, s.is_forwarded, s.thread_id, s.edited_at, s.counted, s.is_edit, s.ord
-          FROM s
-          LEFT JOIN chats c ON c.id = s.chat_id
-          LEFT JOIN chats t ON t.id = coalesce(c.migrated_to_chat_id, s.chat_id))
+          FROM s LEFT JOIN chats c ON c.id = s.chat_id)
         """;
 
     private static void AddMessages(NpgsqlBatch batch, List<MessageRow> rows)

@@ -98,7 +98,7 @@ internal sealed class UpdateDispatcher : IAsyncDisposable
         {
             await using var scope = _scopes.CreateAsyncScope();
             var writer = scope.ServiceProvider.GetRequiredService<IngestWriter>();
-            await writer.WriteDeadLettersAsync([IngestBatchHandler.DeadLetterFor(update, ex)], CancellationToken.None).ConfigureAwait(false);
+            await writer.WriteDeadLettersAsync([IngestBatchProcessor.DeadLetterFor(update, ex)], CancellationToken.None).ConfigureAwait(false);
         }
         catch (Exception inner)
         {

@@ -125,9 +125,9 @@ internal static class UpdateMapper
         {
             Add(ServiceEventKind.TitleChanged, data: title);
         }
-        if (m.PinnedMessage is { ValueKind: JsonValueKind.Object } pinned && pinned.TryGetProperty("message_id", out var pinnedId))
+        if (m.PinnedMessage is { } pinned)
         {
-            Add(ServiceEventKind.Pinned, data: pinnedId.GetRawText());
+            Add(ServiceEventKind.Pinned, data: pinned.MessageId.ToString(System.Globalization.CultureInfo.InvariantCulture));
         }
         if (m.NewChatPhoto is not null || m.DeleteChatPhoto == true)
         {

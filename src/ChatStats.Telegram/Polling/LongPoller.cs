@@ -3,10 +3,13 @@ using Microsoft.Extensions.Logging;
 
 namespace ChatStats.Telegram.Polling;
 
-/// <summary>Receives a batch of updates; when it returns, the batch is durable and its offset may be confirmed.</summary>
+/// <summary>
+/// Receives a batch of updates as Telegram sent them; when it returns, the batch is durable and its offset may be
+/// confirmed. Parse with <see cref="RawUpdate.Parse"/> when and where it suits.
+/// </summary>
 public interface IUpdateBatchHandler
 {
-    Task HandleBatchAsync(IReadOnlyList<Update> updates, CancellationToken ct);
+    Task HandleBatchAsync(IReadOnlyList<RawUpdate> updates, CancellationToken ct);
 }
 
 public enum PollerState
@@ -65,11 +68,11 @@ public sealed class LongPoller(BotApiClient client, IUpdateBatchHandler handler,
         {
             while (!ct.IsCancellationRequested)
             {
-                IReadOnlyList<Update> batch;
+                IReadOnlyList<RawUpdate> batch;
                 try
                 {
                     _state = PollerState.Polling;
-                    batch = await client.GetUpdatesAsync(Offset, options.Limit, options.PollTimeout, options.AllowedUpdates, ct).ConfigureAwait(false);
+                    batch = await client.GetRawUpdatesAsync(Offset, options.Limit, options.PollTimeout, options.AllowedUpdates, ct).ConfigureAwait(false);
                     Interlocked.Exchange(ref _lastSuccessTicks, time.GetUtcNow().UtcTicks);
                     errors = 0;
                     conflicts = 0;
@@ -130,7 +133,7 @@ public sealed class LongPoller(BotApiClient client, IUpdateBatchHandler handler,
         }
     }
 
-    private async Task HandleUntilDurableAsync(IReadOnlyList<Update> batch, CancellationToken ct)
+    private async Task HandleUntilDurableAsync(IReadOnlyList<RawUpdate> batch, CancellationToken ct)
     {
         for (var attempt = 0; ; attempt++)
         {
@@ -147,8 +150,16 @@ public sealed class LongPoller(BotApiClient client, IUpdateBatchHandler handler,
             catch (Exception ex)
             {
                 var delay = options.HandlerBackoff.Delay(attempt);
-                logger.LogError(ex, "Could not store a batch of {Count} updates (attempt {Attempt}); the offset stays unconfirmed, retrying in {Delay}",
-                    batch.Count, attempt + 1, delay);
+                // The stack trace once; while the outage lasts, one line per retry is enough.
+                if (attempt == 0)
+                {
+                    logger.LogError(ex, "Could not store a batch of {Count} updates; the offset stays unconfirmed, retrying in {Delay}", batch.Count, delay);
+                }
+                else
+                {
+                    logger.LogWarning("Still cannot store a batch of {Count} updates (attempt {Attempt}: {Error}); retrying in {Delay}",
+                        batch.Count, attempt + 1, ex.Message, delay);
+                }
                 await WaitAsync(PollerState.BackingOff, delay, ct).ConfigureAwait(false);
             }
         }

@@ -1,4 +1,3 @@
-using System.Text.Json;
 using System.Text.Json.Serialization;
 
 namespace ChatStats.Telegram.Types;
@@ -13,7 +12,6 @@ public sealed record User
     [JsonPropertyName("language_code")] public string? LanguageCode { get; init; }
     [JsonPropertyName("is_premium")] public bool? IsPremium { get; init; }
     [JsonPropertyName("can_join_groups")] public bool? CanJoinGroups { get; init; }
-    [JsonExtensionData] public Dictionary<string, JsonElement>? Extra { get; set; }
 
     [JsonIgnore] public string FullName => string.IsNullOrEmpty(LastName) ? FirstName : $"{FirstName} {LastName}";
 }
@@ -27,7 +25,6 @@ public sealed record Chat
     [JsonPropertyName("first_name")] public string? FirstName { get; init; }
     [JsonPropertyName("last_name")] public string? LastName { get; init; }
     [JsonPropertyName("is_forum")] public bool? IsForum { get; init; }
-    [JsonExtensionData] public Dictionary<string, JsonElement>? Extra { get; set; }
 
     [JsonIgnore] public bool IsGroup => Type is ChatTypes.Group or ChatTypes.Supergroup;
 }
@@ -140,6 +137,28 @@ public sealed record PollOption
     [JsonPropertyName("voter_count")] public int VoterCount { get; init; }
 }
 
+/// <summary>Where a forwarded message came from; only the kind and date matter here.</summary>
+public sealed record MessageOrigin
+{
+    /// <summary>user, hidden_user, chat or channel.</summary>
+    [JsonPropertyName("type")] public required string Type { get; init; }
+    [JsonPropertyName("date")] public long Date { get; init; }
+}
+
+/// <summary>The message a pin refers to (possibly no longer accessible: then only these fields are present).</summary>
+public sealed record PinnedMessage
+{
+    [JsonPropertyName("message_id")] public int MessageId { get; init; }
+    [JsonPropertyName("date")] public long Date { get; init; }
+}
+
+public sealed record Venue
+{
+    [JsonPropertyName("location")] public Location? Location { get; init; }
+    [JsonPropertyName("title")] public string? Title { get; init; }
+    [JsonPropertyName("address")] public string? Address { get; init; }
+}
+
 public sealed record Location
 {
     [JsonPropertyName("latitude")] public double Latitude { get; init; }
@@ -171,7 +190,6 @@ public sealed record ChatMember
     [JsonPropertyName("user")] public required User User { get; init; }
     [JsonPropertyName("is_member")] public bool? IsMember { get; init; }
     [JsonPropertyName("custom_title")] public string? CustomTitle { get; init; }
-    [JsonExtensionData] public Dictionary<string, JsonElement>? Extra { get; set; }
 
     [JsonIgnore] public bool IsAdmin => Status is "creator" or "administrator";
     [JsonIgnore] public bool IsPresent => Status is "creator" or "administrator" or "member" || (Status == "restricted" && IsMember == true);

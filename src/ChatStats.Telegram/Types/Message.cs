@@ -1,4 +1,3 @@
-using System.Text.Json;
 using System.Text.Json.Serialization;
 
 namespace ChatStats.Telegram.Types;
@@ -12,7 +11,7 @@ public sealed record Message
     [JsonPropertyName("sender_chat")] public Chat? SenderChat { get; init; }
     [JsonPropertyName("date")] public required long Date { get; init; }
     [JsonPropertyName("chat")] public required Chat Chat { get; init; }
-    [JsonPropertyName("forward_origin")] public JsonElement? ForwardOrigin { get; init; }
+    [JsonPropertyName("forward_origin")] public MessageOrigin? ForwardOrigin { get; init; }
     [JsonPropertyName("forward_from")] public User? ForwardFrom { get; init; }
     [JsonPropertyName("forward_date")] public long? ForwardDate { get; init; }
     [JsonPropertyName("is_automatic_forward")] public bool? IsAutomaticForward { get; init; }
@@ -35,7 +34,7 @@ public sealed record Message
     [JsonPropertyName("contact")] public Contact? Contact { get; init; }
     [JsonPropertyName("dice")] public Dice? Dice { get; init; }
     [JsonPropertyName("poll")] public Poll? Poll { get; init; }
-    [JsonPropertyName("venue")] public JsonElement? Venue { get; init; }
+    [JsonPropertyName("venue")] public Venue? Venue { get; init; }
     [JsonPropertyName("location")] public Location? Location { get; init; }
     [JsonPropertyName("new_chat_members")] public IReadOnlyList<User>? NewChatMembers { get; init; }
     [JsonPropertyName("left_chat_member")] public User? LeftChatMember { get; init; }
@@ -46,9 +45,7 @@ public sealed record Message
     [JsonPropertyName("supergroup_chat_created")] public bool? SupergroupChatCreated { get; init; }
     [JsonPropertyName("migrate_to_chat_id")] public long? MigrateToChatId { get; init; }
     [JsonPropertyName("migrate_from_chat_id")] public long? MigrateFromChatId { get; init; }
-    [JsonPropertyName("pinned_message")] public JsonElement? PinnedMessage { get; init; }
-
-    [JsonExtensionData] public Dictionary<string, JsonElement>? Extra { get; set; }
+    [JsonPropertyName("pinned_message")] public PinnedMessage? PinnedMessage { get; init; }
 
     [JsonIgnore] public bool IsForwarded => ForwardOrigin is not null || ForwardFrom is not null || ForwardDate is not null;
 

@@ -1,4 +1,3 @@
-using System.Text.Json;
 using System.Text.Json.Serialization;
 
 namespace ChatStats.Telegram.Types;
@@ -32,10 +31,10 @@ public sealed record Update
     [JsonPropertyName("message_reaction")] public MessageReactionUpdated? MessageReaction { get; init; }
     [JsonPropertyName("message_reaction_count")] public MessageReactionCountUpdated? MessageReactionCount { get; init; }
 
-    /// <summary>Fields this client does not model, including update kinds newer than it.</summary>
-    [JsonExtensionData] public Dictionary<string, JsonElement>? Extra { get; set; }
-
-    /// <summary>The update's JSON exactly as received, when it could not be parsed or is of an unknown kind.</summary>
+    /// <summary>
+    /// The update's JSON exactly as received, when it could not be parsed or is of an unknown kind (newer than this
+    /// client). Unknown fields of known kinds are skipped: the caller keeps the raw bytes if it needs them.
+    /// </summary>
     [JsonIgnore] public string? RawJson { get; init; }
 
     /// <summary>Why the update could not be parsed, for <see cref="UpdateKind.Malformed"/>.</summary>

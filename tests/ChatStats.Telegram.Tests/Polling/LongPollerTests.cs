@@ -178,12 +178,12 @@ public sealed class LongPollerTests : IAsyncLifetime
     private sealed class RecordingHandler : IUpdateBatchHandler
     {
         private int _attempts;
-        public List<IReadOnlyList<Update>> Batches { get; } = [];
+        public List<IReadOnlyList<RawUpdate>> Batches { get; } = [];
         public TaskCompletionSource? Gate { get; set; }
         public int FailuresLeft { get; set; }
         public int Attempts => Volatile.Read(ref _attempts);
 
-        public async Task HandleBatchAsync(IReadOnlyList<Update> updates, CancellationToken ct)
+        public async Task HandleBatchAsync(IReadOnlyList<RawUpdate> updates, CancellationToken ct)
         {
             lock (Batches)
             {

@@ -1,0 +1,227 @@
+using ChatStats.Telegram.Types;
+using Microsoft.Extensions.Options;
+using Npgsql;
+
+namespace ChatStats.Bot.Ingest;
+
+/// <summary>
+/// Records a chunk of inbox updates: claims them (FOR UPDATE SKIP LOCKED, so two processes never record the same
+/// update at once), writes their rows and rollup changes, deletes them from the inbox, all in one transaction; then
+/// hands the updates that need an answer to the dispatcher.
+/// </summary>
+internal sealed class IngestBatchProcessor(
+    NpgsqlDataSource dataSource,
+    IngestWriter writer,
+    IdentityCache identities,
+    UpdateDispatcher dispatcher,
+    IOptions<PrivacyOptions> privacy,
+    TimeProvider time,
+    ILogger<IngestBatchProcessor> logger)
+{
+    internal sealed record Claimed(long UpdateId, byte[] Payload, DateTime ReceivedAt);
+
+    /// <summary>A claimed chunk: its transaction holds the inbox rows' locks until <see cref="CompleteAsync"/> commits.</summary>
+    internal sealed class Chunk(NpgsqlConnection connection, NpgsqlTransaction tx) : IAsyncDisposable
+    {
+        public NpgsqlConnection Connection { get; } = connection;
+        public NpgsqlTransaction Transaction { get; } = tx;
+        public required IReadOnlyList<Claimed> Claimed { get; init; }
+        public required IReadOnlyList<Update> Updates { get; init; }
+        public required IngestBatch Batch { get; set; }
+        public required long StartedAt { get; init; }
+        public int Count => Claimed.Count;
+
+        public async ValueTask DisposeAsync()
+        {
+            await Transaction.DisposeAsync();
+            await Connection.DisposeAsync();
+        }
+    }
+
+    /// <summary>Records up to <paramref name="max"/> updates; returns how many were taken from the inbox (0 when empty).</summary>
+    public async Task<int> ProcessNextAsync(int max, CancellationToken ct)
+    {
+        await using var chunk = await ClaimAsync(max, ct);
+        return chunk is null ? 0 : await CompleteAsync(chunk, ct);
+    }
+
+    /// <summary>
+    /// Claims and maps the next chunk without writing it. Rows another chunk holds are skipped, so the next chunk can be
+    /// claimed and parsed while the previous one is still being written.
+    /// </summary>
+    public async Task<Chunk?> ClaimAsync(int max, CancellationToken ct)
+    {
+        var started = time.GetTimestamp();
+        var connection = await dataSource.OpenConnectionAsync(ct);
+        NpgsqlTransaction? tx = null;
+        try
+        {
+            tx = await connection.BeginTransactionAsync(ct);
+            var claimed = await ClaimRowsAsync(connection, tx, max, ct);
+            if (claimed.Count == 0)
+            {
+                await tx.DisposeAsync();
+                await connection.DisposeAsync();
+                return null;
+            }
+            var updates = claimed.Select(c => new RawUpdate(c.UpdateId, c.Payload).Parse()).ToList();
+            return new Chunk(connection, tx) { Claimed = claimed, Updates = updates, Batch = Map(updates, claimed), StartedAt = started };
+        }
+        catch
+        {
+            if (tx is not null)
+            {
+                await tx.DisposeAsync();
+            }
+            await connection.DisposeAsync();
+            throw;
+        }
+    }
+
+    /// <summary>Writes the chunk's rows, deletes it from the inbox, commits, then dispatches what needs an answer.</summary>
+    public async Task<int> CompleteAsync(Chunk chunk, CancellationToken ct)
+    {
+        try
+        {
+            // Filtered here, not when claimed: the previous chunk's names must be remembered first.
+            identities.RemoveUnchanged(chunk.Batch);
+            await writer.WriteAsync(chunk.Batch, chunk.Connection, chunk.Transaction, [.. chunk.Claimed.Select(c => c.UpdateId)], ct);
+            await chunk.Transaction.CommitAsync(ct);
+            identities.Remember(chunk.Batch);
+        }
+        catch (Exception ex) when (IsDataError(ex))
+        {
+            // One update carries something the database refuses: record them one by one so only that one is set aside.
+            await chunk.Transaction.RollbackAsync(CancellationToken.None);
+            identities.Clear();
+            IngestMetrics.BatchRetries.Add(1);
+            logger.LogWarning(ex, "A chunk of {Count} updates was refused; recording update by update", chunk.Count);
+            chunk.Batch = await ProcessOneByOneAsync(chunk.Updates, chunk.Claimed, ct);
+        }
+
+        var batch = chunk.Batch;
+        IngestMetrics.MessagesWritten.Add(batch.Messages.Count);
+        IngestMetrics.ChunkSize.Record(chunk.Count);
+        IngestMetrics.IngestLatency.Record((DateTime.UtcNow - chunk.Claimed.Min(c => c.ReceivedAt)).TotalSeconds);
+        IngestMetrics.ProcessDuration.Record(time.GetElapsedTime(chunk.StartedAt).TotalSeconds);
+        if (batch.DeadLetters.Count > 0)
+        {
+            IngestMetrics.UpdatesFailed.Add(batch.DeadLetters.Count, new KeyValuePair<string, object?>("stage", "ingest"));
+        }
+        foreach (var update in chunk.Updates)
+        {
+            if (update.Kind != UpdateKind.Malformed)
+            {
+                IngestMetrics.UpdatesHandled.Add(1, new KeyValuePair<string, object?>("kind", KindTag(update.Kind)));
+            }
+            if (UpdateDispatcher.NeedsHandler(update))
+            {
+                await dispatcher.EnqueueAsync(update, ct);
+            }
+        }
+        return chunk.Count;
+    }
+
+    private static async Task<List<Claimed>> ClaimRowsAsync(NpgsqlConnection connection, NpgsqlTransaction tx, int max, CancellationToken ct)
+    {
+        await using var cmd = new NpgsqlCommand("""
+            SELECT update_id, payload, received_at FROM update_inbox
+            ORDER BY update_id LIMIT $1 FOR UPDATE SKIP LOCKED
+            """, connection, tx);
+        cmd.Parameters.Add(new NpgsqlParameter<int> { TypedValue = max });
+        await using var reader = await cmd.ExecuteReaderAsync(ct);
+        var claimed = new List<Claimed>(Math.Min(max, 1024));
+        while (await reader.ReadAsync(ct))
+        {
+            claimed.Add(new Claimed(reader.GetInt64(0), reader.GetFieldValue<byte[]>(1), reader.GetDateTime(2)));
+        }
+        return claimed;
+    }
+
+    private IngestBatch Map(IReadOnlyList<Update> updates, IReadOnlyList<Claimed> raw)
+    {
+        var storeText = privacy.Value.StoreText;
+        var batch = new IngestBatch();
+        var single = new IngestBatch();
+        for (var i = 0; i < updates.Count; i++)
+        {
+            var update = updates[i];
+            single.Clear();
+            try
+            {
+                UpdateMapper.Map(update, single, storeText);
+                batch.AddFrom(single);
+            }
+            catch (Exception ex)
+            {
+                logger.LogWarning(ex, "Update {UpdateId} cannot be recorded; dead-lettering it", update.UpdateId);
+                batch.DeadLetters.Add(DeadLetterFor(update, ex, raw[i].Payload));
+            }
+        }
+        return batch;
+    }
+
+    private async Task<IngestBatch> ProcessOneByOneAsync(IReadOnlyList<Update> updates, IReadOnlyList<Claimed> raw, CancellationToken ct)
+    {
+        var all = new IngestBatch();
+        for (var i = 0; i < updates.Count; i++)
+        {
+            var update = updates[i];
+            var single = Map([update], [raw[i]]);
+            await using var connection = await dataSource.OpenConnectionAsync(ct);
+            await using var tx = await connection.BeginTransactionAsync(ct);
+            try
+            {
+                await writer.WriteAsync(single, connection, tx, [update.UpdateId], ct);
+                await tx.CommitAsync(ct);
+            }
+            catch (Exception ex) when (IsDataError(ex))
+            {
+                await tx.RollbackAsync(CancellationToken.None);
+                logger.LogWarning(ex, "Update {UpdateId} was refused by the database; dead-lettering it", update.UpdateId);
+                single = new IngestBatch();
+                single.DeadLetters.Add(DeadLetterFor(update, ex, raw[i].Payload));
+                await using var tx2 = await connection.BeginTransactionAsync(ct);
+                await writer.WriteAsync(single, connection, tx2, [update.UpdateId], ct);
+                await tx2.CommitAsync(ct);
+            }
+            all.AddFrom(single);
+        }
+        return all;
+    }
+
+    /// <summary>
+    /// Errors about the data itself, as opposed to the database being unreachable, shutting down or not yet migrated
+    /// (those are retried until they pass: nothing is set aside because of them).
+    /// </summary>
+    internal static bool IsDataError(Exception ex) => ex switch
+    {
+        PostgresException pg => pg.SqlState.StartsWith("22", StringComparison.Ordinal) // data exception: bad encoding, out of range…
+            || pg.SqlState.StartsWith("23", StringComparison.Ordinal) // integrity constraint
+            || pg.SqlState.StartsWith("54", StringComparison.Ordinal), // program limit: a value too large
+        NpgsqlException or OperationCanceledException or TimeoutException or System.Net.Sockets.SocketException or IOException => false,
+        // Npgsql refusing to encode a value (an unpaired surrogate, say) before it reaches the server.
+        ArgumentException or InvalidCastException or System.Text.EncoderFallbackException or FormatException or OverflowException => true,
+        _ => false,
+    };
+
+    /// <summary>A dead letter keeps the update exactly as Telegram sent it when the bytes are at hand.</summary>
+    internal static DeadLetterRow DeadLetterFor(Update update, Exception ex, byte[]? raw = null) =>
+        new(update.UpdateId == 0 ? null : update.UpdateId, update.ChatId,
+            raw is null ? UpdateMapper.Payload(update) : System.Text.Encoding.UTF8.GetString(raw),
+            $"{ex.GetType().Name}: {ex.Message}", DateTime.UtcNow);
+
+    private static string KindTag(UpdateKind kind) => kind switch
+    {
+        UpdateKind.Message => "message",
+        UpdateKind.EditedMessage => "edited_message",
+        UpdateKind.ChannelPost => "channel_post",
+        UpdateKind.EditedChannelPost => "edited_channel_post",
+        UpdateKind.CallbackQuery => "callback_query",
+        UpdateKind.MyChatMember => "my_chat_member",
+        UpdateKind.ChatMember => "chat_member",
+        UpdateKind.MessageReaction => "message_reaction",
+        UpdateKind.MessageReactionCount => "message_reaction_count",
+        _ => "unknown",
+    };
+}
