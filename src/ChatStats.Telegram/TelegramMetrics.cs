@@ -10,6 +10,8 @@ public static class TelegramMetrics
 
     internal static readonly Counter<long> UpdatesReceived = Meter.CreateCounter<long>("chatstats.telegram.updates_received", "{update}", "Updates returned by getUpdates.");
     internal static readonly Counter<long> PollErrors = Meter.CreateCounter<long>("chatstats.telegram.poll_errors", "{error}", "getUpdates failures by error code (0 = network).");
+    internal static readonly Histogram<double> PollDuration = Meter.CreateHistogram<double>("chatstats.telegram.poll_duration", "s", "getUpdates round trips that returned updates.");
+    internal static readonly Histogram<double> HandleDuration = Meter.CreateHistogram<double>("chatstats.telegram.batch_handle_duration", "s", "Time the batch handler took before the offset could be confirmed.");
     internal static readonly Histogram<int> BatchSize = Meter.CreateHistogram<int>("chatstats.telegram.batch_size", "{update}", "Updates per getUpdates batch.");
     internal static readonly Counter<long> SendErrors = Meter.CreateCounter<long>("chatstats.telegram.send_errors", "{error}", "Failed sends by method and error code.");
     internal static readonly Counter<long> Sent = Meter.CreateCounter<long>("chatstats.telegram.sent", "{message}", "Messages sent by method.");

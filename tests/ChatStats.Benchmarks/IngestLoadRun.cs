@@ -138,8 +138,10 @@ internal static class IngestLoadRun
         var updates = Value("chatstats_ingest_chunk_size_sum");
         var seconds = Value("chatstats_ingest_process_duration_seconds_sum");
         var batches = Value("chatstats_telegram_batch_size_count");
+        var poll = Value("chatstats_telegram_poll_duration_seconds_sum") * 1000 / Math.Max(1, batches);
+        var handle = Value("chatstats_telegram_batch_handle_duration_seconds_sum") * 1000 / Math.Max(1, batches);
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"  bot: {batches:N0} getUpdates batches; {chunks:N0} chunks recorded, {updates / Math.Max(1, chunks):N0} updates each, {seconds * 1000 / Math.Max(1, chunks):N1} ms each (claim to commit)"));
+            $"  bot: {batches:N0} getUpdates batches, {poll:N2} ms round trip + {handle:N2} ms into the inbox each; {chunks:N0} chunks recorded, {updates / Math.Max(1, chunks):N0} updates each, {seconds * 1000 / Math.Max(1, chunks):N1} ms each (claim to commit)"));
     }
 
     private static int FreePort()

@@ -69,6 +69,7 @@ public sealed class LongPoller(BotApiClient client, IUpdateBatchHandler handler,
             while (!ct.IsCancellationRequested)
             {
                 IReadOnlyList<RawUpdate> batch;
+                var polled = time.GetTimestamp();
                 try
                 {
                     _state = PollerState.Polling;
@@ -114,9 +115,12 @@ public sealed class LongPoller(BotApiClient client, IUpdateBatchHandler handler,
                     continue;
                 }
 
+                TelegramMetrics.PollDuration.Record(time.GetElapsedTime(polled).TotalSeconds);
                 TelegramMetrics.UpdatesReceived.Add(batch.Count);
                 TelegramMetrics.BatchSize.Record(batch.Count);
+                var handling = time.GetTimestamp();
                 await HandleUntilDurableAsync(batch, ct).ConfigureAwait(false);
+                TelegramMetrics.HandleDuration.Record(time.GetElapsedTime(handling).TotalSeconds);
                 Offset = batch.Max(u => u.UpdateId) + 1;
             }
         }
