@@ -101,13 +101,7 @@ public sealed class BotApiClient : IDisposable
                     reader.Skip();
                     continue;
                 }
-                updates = [];
-                while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
-                {
-                    var start = (int)reader.TokenStartIndex;
-                    var id = reader.TokenType == JsonTokenType.StartObject ? ReadUpdateId(ref reader) : SkipValue(ref reader);
-                    updates.Add(new RawUpdate(id, bytes.AsMemory(start, (int)reader.BytesConsumed - start)));
-                }
+                updates = ReadElements(ref reader, bytes);
             }
             else
             {
@@ -120,6 +114,29 @@ public sealed class BotApiClient : IDisposable
             using var doc = JsonDocument.Parse(bytes);
             ThrowIfError("getUpdates", doc.RootElement);
             throw new BotApiException("getUpdates", 0, "response has no result array");
+        }
+        return updates;
+    }
+
+    internal static IReadOnlyList<RawUpdate> SplitArray(byte[] bytes)
+    {
+        var reader = new Utf8JsonReader(bytes);
+        if (!reader.Read() || reader.TokenType != JsonTokenType.StartArray)
+        {
+            throw new JsonException("expected a JSON array of updates");
+        }
+        return ReadElements(ref reader, bytes);
+    }
+
+    /// <summary>From just inside an array's '[', one slice per element up to the closing ']'.</summary>
+    private static List<RawUpdate> ReadElements(ref Utf8JsonReader reader, byte[] bytes)
+    {
+        var updates = new List<RawUpdate>();
+        while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
+        {
+            var start = (int)reader.TokenStartIndex;
+            var id = reader.TokenType == JsonTokenType.StartObject ? ReadUpdateId(ref reader) : SkipValue(ref reader);
+            updates.Add(new RawUpdate(id, bytes.AsMemory(start, (int)reader.BytesConsumed - start)));
         }
         return updates;
     }

@@ -272,11 +272,15 @@ namespace ChatStats.Migrations.Migrations
                     b.HasAnnotation("Npgsql:StorageParameter:fillfactor", 70);
                 });
 
-            modelBuilder.Entity("ChatStats.Bot.Data.InboxUpdate", b =>
+            modelBuilder.Entity("ChatStats.Bot.Data.InboxBatch", b =>
                 {
-                    b.Property<long>("UpdateId")
+                    b.Property<long>("FirstUpdateId")
                         .HasColumnType("bigint")
-                        .HasColumnName("update_id");
+                        .HasColumnName("first_update_id");
+
+                    b.Property<long>("LastUpdateId")
+                        .HasColumnType("bigint")
+                        .HasColumnName("last_update_id");
 
                     b.Property<byte[]>("Payload")
                         .IsRequired()
@@ -287,7 +291,11 @@ namespace ChatStats.Migrations.Migrations
                         .HasColumnType("timestamp with time zone")
                         .HasColumnName("received_at");
 
-                    b.HasKey("UpdateId")
+                    b.Property<int>("UpdateCount")
+                        .HasColumnType("integer")
+                        .HasColumnName("update_count");
+
+                    b.HasKey("FirstUpdateId")
                         .HasName("pk_update_inbox");
 
                     b.ToTable("update_inbox", (string)null);

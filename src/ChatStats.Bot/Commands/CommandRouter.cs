@@ -30,8 +30,14 @@ internal sealed class CommandRouter(IEnumerable<IBotCommand> commands, BotIdenti
     }
 }
 
+/// <summary>Handles one update that needs an answer; the dispatcher runs it in a scope of its own.</summary>
+internal interface IUpdateHandler
+{
+    Task HandleAsync(Update update, CancellationToken ct);
+}
+
 /// <summary>The one switch every update that needs an answer goes through.</summary>
-internal sealed class UpdateRouter(CommandRouter commands, MembershipHandler membership)
+internal sealed class UpdateRouter(CommandRouter commands, MembershipHandler membership) : IUpdateHandler
 {
     public Task HandleAsync(Update update, CancellationToken ct) => update switch
     {

@@ -15,7 +15,7 @@ internal static class CommandsExtensions
         builder.Services.AddScoped<IBotCommand, StatsCommand>();
         builder.Services.AddScoped<CommandRouter>();
         builder.Services.AddScoped<MembershipHandler>();
-        builder.Services.AddScoped<UpdateRouter>();
+        builder.Services.AddScoped<IUpdateHandler, UpdateRouter>();
         return builder;
     }
 }

@@ -14,7 +14,7 @@ internal sealed class ChatStatsDbContext(DbContextOptions<ChatStatsDbContext> op
     public DbSet<HourlyActivity> HourlyActivity => Set<HourlyActivity>();
     public DbSet<DeadLetter> DeadLetters => Set<DeadLetter>();
     public DbSet<InstanceStatus> Instances => Set<InstanceStatus>();
-    public DbSet<InboxUpdate> Inbox => Set<InboxUpdate>();
+    public DbSet<InboxBatch> Inbox => Set<InboxBatch>();
 
     protected override void OnModelCreating(ModelBuilder modelBuilder)
     {

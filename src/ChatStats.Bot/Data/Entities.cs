@@ -250,23 +250,27 @@ internal sealed class InstanceStatusConfiguration : IEntityTypeConfiguration<Ins
 }
 
 /// <summary>
-/// Updates received and made durable but not yet recorded: the poller confirms a batch once it is here, and the inbox
-/// processor turns these into rows, deleting them in the same transaction.
+/// A batch of updates received and made durable but not yet recorded: the poller confirms a batch once it is here, and
+/// the inbox processor turns it into rows, deleting it in the same transaction. One row per getUpdates batch keeps the
+/// write that the poller waits for small: one tuple, one index entry, a compressed payload.
 /// </summary>
-internal sealed class InboxUpdate
+internal sealed class InboxBatch
 {
-    public long UpdateId { get; set; }
-    /// <summary>The update's JSON exactly as Telegram sent it.</summary>
+    /// <summary>The lowest update_id in the batch. A re-delivery starts at the same id and can only be longer.</summary>
+    public long FirstUpdateId { get; set; }
+    public long LastUpdateId { get; set; }
+    public int UpdateCount { get; set; }
+    /// <summary>The updates as a JSON array, each exactly as Telegram sent it.</summary>
     public required byte[] Payload { get; set; }
     public DateTimeOffset ReceivedAt { get; set; }
 }
 
-internal sealed class InboxUpdateConfiguration : IEntityTypeConfiguration<InboxUpdate>
+internal sealed class InboxBatchConfiguration : IEntityTypeConfiguration<InboxBatch>
 {
-    public void Configure(EntityTypeBuilder<InboxUpdate> b)
+    public void Configure(EntityTypeBuilder<InboxBatch> b)
     {
         b.ToTable("update_inbox");
-        b.HasKey(x => x.UpdateId);
-        b.Property(x => x.UpdateId).ValueGeneratedNever();
+        b.HasKey(x => x.FirstUpdateId);
+        b.Property(x => x.FirstUpdateId).ValueGeneratedNever();
     }
 }

@@ -69,7 +69,7 @@ internal sealed class InboxProcessor(
                 {
                     if (!counted)
                     {
-                        await using var cmd = dataSource.CreateCommand("SELECT count(*) FROM update_inbox");
+                        await using var cmd = dataSource.CreateCommand("SELECT coalesce(sum(update_count), 0)::bigint FROM update_inbox");
                         var waiting = (long)(await cmd.ExecuteScalarAsync(stoppingToken))!;
                         signal.Set(waiting);
                         counted = true;

@@ -2,14 +2,12 @@ using ChatStats.Telegram.Polling;
 using ChatStats.Telegram.Types;
 using Microsoft.Extensions.Options;
 using Npgsql;
-using NpgsqlTypes;
 
 namespace ChatStats.Bot.Ingest;
 
 /// <summary>
-/// The poller's batch handler: one multi-row insert of the raw updates into the inbox. When it commits, the batch is
-/// durable and the poller may confirm it; recording happens in <see cref="InboxProcessor"/>, in parallel. A replayed
-/// batch is absorbed by the key.
+/// The poller's batch handler: the raw batch becomes one inbox row. When it commits, the batch is durable and the poller
+/// may confirm it; recording happens in <see cref="InboxProcessor"/>, in parallel. A replayed batch is absorbed by the key.
 /// </summary>
 internal sealed class InboxWriter(NpgsqlDataSource dataSource, IngestWriter writer, InboxSignal signal, IOptions<IngestOptions> options, ILogger<InboxWriter> logger)
     : IUpdateBatchHandler
@@ -23,7 +21,7 @@ internal sealed class InboxWriter(NpgsqlDataSource dataSource, IngestWriter writ
         var unkeyed = updates.Where(u => u.UpdateId <= 0).ToList();
         if (unkeyed.Count > 0)
         {
-            // Without an id an update cannot be keyed in the inbox; keep it where an operator will see it.
+            // Without an id an update cannot be ordered or keyed; keep it where an operator will see it.
             logger.LogWarning("{Count} updates without an update_id; dead-lettering them", unkeyed.Count);
             await writer.WriteDeadLettersAsync([.. unkeyed.Select(u => IngestBatchProcessor.DeadLetterFor(u.Parse(), new FormatException("update has no update_id"), u.Json.ToArray()))], ct);
         }
@@ -32,14 +30,21 @@ internal sealed class InboxWriter(NpgsqlDataSource dataSource, IngestWriter writ
             return;
         }
 
+        // Telegram re-delivers unconfirmed updates from the same first id, possibly with more behind them: keep the longer.
         await using var cmd = dataSource.CreateCommand("""
-            INSERT INTO update_inbox (update_id, payload, received_at)
-            SELECT id, payload, now() FROM unnest($1::bigint[], $2::bytea[]) AS u(id, payload)
-            ON CONFLICT (update_id) DO NOTHING
+            INSERT INTO update_inbox (first_update_id, last_update_id, update_count, payload, received_at)
+            VALUES ($1, $2, $3, $4, now())
+            ON CONFLICT (first_update_id) DO UPDATE
+              SET last_update_id = excluded.last_update_id, update_count = excluded.update_count, payload = excluded.payload
+              WHERE excluded.last_update_id > update_inbox.last_update_id
             """);
-        cmd.Parameters.Add(new NpgsqlParameter<long[]> { TypedValue = [.. keyed.Select(u => u.UpdateId)] });
-        cmd.Parameters.Add(new NpgsqlParameter<byte[][]> { TypedValue = [.. keyed.Select(u => u.Json.ToArray())], NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Bytea });
-        var inserted = await cmd.ExecuteNonQueryAsync(ct);
-        signal.Added(inserted);
+        cmd.Parameters.Add(new NpgsqlParameter<long> { TypedValue = keyed.Min(u => u.UpdateId) });
+        cmd.Parameters.Add(new NpgsqlParameter<long> { TypedValue = keyed.Max(u => u.UpdateId) });
+        cmd.Parameters.Add(new NpgsqlParameter<int> { TypedValue = keyed.Count });
+        cmd.Parameters.Add(new NpgsqlParameter<byte[]> { TypedValue = RawUpdate.JoinArray(keyed) });
+        if (await cmd.ExecuteNonQueryAsync(ct) > 0)
+        {
+            signal.Added(keyed.Count);
+        }
     }
 }

@@ -18,7 +18,8 @@ internal sealed class IngestBatchProcessor(
     TimeProvider time,
     ILogger<IngestBatchProcessor> logger)
 {
-    internal sealed record Claimed(long UpdateId, byte[] Payload, DateTime ReceivedAt);
+    /// <summary>One claimed update, with the bytes Telegram sent for it.</summary>
+    internal sealed record Claimed(long UpdateId, ReadOnlyMemory<byte> Payload, DateTime ReceivedAt);
 
     /// <summary>A claimed chunk: its transaction holds the inbox rows' locks until <see cref="CompleteAsync"/> commits.</summary>
     internal sealed class Chunk(NpgsqlConnection connection, NpgsqlTransaction tx) : IAsyncDisposable
@@ -26,6 +27,8 @@ internal sealed class IngestBatchProcessor(
         public NpgsqlConnection Connection { get; } = connection;
         public NpgsqlTransaction Transaction { get; } = tx;
         public required IReadOnlyList<Claimed> Claimed { get; init; }
+        /// <summary>The inbox rows (first update ids) this chunk removes when it commits.</summary>
+        public required long[] InboxRows { get; init; }
         public required IReadOnlyList<Update> Updates { get; init; }
         public required IngestBatch Batch { get; set; }
         public required long StartedAt { get; init; }
@@ -57,15 +60,17 @@ internal sealed class IngestBatchProcessor(
         try
         {
             tx = await connection.BeginTransactionAsync(ct);
-            var claimed = await ClaimRowsAsync(connection, tx, max, ct);
-            if (claimed.Count == 0)
+            var (rows, claimed) = await ClaimRowsAsync(connection, tx, max, ct);
+            if (rows.Length == 0)
             {
                 await tx.DisposeAsync();
                 await connection.DisposeAsync();
                 return null;
             }
             var updates = claimed.Select(c => new RawUpdate(c.UpdateId, c.Payload).Parse()).ToList();
-            return new Chunk(connection, tx) { Claimed = claimed, Updates = updates, Batch = Map(updates, claimed), StartedAt = started };
+            // If the chunk is refused, roll back to here: the claim's row locks stay held while updates go one by one.
+            await tx.SaveAsync(ClaimedSavepoint, ct);
+            return new Chunk(connection, tx) { Claimed = claimed, InboxRows = rows, Updates = updates, Batch = Map(updates, claimed), StartedAt = started };
         }
         catch
         {
@@ -85,18 +90,19 @@ internal sealed class IngestBatchProcessor(
         {
             // Filtered here, not when claimed: the previous chunk's names must be remembered first.
             identities.RemoveUnchanged(chunk.Batch);
-            await writer.WriteAsync(chunk.Batch, chunk.Connection, chunk.Transaction, [.. chunk.Claimed.Select(c => c.UpdateId)], ct);
+            await writer.WriteAsync(chunk.Batch, chunk.Connection, chunk.Transaction, chunk.InboxRows, ct);
             await chunk.Transaction.CommitAsync(ct);
             identities.Remember(chunk.Batch);
         }
         catch (Exception ex) when (IsDataError(ex))
         {
             // One update carries something the database refuses: record them one by one so only that one is set aside.
-            await chunk.Transaction.RollbackAsync(CancellationToken.None);
+            await chunk.Transaction.RollbackAsync(ClaimedSavepoint, ct);
             identities.Clear();
             IngestMetrics.BatchRetries.Add(1);
             logger.LogWarning(ex, "A chunk of {Count} updates was refused; recording update by update", chunk.Count);
-            chunk.Batch = await ProcessOneByOneAsync(chunk.Updates, chunk.Claimed, ct);
+            chunk.Batch = await ProcessOneByOneAsync(chunk, ct);
+            await chunk.Transaction.CommitAsync(ct);
         }
 
         var batch = chunk.Batch;
@@ -122,20 +128,29 @@ internal sealed class IngestBatchProcessor(
         return chunk.Count;
     }
 
-    private static async Task<List<Claimed>> ClaimRowsAsync(NpgsqlConnection connection, NpgsqlTransaction tx, int max, CancellationToken ct)
+    /// <summary>
+    /// Claims inbox rows in update order until about <paramref name="max"/> updates are in hand (rows hold up to 100 each).
+    /// </summary>
+    private static async Task<(long[] Rows, List<Claimed> Updates)> ClaimRowsAsync(NpgsqlConnection connection, NpgsqlTransaction tx, int max, CancellationToken ct)
     {
         await using var cmd = new NpgsqlCommand("""
-            SELECT update_id, payload, received_at FROM update_inbox
-            ORDER BY update_id LIMIT $1 FOR UPDATE SKIP LOCKED
+            SELECT first_update_id, payload, received_at FROM update_inbox
+            ORDER BY first_update_id LIMIT $1 FOR UPDATE SKIP LOCKED
             """, connection, tx);
-        cmd.Parameters.Add(new NpgsqlParameter<int> { TypedValue = max });
+        cmd.Parameters.Add(new NpgsqlParameter<int> { TypedValue = Math.Max(1, max / 100) });
         await using var reader = await cmd.ExecuteReaderAsync(ct);
+        var rows = new List<long>();
         var claimed = new List<Claimed>(Math.Min(max, 1024));
         while (await reader.ReadAsync(ct))
         {
-            claimed.Add(new Claimed(reader.GetInt64(0), reader.GetFieldValue<byte[]>(1), reader.GetDateTime(2)));
+            rows.Add(reader.GetInt64(0));
+            var receivedAt = reader.GetDateTime(2);
+            foreach (var update in RawUpdate.SplitArray(reader.GetFieldValue<byte[]>(1)))
+            {
+                claimed.Add(new Claimed(update.UpdateId, update.Json, receivedAt));
+            }
         }
-        return claimed;
+        return ([.. rows], claimed);
     }
 
     private IngestBatch Map(IReadOnlyList<Update> updates, IReadOnlyList<Claimed> raw)
@@ -155,38 +170,38 @@ internal sealed class IngestBatchProcessor(
             catch (Exception ex)
             {
                 logger.LogWarning(ex, "Update {UpdateId} cannot be recorded; dead-lettering it", update.UpdateId);
-                batch.DeadLetters.Add(DeadLetterFor(update, ex, raw[i].Payload));
+                batch.DeadLetters.Add(DeadLetterFor(update, ex, raw[i].Payload.ToArray()));
             }
         }
         return batch;
     }
 
-    private async Task<IngestBatch> ProcessOneByOneAsync(IReadOnlyList<Update> updates, IReadOnlyList<Claimed> raw, CancellationToken ct)
+    private const string ClaimedSavepoint = "claimed";
+
+    /// <summary>Each update under its own savepoint in the chunk's transaction; a refused one becomes a dead letter.</summary>
+    private async Task<IngestBatch> ProcessOneByOneAsync(Chunk chunk, CancellationToken ct)
     {
         var all = new IngestBatch();
-        for (var i = 0; i < updates.Count; i++)
+        for (var i = 0; i < chunk.Updates.Count; i++)
         {
-            var update = updates[i];
-            var single = Map([update], [raw[i]]);
-            await using var connection = await dataSource.OpenConnectionAsync(ct);
-            await using var tx = await connection.BeginTransactionAsync(ct);
+            var update = chunk.Updates[i];
+            var single = Map([update], [chunk.Claimed[i]]);
+            await chunk.Transaction.SaveAsync("update", ct);
             try
             {
-                await writer.WriteAsync(single, connection, tx, [update.UpdateId], ct);
-                await tx.CommitAsync(ct);
+                await writer.WriteAsync(single, chunk.Connection, chunk.Transaction, [], ct);
             }
             catch (Exception ex) when (IsDataError(ex))
             {
-                await tx.RollbackAsync(CancellationToken.None);
+                await chunk.Transaction.RollbackAsync("update", ct);
                 logger.LogWarning(ex, "Update {UpdateId} was refused by the database; dead-lettering it", update.UpdateId);
                 single = new IngestBatch();
-                single.DeadLetters.Add(DeadLetterFor(update, ex, raw[i].Payload));
-                await using var tx2 = await connection.BeginTransactionAsync(ct);
-                await writer.WriteAsync(single, connection, tx2, [update.UpdateId], ct);
-                await tx2.CommitAsync(ct);
+                single.DeadLetters.Add(DeadLetterFor(update, ex, chunk.Claimed[i].Payload.ToArray()));
+                await writer.WriteAsync(single, chunk.Connection, chunk.Transaction, [], ct);
             }
             all.AddFrom(single);
         }
+        await writer.WriteAsync(new IngestBatch(), chunk.Connection, chunk.Transaction, chunk.InboxRows, ct);
         return all;
     }
 

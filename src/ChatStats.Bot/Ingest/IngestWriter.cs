@@ -32,8 +32,8 @@ internal sealed class IngestWriter(NpgsqlDataSource dataSource)
         await tx.CommitAsync(ct);
     }
 
-    /// <summary>Writes the batch inside the caller's transaction and removes <paramref name="inboxIds"/> from the inbox.</summary>
-    public async Task WriteAsync(IngestBatch batch, NpgsqlConnection connection, NpgsqlTransaction tx, long[] inboxIds, CancellationToken ct)
+    /// <summary>Writes the batch inside the caller's transaction and removes the inbox rows <paramref name="inboxRows"/>.</summary>
+    public async Task WriteAsync(IngestBatch batch, NpgsqlConnection connection, NpgsqlTransaction tx, long[] inboxRows, CancellationToken ct)
     {
         await using var command = new NpgsqlBatch(connection, tx);
         AddChats(command, batch.Chats);
@@ -47,10 +47,10 @@ internal sealed class IngestWriter(NpgsqlDataSource dataSource)
         AddEdits(command, batch.Messages);
         AddEvents(command, batch.Events);
         AddDeadLetters(command, batch.DeadLetters);
-        if (inboxIds.Length > 0)
+        if (inboxRows.Length > 0)
         {
-            var delete = new NpgsqlBatchCommand("DELETE FROM update_inbox WHERE update_id = ANY($1)");
-            delete.Parameters.Add(new NpgsqlParameter<long[]> { TypedValue = inboxIds });
+            var delete = new NpgsqlBatchCommand("DELETE FROM update_inbox WHERE first_update_id = ANY($1)");
+            delete.Parameters.Add(new NpgsqlParameter<long[]> { TypedValue = inboxRows });
             command.BatchCommands.Add(delete);
         }
         if (command.BatchCommands.Count > 0)

@@ -69,8 +69,8 @@ internal sealed class UpdateDispatcher : IAsyncDisposable
             await Task.Yield();
             var started = _time.GetTimestamp();
             await using var scope = _scopes.CreateAsyncScope();
-            var router = scope.ServiceProvider.GetRequiredService<UpdateRouter>();
-            await router.HandleAsync(update, CancellationToken.None).ConfigureAwait(false);
+            var handler = scope.ServiceProvider.GetRequiredService<IUpdateHandler>();
+            await handler.HandleAsync(update, CancellationToken.None).ConfigureAwait(false);
             IngestMetrics.HandlerDuration.Record(_time.GetElapsedTime(started).TotalSeconds);
         }
         catch (Exception ex)

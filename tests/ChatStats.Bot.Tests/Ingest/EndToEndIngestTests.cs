@@ -139,14 +139,20 @@ public sealed class EndToEndIngestTests : IAsyncLifetime
     {
         var traffic = Traffic.Generate(1_500, seed: 13);
         var id = 0L;
-        await using (var cmd = _db.DataSource.CreateCommand("INSERT INTO update_inbox (update_id, payload, received_at) VALUES ($1, $2, now())"))
+        await using (var cmd = _db.DataSource.CreateCommand(
+            "INSERT INTO update_inbox (first_update_id, last_update_id, update_count, payload, received_at) VALUES ($1, $2, $3, $4, now())"))
         {
-            var idParam = cmd.Parameters.Add(new NpgsqlParameter<long>());
+            var first = cmd.Parameters.Add(new NpgsqlParameter<long>());
+            var last = cmd.Parameters.Add(new NpgsqlParameter<long>());
+            var count = cmd.Parameters.Add(new NpgsqlParameter<int>());
             var payload = cmd.Parameters.Add(new NpgsqlParameter<byte[]>());
-            foreach (var json in traffic.Updates)
+            foreach (var chunk in traffic.Updates.Chunk(100))
             {
-                idParam.Value = ++id;
-                payload.Value = System.Text.Encoding.UTF8.GetBytes("{\"update_id\":" + id + "," + json[1..]);
+                first.Value = id + 1;
+                var json = chunk.Select(u => "{\"update_id\":" + ++id + "," + u[1..]);
+                last.Value = id;
+                count.Value = chunk.Length;
+                payload.Value = System.Text.Encoding.UTF8.GetBytes("[" + string.Join(",", json) + "]");
                 await cmd.ExecuteNonQueryAsync();
             }
         }
@@ -155,6 +161,36 @@ public sealed class EndToEndIngestTests : IAsyncLifetime
         await Wait.UntilAsync(async () => await _db.ScalarAsync<long>("SELECT count(*) FROM update_inbox") == 0, "the inbox to drain");
 
         await AssertRecordedExactlyAsync(traffic);
+    }
+
+    [Fact]
+    public async Task AnUpdateTheDatabaseRefusesIsDeadLetteredAndTheRestOfItsChunkRecorded()
+    {
+        var group = new FakeChat(-4_100, "Small", "group");
+        var super = new FakeChat(-100_4100, "Small");
+        var ann = new FakeUser(801, "Ann");
+        var before = _api.AddUpdates([
+            UpdateFactory.Message(group, 1, ann, UpdateFactory.BaseDate, "one"),
+            UpdateFactory.Service(group, 2, ann, UpdateFactory.BaseDate + 1, "migrate_to_chat_id", System.Text.Json.Nodes.JsonValue.Create(super.Id)),
+        ]);
+        await using var bot = await BotHarness.StartAsync(_api, _db.ConnectionString);
+        await _api.WaitUntilConfirmedAsync(before[^1] - 1, BotHarness.Patience);
+        await Wait.UntilAsync(async () => await _db.ScalarAsync<long>("SELECT count(*) FROM chats WHERE migrated_to_chat_id IS NOT NULL") == 1, "the migration");
+
+        // Moved into the supergroup, an old-chat message id is negated; this one has no negation in a 32-bit integer.
+        var ids = _api.AddUpdates([
+            UpdateFactory.Message(super, 3, ann, UpdateFactory.BaseDate + 2, "fine"),
+            UpdateFactory.Message(group, int.MinValue, ann, UpdateFactory.BaseDate + 3, "refused"),
+            UpdateFactory.Message(super, 4, ann, UpdateFactory.BaseDate + 4, "also fine"),
+        ]);
+        await Wait.UntilAsync(async () => await _db.ScalarAsync<long>("SELECT count(*) FROM dead_letters") == 1, "the dead letter");
+        await Wait.UntilAsync(async () => await _db.ScalarAsync<long>("SELECT count(*) FROM update_inbox") == 0, "the inbox to drain");
+
+        Assert.Equal(ids[1], await _db.ScalarAsync<long>("SELECT update_id FROM dead_letters"));
+        Assert.Contains("out of range", await _db.ScalarAsync<string>("SELECT error FROM dead_letters"));
+        Assert.Contains("\"refused\"", await _db.ScalarAsync<string>("SELECT payload FROM dead_letters"));
+        Assert.Equal("-1,3,4", await _db.ScalarAsync<string>("SELECT string_agg(message_id::text, ',' ORDER BY message_id) FROM messages"));
+        Assert.Equal(3, await _db.ScalarAsync<long>("SELECT sum(messages) FROM chat_user_hourly"));
     }
 
     /// <summary>Stops the host at a chosen batch, before or after it is committed.</summary>

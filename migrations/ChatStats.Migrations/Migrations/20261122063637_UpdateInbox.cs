@@ -23,14 +23,26 @@ namespace ChatStats.Migrations.Migrations
                 name: "update_inbox",
                 columns: table => new
                 {
-                    update_id = table.Column<long>(type: "bigint", nullable: false),
+                    first_update_id = table.Column<long>(type: "bigint", nullable: false),
+                    last_update_id = table.Column<long>(type: "bigint", nullable: false),
+                    update_count = table.Column<int>(type: "integer", nullable: false),
                     payload = table.Column<byte[]>(type: "bytea", nullable: false),
                     received_at = table.Column<DateTimeOffset>(type: "timestamp with time zone", nullable: false)
                 },
                 constraints: table =>
                 {
-                    table.PrimaryKey("pk_update_inbox", x => x.update_id);
+                    table.PrimaryKey("pk_update_inbox", x => x.first_update_id);
                 });
+
+            // LZ4 compresses the inbox's JSON payloads faster than the default pglz; servers built without it keep pglz.
+            migrationBuilder.Sql("""
+                DO $$
+                BEGIN
+                  ALTER TABLE update_inbox ALTER COLUMN payload SET COMPRESSION lz4;
+                EXCEPTION WHEN OTHERS THEN
+                  RAISE NOTICE 'lz4 is not available (%); update_inbox keeps the default compression', SQLERRM;
+                END $$;
+                """);
         }
 
         /// <inheritdoc />

@@ -1,0 +1,109 @@
+using System.Collections.Concurrent;
+using System.Text.Json;
+using ChatStats.Bot.Commands;
+using ChatStats.Bot.Ingest;
+using ChatStats.Telegram;
+using ChatStats.Telegram.Types;
+using ChatStats.Testing;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+
+namespace ChatStats.Bot.Tests.Ingest;
+
+public sealed class UpdateDispatcherTests
+{
+    private static long _ids;
+
+    private static Update Command(long chatId, int messageId)
+    {
+        var json = UpdateFactory.Message(new FakeChat(chatId, "c"), messageId, new FakeUser(1, "A"), UpdateFactory.BaseDate, "/stats");
+        return JsonSerializer.Deserialize("{\"update_id\":" + Interlocked.Increment(ref _ids) + "," + json[1..], TelegramJsonContext.Default.Update)!;
+    }
+
+    private static UpdateDispatcher Dispatcher(GatedHandler handler, int capacity)
+    {
+        var services = new ServiceCollection().AddScoped<IUpdateHandler>(_ => handler).BuildServiceProvider();
+        return new UpdateDispatcher(services.GetRequiredService<IServiceScopeFactory>(),
+            Options.Create(new IngestOptions { MaxConcurrentUpdates = capacity }), TimeProvider.System, NullLogger<UpdateDispatcher>.Instance);
+    }
+
+    [Fact]
+    public async Task OneChatsUpdatesRunOneAtATimeInOrderWhileOtherChatsRunAlongside()
+    {
+        var handler = new GatedHandler();
+        await using var dispatcher = Dispatcher(handler, capacity: 10);
+
+        await dispatcher.EnqueueAsync(Command(-1, 1), CancellationToken.None);
+        await dispatcher.EnqueueAsync(Command(-1, 2), CancellationToken.None);
+        await dispatcher.EnqueueAsync(Command(-2, 1), CancellationToken.None);
+        await handler.WaitForRunningAsync(2);
+
+        Assert.Equal(["-1:1", "-2:1"], handler.Running.Order());
+        handler.ReleaseAll();
+        await dispatcher.DrainAsync(TimeSpan.FromSeconds(10));
+        Assert.Equal(["-1:1", "-1:2"], handler.Completed.Where(c => c.StartsWith("-1:", StringComparison.Ordinal)));
+    }
+
+    [Fact]
+    public async Task WhenEverySlotIsBusyEnqueueWaitsInsteadOfBuffering()
+    {
+        var handler = new GatedHandler();
+        await using var dispatcher = Dispatcher(handler, capacity: 2);
+        await dispatcher.EnqueueAsync(Command(-1, 1), CancellationToken.None);
+        await dispatcher.EnqueueAsync(Command(-2, 1), CancellationToken.None);
+        await handler.WaitForRunningAsync(2);
+
+        var third = dispatcher.EnqueueAsync(Command(-3, 1), CancellationToken.None).AsTask();
+        await Task.Delay(200);
+        Assert.False(third.IsCompleted);
+        Assert.Equal(2, dispatcher.InFlight);
+
+        handler.Release("-1:1");
+        await third.WaitAsync(TimeSpan.FromSeconds(10));
+        handler.ReleaseAll();
+        await dispatcher.DrainAsync(TimeSpan.FromSeconds(10));
+        Assert.Equal(0, dispatcher.InFlight);
+        Assert.Equal(3, handler.Completed.Count);
+    }
+
+    private sealed class GatedHandler : IUpdateHandler
+    {
+        private readonly ConcurrentDictionary<string, TaskCompletionSource> _gates = new();
+        private volatile bool _open;
+
+        public ConcurrentBag<string> Running { get; } = [];
+        public ConcurrentQueue<string> Completed { get; } = new();
+
+        public async Task HandleAsync(Update update, CancellationToken ct)
+        {
+            var key = $"{update.ChatId}:{update.Message!.MessageId}";
+            Running.Add(key);
+            if (!_open)
+            {
+                await _gates.GetOrAdd(key, _ => new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).Task;
+            }
+            Completed.Enqueue(key);
+        }
+
+        public void Release(string key) => _gates.GetOrAdd(key, _ => new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
+
+        public void ReleaseAll()
+        {
+            _open = true;
+            foreach (var gate in _gates.Values)
+            {
+                gate.TrySetResult();
+            }
+        }
+
+        public async Task WaitForRunningAsync(int count)
+        {
+            var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
+            while (Running.Count < count && DateTime.UtcNow < deadline)
+            {
+                await Task.Delay(10);
+            }
+            Assert.Equal(count, Running.Count);
+        }
+    }
+}
