@@ -18,7 +18,11 @@ internal static class DatabaseExtensions
         builder.Services.AddSingleton(sp =>
         {
             var options = sp.GetRequiredService<IOptions<DatabaseOptions>>().Value;
-            var dataSource = new NpgsqlDataSourceBuilder(options.BuildConnectionString("chatstats"));
+            var dataSource = new NpgsqlDataSourceBuilder(options.BuildConnectionString("chatstats"))
+            {
+                // Metrics are labelled with the pool's name; without one Npgsql uses the connection string.
+                Name = "chatstats",
+            };
             dataSource.UseLoggerFactory(sp.GetRequiredService<ILoggerFactory>());
             return dataSource.Build();
         });

@@ -64,13 +64,33 @@ internal sealed class ReadinessCheck(NpgsqlDataSource dataSource, DatabaseMigrat
             checks.Add(status.Pending.Count == 0
                 ? new("migrations", true, $"{status.Applied.Count} applied")
                 : new("migrations", false, $"{status.Pending.Count} pending: run 'chatstats migrate'"));
-            checks.Add(await PollerAsync(timeout.Token));
+            if (status.Pending.Count == 0)
+            {
+                checks.Add(await PollerAsync(timeout.Token));
+                checks.Add(await InboxAsync(timeout.Token));
+            }
         }
         catch (Exception ex) when (ex is NpgsqlException or OperationCanceledException or TimeoutException or InvalidOperationException)
         {
             checks.Add(new("database", false, $"unreachable: {ex.Message}"));
         }
         return new ReadinessReport(checks.All(c => c.Ok), checks);
+    }
+
+    /// <summary>Received updates waiting to be recorded: a few seconds' worth is normal, minutes mean recording is stuck.</summary>
+    private async Task<CheckResult> InboxAsync(CancellationToken ct)
+    {
+        await using var cmd = dataSource.CreateCommand("SELECT coalesce(sum(update_count), 0)::bigint, min(received_at) FROM update_inbox");
+        await using var reader = await cmd.ExecuteReaderAsync(ct);
+        await reader.ReadAsync(ct);
+        var waiting = reader.GetInt64(0);
+        if (waiting == 0)
+        {
+            return new("inbox", true, "empty");
+        }
+        var age = time.GetUtcNow() - reader.GetFieldValue<DateTimeOffset>(1);
+        var detail = $"{waiting} updates waiting, oldest {age.TotalSeconds:0} s";
+        return age < TimeSpan.FromMinutes(2) ? new("inbox", true, detail) : new("inbox", false, detail + ": recording is stuck, see the bot's log");
     }
 
     private async Task<CheckResult> PollerAsync(CancellationToken ct)
@@ -82,6 +102,7 @@ internal sealed class ReadinessCheck(NpgsqlDataSource dataSource, DatabaseMigrat
                 PollerState.Unauthorized => new("poller", false, "the bot token was rejected"),
                 PollerState.Conflict => new("poller", false, "another instance is polling with this token"),
                 PollerState.Stopped => new("poller", false, "stopped"),
+                PollerState.NotStarted => new("poller", false, "not polling yet (is Telegram reachable? see the bot's log)"),
                 var current => new("poller", true, current.ToString()),
             };
         }
@@ -99,7 +120,7 @@ internal sealed class ReadinessCheck(NpgsqlDataSource dataSource, DatabaseMigrat
         var fresh = age < InstanceHeartbeat.Interval * 4;
         return !fresh
             ? new("poller", false, $"last bot heartbeat {age.TotalSeconds:0} s ago")
-            : state is nameof(PollerState.Unauthorized) or nameof(PollerState.Conflict) or nameof(PollerState.Stopped)
+            : state is nameof(PollerState.Unauthorized) or nameof(PollerState.Conflict) or nameof(PollerState.Stopped) or nameof(PollerState.NotStarted)
                 ? new("poller", false, state)
                 : new("poller", true, state);
     }
