@@ -1,11 +1,14 @@
 namespace ChatStats.Testing;
 
-/// <summary>A clock that moves only when a test says so; timers fire as <see cref="Advance"/> passes their due time.</summary>
+/// <summary>A clock that moves only when a test says so; timers fire in due order as <see cref="Advance"/> passes them.</summary>
 public sealed class ManualTimeProvider(DateTimeOffset start) : TimeProvider
 {
     private readonly Lock _lock = new();
-    private readonly List<ManualTimer> _timers = [];
+    // Ordered by due time, then creation order, so advancing is O(log n) per timer even with thousands pending.
+    private readonly SortedSet<(DateTimeOffset Due, long Id)> _due = [];
+    private readonly Dictionary<long, ManualTimer> _timers = [];
     private DateTimeOffset _now = start;
+    private long _ids;
 
     public ManualTimeProvider() : this(new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero))
     {
@@ -30,19 +33,20 @@ public sealed class ManualTimeProvider(DateTimeOffset start) : TimeProvider
         {
             lock (_lock)
             {
-                return _timers.Count(t => t.Due is not null);
+                return _due.Count;
             }
         }
     }
 
     public override ITimer CreateTimer(TimerCallback callback, object? state, TimeSpan dueTime, TimeSpan period)
     {
-        var timer = new ManualTimer(this, callback, state);
-        timer.Change(dueTime, period);
+        ManualTimer timer;
         lock (_lock)
         {
-            _timers.Add(timer);
+            timer = new ManualTimer(this, ++_ids, callback, state);
+            _timers[timer.Id] = timer;
         }
+        timer.Change(dueTime, period);
         return timer;
     }
 
@@ -56,32 +60,38 @@ public sealed class ManualTimeProvider(DateTimeOffset start) : TimeProvider
         }
         while (true)
         {
-            ManualTimer? next;
+            ManualTimer timer;
             lock (_lock)
             {
-                next = _timers.Where(t => t.Due is { } d && d <= target).OrderBy(t => t.Due).FirstOrDefault();
-                if (next is null)
+                if (_due.Count == 0 || _due.Min.Due > target)
                 {
                     _now = target;
                     return;
                 }
-                _now = next.Due!.Value > _now ? next.Due.Value : _now;
-                next.Due = next.Period is { } p && p > TimeSpan.Zero ? _now + p : null;
+                var (due, id) = _due.Min;
+                _due.Remove(_due.Min);
+                timer = _timers[id];
+                _now = due > _now ? due : _now;
+                timer.Due = null;
+                if (timer.Period is { } period && period > TimeSpan.Zero)
+                {
+                    Schedule(timer, _now + period);
+                }
             }
-            next.Fire();
+            // Outside the lock: callbacks create, change and dispose timers.
+            timer.Fire();
         }
     }
 
-    private void Remove(ManualTimer timer)
+    private void Schedule(ManualTimer timer, DateTimeOffset due)
     {
-        lock (_lock)
-        {
-            _timers.Remove(timer);
-        }
+        timer.Due = due;
+        _due.Add((due, timer.Id));
     }
 
-    private sealed class ManualTimer(ManualTimeProvider owner, TimerCallback callback, object? state) : ITimer
+    private sealed class ManualTimer(ManualTimeProvider owner, long id, TimerCallback callback, object? state) : ITimer
     {
+        public long Id { get; } = id;
         public DateTimeOffset? Due { get; set; }
         public TimeSpan? Period { get; private set; }
 
@@ -89,15 +99,38 @@ public sealed class ManualTimeProvider(DateTimeOffset start) : TimeProvider
         {
             lock (owner._lock)
             {
-                Due = dueTime == Timeout.InfiniteTimeSpan ? null : owner._now + dueTime;
+                if (!owner._timers.ContainsKey(Id))
+                {
+                    return false;
+                }
+                if (Due is { } old)
+                {
+                    owner._due.Remove((old, Id));
+                    Due = null;
+                }
                 Period = period == Timeout.InfiniteTimeSpan ? null : period;
+                if (dueTime != Timeout.InfiniteTimeSpan)
+                {
+                    owner.Schedule(this, owner._now + dueTime);
+                }
             }
             return true;
         }
 
         public void Fire() => callback(state);
 
-        public void Dispose() => owner.Remove(this);
+        public void Dispose()
+        {
+            lock (owner._lock)
+            {
+                if (Due is { } old)
+                {
+                    owner._due.Remove((old, Id));
+                    Due = null;
+                }
+                owner._timers.Remove(Id);
+            }
+        }
 
         public ValueTask DisposeAsync()
         {
