@@ -3,6 +3,7 @@ using ChatStats.Bot.Configuration;
 using ChatStats.Bot.Data;
 using ChatStats.Bot.Ingest;
 using ChatStats.Bot.Telegram;
+using ChatStats.Bot.Throttling;
 using ChatStats.Bot.Web;
 
 namespace ChatStats.Bot;
@@ -41,6 +42,7 @@ internal static class AppHost
         builder.Services.AddValidatedOptions<IngestOptions>(IngestOptions.Section);
         builder.Services.AddValidatedOptions<PrivacyOptions>(PrivacyOptions.Section);
         builder.Services.AddValidatedOptions<WebOptions>(WebOptions.Section);
+        builder.Services.AddValidatedOptions<LimitsOptions>(LimitsOptions.Section);
         if (telegram)
         {
             builder.AddTelegram();
@@ -60,6 +62,7 @@ internal static class AppHost
             // The web role stays up on an old schema and says so on /health/ready; the bot must not write into one.
             builder.Services.AddHostedService<SchemaCheck>();
             builder.AddTelegram();
+            builder.AddThrottling();
             builder.AddIngest();
             builder.AddCommands();
             builder.AddPolling();

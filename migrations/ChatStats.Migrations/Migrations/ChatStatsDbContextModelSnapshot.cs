@@ -65,6 +65,10 @@ namespace ChatStats.Migrations.Migrations
                         .HasDefaultValue(true)
                         .HasColumnName("store_text");
 
+                    b.Property<string>("Tier")
+                        .HasColumnType("text")
+                        .HasColumnName("tier");
+
                     b.Property<string>("TimeZone")
                         .IsRequired()
                         .ValueGeneratedOnAdd()

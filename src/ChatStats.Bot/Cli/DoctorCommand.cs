@@ -43,7 +43,7 @@ internal static class DoctorCommand
         using var host = AppHost.BuildTool([], telegram: true);
         var settingsOk = true;
         foreach (var failure in Validate<TelegramOptions>(host).Concat(Validate<DatabaseOptions>(host)).Concat(Validate<IngestOptions>(host))
-                     .Concat(Validate<WebOptions>(host)).Concat(Validate<PrivacyOptions>(host)))
+                     .Concat(Validate<WebOptions>(host)).Concat(Validate<PrivacyOptions>(host)).Concat(Validate<Throttling.LimitsOptions>(host)))
         {
             Line(false, "settings", failure);
             settingsOk = false;

@@ -20,5 +20,8 @@ internal interface IBotCommand
     /// <summary>Resource key of the one-line description shown in /help and Telegram's command menu.</summary>
     string DescriptionKey { get; }
 
+    /// <summary>Heavy statistics count against the stricter per-user limit (Limits:HeavyPerUser).</summary>
+    bool IsHeavy => false;
+
     Task ExecuteAsync(CommandContext context, CancellationToken ct);
 }

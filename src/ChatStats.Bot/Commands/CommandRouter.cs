@@ -1,11 +1,19 @@
 using ChatStats.Bot.Data;
+using ChatStats.Bot.Throttling;
 using ChatStats.Telegram.Types;
 using Microsoft.EntityFrameworkCore;
 
 namespace ChatStats.Bot.Commands;
 
 /// <summary>Finds the command a message invokes and runs it in the chat's language.</summary>
-internal sealed class CommandRouter(IEnumerable<IBotCommand> commands, BotIdentity identity, ChatStatsDbContext db, ILogger<CommandRouter> logger)
+internal sealed class CommandRouter(
+    IEnumerable<IBotCommand> commands,
+    BotIdentity identity,
+    ChatStatsDbContext db,
+    CommandGuard guard,
+    CommandLimiters limiters,
+    Replies replies,
+    ILogger<CommandRouter> logger)
 {
     private readonly Dictionary<string, IBotCommand> _commands = commands.ToDictionary(c => c.Name);
 
@@ -22,11 +30,25 @@ internal sealed class CommandRouter(IEnumerable<IBotCommand> commands, BotIdenti
             logger.LogDebug("Ignoring unknown command /{Command} in chat {ChatId}", parsed.Name, message.Chat.Id);
             return;
         }
-        var chatLanguage = message.Chat.IsGroup
-            ? await db.Chats.AsNoTracking().Where(c => c.Id == message.Chat.Id).Select(c => c.Language).FirstOrDefaultAsync(ct)
+        var chat = message.Chat.IsGroup
+            ? await db.Chats.AsNoTracking().Where(c => c.Id == message.Chat.Id).Select(c => new { c.Language, c.Tier, c.Settings }).FirstOrDefaultAsync(ct)
             : null;
-        var culture = Localizer.Choose(chatLanguage, message.From?.LanguageCode);
-        await command.ExecuteAsync(new CommandContext(message, parsed, culture), ct);
+        limiters.SetTier(message.Chat.Id, chat?.Tier);
+        var context = new CommandContext(message, parsed, Localizer.Choose(chat?.Language, message.From?.LanguageCode));
+        var verdict = await guard.CheckAsync(context, command, chat?.Settings, ct);
+        if (!verdict.Allowed)
+        {
+            logger.LogDebug("/{Command} from {UserId} in chat {ChatId} refused", parsed.Name, message.From?.Id, message.Chat.Id);
+            if (verdict.Notice is not null)
+            {
+                await replies.SendAsync(message, verdict.Notice, ct);
+            }
+            return;
+        }
+        using (verdict.Lease)
+        {
+            await command.ExecuteAsync(context, ct);
+        }
     }
 }
 

@@ -10,6 +10,7 @@ internal sealed class StatsCommand(Replies replies, ChatTotalsQuery totals) : IB
 
     public string Name => "stats";
     public string DescriptionKey => "CommandStats";
+    public bool IsHeavy => true;
 
     public async Task ExecuteAsync(CommandContext context, CancellationToken ct)
     {

@@ -12,6 +12,17 @@ internal sealed class EnvironmentAliasesSource(Func<string, string?> getEnvironm
     {
         ["TELEGRAM_BOT_TOKEN"] = "Telegram:BotToken",
         ["TELEGRAM_API_BASE_URL"] = "Telegram:ApiBaseUrl",
+        ["MAX_CONCURRENT_REQUESTS"] = "Ingest:MaxConcurrentUpdates",
+        ["LIMITS_ENABLED"] = "Limits:Enabled",
+        ["LIMITS_MAX_CONCURRENT_PER_USER"] = "Limits:MaxConcurrentPerUser",
+        ["LIMITS_MAX_QUEUE_SIZE_PER_USER"] = "Limits:MaxQueueSizePerUser",
+        ["LIMITS_MAX_CONCURRENT_GLOBAL"] = "Limits:MaxConcurrentGlobal",
+        ["LIMITS_MAX_QUEUE_SIZE_GLOBAL"] = "Limits:MaxQueueSizeGlobal",
+        ["LIMITS_RETRY_AFTER_SECONDS"] = "Limits:RetryAfterSeconds",
+        ["LIMITS_QUEUE_TIMEOUT_SECONDS"] = "Limits:QueueTimeoutSeconds",
+        ["LIMITS_OVERLOAD_POLICY"] = "Limits:OverloadPolicy",
+        ["AI_SEMAPHORE_LIMIT"] = "Limits:AiConcurrency",
+        ["PDF_SEMAPHORE_LIMIT"] = "Limits:PdfConcurrency",
     };
 
     public IConfigurationProvider Build(IConfigurationBuilder builder) => new Provider(getEnvironmentVariable);

@@ -22,6 +22,8 @@ internal sealed class ChatEntity
     public long? MigratedToChatId { get; set; }
     /// <summary>member, administrator, left or kicked: the bot's own standing in the chat.</summary>
     public string? BotStatus { get; set; }
+    /// <summary>The chat's rate tier (Limits:Tiers), set by the operator; null means Limits:DefaultTier.</summary>
+    public string? Tier { get; set; }
     public DateTimeOffset FirstSeenAt { get; set; }
     public DateTimeOffset UpdatedAt { get; set; }
 }

@@ -150,12 +150,13 @@ public sealed class CommandTests : IAsyncLifetime
     [Fact]
     public async Task CommandsInOneChatAreAnsweredInOrder()
     {
+        // Ten commands from five people: within every limit (ten a person a minute, a burst of ten a chat).
         var chat = new FakeChat(-100_108, "Order");
-        var ann = new FakeUser(610, "Ann");
-        _api.AddUpdates(Enumerable.Range(1, 20).Select(i => UpdateFactory.Message(chat, i, ann, T + i, i % 2 == 0 ? "/help" : "/start")));
+        var people = Enumerable.Range(0, 5).Select(i => new FakeUser(610 + i, $"P{i}")).ToList();
+        _api.AddUpdates(Enumerable.Range(1, 10).Select(i => UpdateFactory.Message(chat, i, people[i % 5], T + i, i % 2 == 0 ? "/help" : "/start")));
 
-        var replies = await RepliesIn(chat.Id, 20);
+        var replies = await RepliesIn(chat.Id, 10);
 
-        Assert.Equal(Enumerable.Range(1, 20), replies.Select(r => r.ReplyTo!.Value));
+        Assert.Equal(Enumerable.Range(1, 10), replies.Select(r => r.ReplyTo!.Value));
     }
 }

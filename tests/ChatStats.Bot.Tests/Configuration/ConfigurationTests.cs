@@ -87,6 +87,47 @@ public sealed class ConfigurationTests
     }
 
     [Fact]
+    public void TheSeedsLimitNamesMapOntoTheLimitsSection()
+    {
+        var env = new Dictionary<string, string>
+        {
+            ["LIMITS_ENABLED"] = "false",
+            ["LIMITS_MAX_CONCURRENT_PER_USER"] = "5",
+            ["LIMITS_MAX_QUEUE_SIZE_PER_USER"] = "20",
+            ["LIMITS_MAX_CONCURRENT_GLOBAL"] = "200",
+            ["LIMITS_MAX_QUEUE_SIZE_GLOBAL"] = "800",
+            ["LIMITS_RETRY_AFTER_SECONDS"] = "10",
+            ["LIMITS_QUEUE_TIMEOUT_SECONDS"] = "12.5",
+            ["LIMITS_OVERLOAD_POLICY"] = "drop_oldest",
+            ["AI_SEMAPHORE_LIMIT"] = "4",
+            ["PDF_SEMAPHORE_LIMIT"] = "2",
+            ["MAX_CONCURRENT_REQUESTS"] = "150",
+        };
+        var configuration = new ConfigurationManager();
+        configuration.AddEnvironmentAliases(name => env.GetValueOrDefault(name));
+        var limits = configuration.GetSection("Limits").Get<ChatStats.Bot.Throttling.LimitsOptions>()!;
+
+        Assert.False(limits.Enabled);
+        Assert.Equal((5, 20, 200, 800, 10, 12.5, 4, 2), (limits.MaxConcurrentPerUser, limits.MaxQueueSizePerUser, limits.MaxConcurrentGlobal,
+            limits.MaxQueueSizeGlobal, limits.RetryAfterSeconds, limits.QueueTimeoutSeconds, limits.AiConcurrency, limits.PdfConcurrency));
+        Assert.Equal(ChatStats.Throttling.Concurrency.OverloadPolicy.DropOldest, limits.ResourceLimiter.Policy);
+        Assert.Equal("150", configuration["Ingest:MaxConcurrentUpdates"]);
+    }
+
+    [Theory]
+    [InlineData("Limits:OverloadPolicy", "sometimes", "Limits:OverloadPolicy: 'sometimes' is not a policy; use drop_newest, drop_oldest or block")]
+    [InlineData("Limits:CommandWindowSeconds", "0", "Limits:CommandWindowSeconds: must be between 1 and 86400 seconds")]
+    [InlineData("Limits:MaxConcurrentPerUser", "-1", "Limits:MaxConcurrentPerUser: must be between 1 and 1000")]
+    [InlineData("Limits:Tiers:FREE:Burst", "0", "Limits:Tiers:FREE:Burst: must be at least 1")]
+    [InlineData("Limits:DefaultTier", "GOLD", "Limits:DefaultTier: 'GOLD' is not one of the tiers")]
+    public void ImpossibleLimitsStopStartUpNamingTheKey(string key, string value, string expected)
+    {
+        var failures = Validate<ChatStats.Bot.Throttling.LimitsOptions>("Limits", new() { [key] = value });
+
+        Assert.StartsWith(expected, Assert.Single(failures));
+    }
+
+    [Fact]
     public void ListeningBeyondLoopbackRequiresAnAdminToken()
     {
         var failures = Validate<ChatStats.Bot.Web.WebOptions>(ChatStats.Bot.Web.WebOptions.Section, new() { ["Web:Urls"] = "http://0.0.0.0:8080" });

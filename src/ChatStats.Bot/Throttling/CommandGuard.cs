@@ -1,0 +1,99 @@
+using System.Text.Json;
+using ChatStats.Bot.Commands;
+using ChatStats.Throttling.Concurrency;
+using ChatStats.Throttling.RateLimits;
+using Microsoft.Extensions.Options;
+
+namespace ChatStats.Bot.Throttling;
+
+/// <summary>What the guard decided: go ahead (holding a concurrency slot), or stop, with a notice or in silence.</summary>
+internal sealed record GuardVerdict(bool Allowed, string? Notice, IDisposable? Lease)
+{
+    public static readonly GuardVerdict Silent = new(false, null, null);
+}
+
+/// <summary>
+/// Runs in front of every command, in order: the chat's policy for the command (enabled, admin-only, disabled), the
+/// per-user command limit, the per-user limit on heavy statistics, the chat's tier, and the concurrency limiter. A
+/// refused command never reaches its handler. The person hears why and for how long, once per window.
+/// </summary>
+internal sealed class CommandGuard(CommandLimiters limiters, ChatAdmins admins, IOptions<LimitsOptions> options)
+{
+    public async Task<GuardVerdict> CheckAsync(CommandContext context, IBotCommand command, string? chatSettings, CancellationToken ct)
+    {
+        var message = context.Message;
+        // An anonymous admin or a channel acts as the chat it speaks for.
+        var sender = message.SenderChat?.Id ?? message.From?.Id ?? 0;
+
+        switch (CommandPolicy(chatSettings, command.Name))
+        {
+            case "disabled":
+                return Refuse(context, sender, "CommandDisabled", command.Name);
+            case "admin" when message.SenderChat?.Id != message.Chat.Id:
+                var isAdmin = await admins.IsAdminAsync(message.Chat.Id, sender, ct);
+                if (isAdmin is null)
+                {
+                    return Refuse(context, sender, "AdminCheckFailed");
+                }
+                if (isAdmin == false)
+                {
+                    return Refuse(context, sender, "CommandAdminOnly", command.Name);
+                }
+                break;
+        }
+
+        if (!options.Value.Enabled)
+        {
+            return new GuardVerdict(true, null, null);
+        }
+        if (limiters.Commands.TryAcquire(sender) is { Allowed: false } commands)
+        {
+            return Refuse(context, sender, "LimitCommands", Wait(commands.RetryAfterSeconds, context));
+        }
+        if (command.IsHeavy && limiters.Heavy.TryAcquire(sender) is { Allowed: false } heavy)
+        {
+            var o = options.Value;
+            return Refuse(context, sender, "LimitHeavy", Wait(heavy.RetryAfterSeconds, context), o.HeavyPerUser, Wait(o.HeavyWindowSeconds, context));
+        }
+        if (context.IsGroup && limiters.Tiers.TryAcquire(message.Chat.Id) is { Allowed: false } tier)
+        {
+            return Refuse(context, sender, "LimitTier", Wait(tier.RetryAfterSeconds, context));
+        }
+        try
+        {
+            return new GuardVerdict(true, null, await limiters.Resources.AcquireAsync(sender, ct));
+        }
+        catch (OverloadException ex)
+        {
+            return Refuse(context, sender, "LimitBusy", Wait(ex.RetryAfterSeconds, context));
+        }
+    }
+
+    private GuardVerdict Refuse(CommandContext context, long sender, string key, params object?[] args) =>
+        limiters.Notices.ShouldNotify(sender) ? new GuardVerdict(false, context.T(key, args), null) : GuardVerdict.Silent;
+
+    /// <summary>"42 s", "5 min": what a person wants to read.</summary>
+    internal static string Wait(int seconds, CommandContext context) =>
+        seconds < 120 ? context.T("WaitSeconds", seconds) : context.T("WaitMinutes", (int)Math.Ceiling(seconds / 60.0));
+
+    /// <summary>The chat's setting for a command: <c>{"commands": {"stats": "admin"}}</c> in chats.settings.</summary>
+    internal static string CommandPolicy(string? settings, string command)
+    {
+        if (string.IsNullOrEmpty(settings) || settings == "{}")
+        {
+            return "enabled";
+        }
+        try
+        {
+            using var doc = JsonDocument.Parse(settings);
+            return doc.RootElement.TryGetProperty("commands", out var commands) && commands.ValueKind == JsonValueKind.Object
+                && commands.TryGetProperty(command, out var policy) && policy.ValueKind == JsonValueKind.String
+                ? policy.GetString()!.ToLowerInvariant()
+                : "enabled";
+        }
+        catch (JsonException)
+        {
+            return "enabled";
+        }
+    }
+}
