@@ -14,5 +14,7 @@ public static class TelegramMetrics
     internal static readonly Histogram<double> HandleDuration = Meter.CreateHistogram<double>("chatstats.telegram.batch_handle_duration", "s", "Time the batch handler took before the offset could be confirmed.");
     internal static readonly Histogram<int> BatchSize = Meter.CreateHistogram<int>("chatstats.telegram.batch_size", "{update}", "Updates per getUpdates batch.");
     internal static readonly Counter<long> SendErrors = Meter.CreateCounter<long>("chatstats.telegram.send_errors", "{error}", "Failed sends by method and error code.");
+    internal static readonly Counter<long> FloodWaits = Meter.CreateCounter<long>("chatstats.telegram.flood_waits", "{response}", "429 answers with retry_after received for sends.");
+    internal static readonly Counter<long> StaleDropped = Meter.CreateCounter<long>("chatstats.telegram.stale_replies_dropped", "{message}", "Replies dropped because they waited longer than the maximum reply age.");
     internal static readonly Counter<long> Sent = Meter.CreateCounter<long>("chatstats.telegram.sent", "{message}", "Messages sent by method.");
 }

@@ -201,6 +201,11 @@ public sealed class FakeBotApi : IAsyncDisposable
         }
         if (failure is { } f)
         {
+            if (f.Code == 429 && f.RetryAfter is { } wait && method.StartsWith("send", StringComparison.Ordinal) && Long(args, "chat_id") is { } waitingChat)
+            {
+                // From now on a send to this chat inside the wait is a violation, as it would be on Telegram.
+                _chatWaitUntil[waitingChat] = _time.GetUtcNow() + TimeSpan.FromSeconds(wait);
+            }
             await ErrorAsync(context, f.Code, f.Description, f.RetryAfter, f.MigrateTo);
             return;
         }

@@ -114,7 +114,15 @@ internal sealed class UpdateDispatcher : IAsyncDisposable
         {
             tails = [.. _chats.Values.Select(q => q.Tail)];
         }
-        await Task.WhenAny(Task.WhenAll(tails), Task.Delay(timeout, _time)).ConfigureAwait(false);
+        try
+        {
+            // A shutdown grace period is wall-clock time (it mirrors the process manager's stop timeout).
+            await Task.WhenAll(tails).WaitAsync(timeout, TimeProvider.System).ConfigureAwait(false);
+        }
+        catch (TimeoutException)
+        {
+            _logger.LogWarning("{Count} chats still had handlers running after {Timeout}; stopping anyway", tails.Length, timeout);
+        }
     }
 
     public async ValueTask DisposeAsync()

@@ -1,3 +1,5 @@
+using System.Collections.Concurrent;
+using System.Threading.RateLimiting;
 using ChatStats.Telegram.Types;
 using Microsoft.Extensions.Logging;
 
@@ -11,6 +13,15 @@ public sealed record OutgoingMessage
     public string? ParseMode { get; init; } = ParseModes.Html;
     public int? MessageThreadId { get; init; }
     public int? ReplyToMessageId { get; init; }
+
+    /// <summary>Command replies go before bulk sends (digests, reports) whenever both wait for the same limits.</summary>
+    public SendPriority Priority { get; init; } = SendPriority.Reply;
+}
+
+public enum SendPriority
+{
+    Reply,
+    Bulk,
 }
 
 public sealed record MessageSenderOptions
@@ -20,15 +31,36 @@ public sealed record MessageSenderOptions
 
     /// <summary>Telegram refuses a 429 wait longer than this is worth for an interactive reply.</summary>
     public TimeSpan MaxRetryAfter { get; init; } = TimeSpan.FromMinutes(2);
+
+    /// <summary>A reply that could not be sent within this long is dropped (and counted) rather than sent stale.</summary>
+    public TimeSpan MaxReplyAge { get; init; } = TimeSpan.FromSeconds(120);
+
+    /// <summary>Per chat (about one a second, with a short burst). Null: no limit of ours.</summary>
+    public PartitionedRateLimiter<long>? PerChat { get; init; }
+
+    /// <summary>Per group or supergroup (20 a minute); private chats are not counted here.</summary>
+    public PartitionedRateLimiter<long>? PerGroup { get; init; }
+
+    /// <summary>Everything the bot sends (30 a second); keyed by 0.</summary>
+    public PartitionedRateLimiter<long>? Global { get; init; }
 }
 
 /// <summary>
-/// Sends messages the way Telegram wants: waits out 429 retry_after, backs off on 5xx and network errors, follows a
-/// group's migration to a supergroup, and splits text over 4096 UTF-16 units at line breaks.
+/// Every message the bot sends goes through here, under Telegram's limits: per chat, per group and overall (the
+/// limiters in <see cref="MessageSenderOptions"/>), and after a 429 nothing goes to that chat until its retry_after has
+/// passed. Replies go before bulk sends; a reply that waited too long is dropped rather than sent stale. It also backs
+/// off on 5xx and network errors, follows a group's migration to a supergroup, and splits text over 4096 UTF-16 units.
 /// </summary>
 public sealed class MessageSender(BotApiClient client, MessageSenderOptions options, TimeProvider time, ILogger<MessageSender> logger)
 {
     public const int MaxMessageLength = 4096;
+    private static readonly TimeSpan BulkYield = TimeSpan.FromMilliseconds(50);
+    private readonly ConcurrentDictionary<long, DateTimeOffset> _pausedUntil = new();
+    private int _waitingReplies;
+    private int _waiting;
+
+    /// <summary>Sends waiting for a permit or a chat's flood wait, for the queue-depth gauge.</summary>
+    public int Waiting => Volatile.Read(ref _waiting);
 
     /// <summary>Raised when Telegram says a chat moved, so the caller can record the new id.</summary>
     public event Action<long, long>? ChatMigrated;
@@ -38,8 +70,13 @@ public sealed class MessageSender(BotApiClient client, MessageSenderOptions opti
         var sent = new List<Message>();
         var chatId = message.ChatId;
         var first = true;
+        var created = time.GetTimestamp();
         foreach (var part in Split(message.Text, MaxMessageLength))
         {
+            if (!await WaitForTurnAsync(chatId, message.Priority, created, ct).ConfigureAwait(false))
+            {
+                return sent;
+            }
             var request = new SendMessageRequest
             {
                 ChatId = chatId,
@@ -57,11 +94,111 @@ public sealed class MessageSender(BotApiClient client, MessageSenderOptions opti
         return sent;
     }
 
-    public Task<Message> SendPhotoAsync(long chatId, InputFile photo, string? caption, int? messageThreadId, CancellationToken ct) =>
-        SendWithRetriesAsync("sendPhoto", chatId, id => client.SendPhotoAsync(id, photo, caption, ParseModes.Html, messageThreadId, ct), ct);
+    /// <summary>Sends a photo; null when it was a reply that went stale while waiting.</summary>
+    public async Task<Message?> SendPhotoAsync(long chatId, InputFile photo, string? caption, int? messageThreadId, CancellationToken ct, SendPriority priority = SendPriority.Reply) =>
+        await WaitForTurnAsync(chatId, priority, time.GetTimestamp(), ct).ConfigureAwait(false)
+            ? await SendWithRetriesAsync("sendPhoto", chatId, id => client.SendPhotoAsync(id, photo, caption, ParseModes.Html, messageThreadId, ct), ct).ConfigureAwait(false)
+            : null;
 
-    public Task<Message> SendDocumentAsync(long chatId, InputFile document, string? caption, int? messageThreadId, CancellationToken ct) =>
-        SendWithRetriesAsync("sendDocument", chatId, id => client.SendDocumentAsync(id, document, caption, ParseModes.Html, messageThreadId, ct), ct);
+    /// <summary>Sends a document; null when it was a reply that went stale while waiting.</summary>
+    public async Task<Message?> SendDocumentAsync(long chatId, InputFile document, string? caption, int? messageThreadId, CancellationToken ct, SendPriority priority = SendPriority.Bulk) =>
+        await WaitForTurnAsync(chatId, priority, time.GetTimestamp(), ct).ConfigureAwait(false)
+            ? await SendWithRetriesAsync("sendDocument", chatId, id => client.SendDocumentAsync(id, document, caption, ParseModes.Html, messageThreadId, ct), ct).ConfigureAwait(false)
+            : null;
+
+    /// <summary>
+    /// Waits until this chat may be sent to: its flood wait over, then a permit from each limit in turn (chat, group,
+    /// overall). Bulk sends also stand aside while any reply is waiting. False when a reply went stale meanwhile.
+    /// </summary>
+    private async Task<bool> WaitForTurnAsync(long chatId, SendPriority priority, long created, CancellationToken ct)
+    {
+        var reply = priority == SendPriority.Reply;
+        Interlocked.Increment(ref _waiting);
+        if (reply)
+        {
+            Interlocked.Increment(ref _waitingReplies);
+        }
+        try
+        {
+            while (true)
+            {
+                if (_pausedUntil.TryGetValue(chatId, out var until))
+                {
+                    if (until > time.GetUtcNow())
+                    {
+                        await Task.Delay(until - time.GetUtcNow(), time, ct).ConfigureAwait(false);
+                        continue;
+                    }
+                    _pausedUntil.TryRemove(new KeyValuePair<long, DateTimeOffset>(chatId, until));
+                }
+                if (!reply && Volatile.Read(ref _waitingReplies) > 0)
+                {
+                    await Task.Delay(BulkYield, time, ct).ConfigureAwait(false);
+                    continue;
+                }
+                await TakeAsync(options.PerChat, chatId, reply, ct).ConfigureAwait(false);
+                if (chatId < 0)
+                {
+                    await TakeAsync(options.PerGroup, chatId, reply, ct).ConfigureAwait(false);
+                }
+                await TakeAsync(options.Global, 0, reply, ct).ConfigureAwait(false);
+                // A flood wait may have begun while we queued for permits: honour it before sending.
+                if (_pausedUntil.TryGetValue(chatId, out until) && until > time.GetUtcNow())
+                {
+                    continue;
+                }
+                if (reply && time.GetElapsedTime(created) > options.MaxReplyAge)
+                {
+                    TelegramMetrics.StaleDropped.Add(1);
+                    logger.LogWarning("A reply to chat {ChatId} waited {Waited} for Telegram's limits and is dropped as stale", chatId, time.GetElapsedTime(created));
+                    return false;
+                }
+                return true;
+            }
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _waiting);
+            if (reply)
+            {
+                Interlocked.Decrement(ref _waitingReplies);
+            }
+        }
+    }
+
+    /// <summary>
+    /// A reply waits in the limiter's own queue. A bulk send never does: it asks, and while any reply is waiting it
+    /// stands aside, so a token that frees up goes to the reply.
+    /// </summary>
+    private async ValueTask TakeAsync(PartitionedRateLimiter<long>? limiter, long key, bool reply, CancellationToken ct)
+    {
+        if (limiter is null)
+        {
+            return;
+        }
+        if (reply)
+        {
+            using var lease = await limiter.AcquireAsync(key, 1, ct).ConfigureAwait(false);
+            return;
+        }
+        while (true)
+        {
+            if (Volatile.Read(ref _waitingReplies) == 0)
+            {
+                using var lease = limiter.AttemptAcquire(key, 1);
+                if (lease.IsAcquired)
+                {
+                    return;
+                }
+                var wait = lease.TryGetMetadata(MetadataName.RetryAfter, out var retryAfter) ? retryAfter : BulkYield;
+                await Task.Delay(wait > BulkYield ? wait : BulkYield, time, ct).ConfigureAwait(false);
+            }
+            else
+            {
+                await Task.Delay(BulkYield, time, ct).ConfigureAwait(false);
+            }
+        }
+    }
 
     private async Task<Message> SendWithRetriesAsync(string method, long chatId, Func<long, Task<Message>> send, CancellationToken ct)
     {
@@ -83,6 +220,13 @@ public sealed class MessageSender(BotApiClient client, MessageSenderOptions opti
             {
                 TelegramMetrics.SendErrors.Add(1, new KeyValuePair<string, object?>("method", method), new KeyValuePair<string, object?>("code", ex.ErrorCode));
                 var delay = ex.RetryAfter ?? options.ErrorBackoff.Delay(attempt - 1);
+                if (ex.RetryAfter is { } wait)
+                {
+                    // Telegram told this chat to wait: every send to it holds off, not just this one.
+                    TelegramMetrics.FloodWaits.Add(1);
+                    var until = time.GetUtcNow() + wait;
+                    _pausedUntil.AddOrUpdate(chatId, until, (_, current) => current > until ? current : until);
+                }
                 if (delay > options.MaxRetryAfter)
                 {
                     throw;

@@ -9,7 +9,10 @@ public sealed record BucketRate(int Limit, TimeSpan Period, int Capacity)
     public double PerSecond => Limit / Period.TotalSeconds;
 }
 
-/// <summary>A request needs a token from every rate at once: per second (with a burst), per minute, per hour.</summary>
+/// <summary>
+/// A request needs a token from every rate at once: per second (with a burst), per minute, per hour. The name identifies
+/// the policy: two policies with one name are taken to be the same.
+/// </summary>
 public sealed record TokenBucketPolicy(string Name, IReadOnlyList<BucketRate> Rates)
 {
     public static TokenBucketPolicy PerSecondMinuteHour(string name, int perSecond, int perMinute, int perHour, int burst)
@@ -25,7 +28,8 @@ public sealed record TokenBucketPolicy(string Name, IReadOnlyList<BucketRate> Ra
 /// <summary>
 /// Token buckets per key, each key under the policy <c>policyFor</c> gives it (a chat's tier, say). The retry-after of
 /// a refusal is the time until every rate has a token again. A key whose buckets have refilled is indistinguishable
-/// from a new one and is evicted by the sweep. A key whose policy changes starts full under the new one.
+/// from a new one and is evicted by the sweep. Policies are told apart by name: a key whose policy name changes (a new
+/// tier) starts full under the new one.
 /// </summary>
 public sealed class TokenBucketLimiter<TKey> : PartitionedRateLimiter<TKey> where TKey : notnull
 {
@@ -66,7 +70,7 @@ public sealed class TokenBucketLimiter<TKey> : PartitionedRateLimiter<TKey> wher
     private RateDecision TryAcquire(Entry entry, TokenBucketPolicy policy)
     {
         var now = _time.GetTimestamp();
-        if (!ReferenceEquals(entry.Policy, policy))
+        if (!string.Equals(entry.Policy.Name, policy.Name, StringComparison.Ordinal))
         {
             entry.Policy = policy;
             entry.Tokens = [.. policy.Rates.Select(r => (double)r.Capacity)];

@@ -23,6 +23,9 @@ public sealed class CommandGuardTests : IAsyncLifetime
                 ["Limits:Tiers:TINY:PerMinute"] = "10",
                 ["Limits:Tiers:TINY:PerHour"] = "100",
                 ["Limits:Tiers:TINY:Burst"] = "4",
+                // The sender's own limits are tested elsewhere; here they must not hold replies on a frozen clock.
+                ["Sender:PerChatBurst"] = "100",
+                ["Sender:PerGroupPerMinute"] = "1000",
             },
             services: s => s.AddSingleton<TimeProvider>(_time));
     }
