@@ -29,17 +29,15 @@ internal static class TelegramExtensions
         {
             var o = sp.GetRequiredService<IOptions<SenderOptions>>().Value;
             var time = sp.GetRequiredService<TimeProvider>();
-            TokenBucketPolicy Rate(string name, double perSecond, int burst) =>
-                new(name, [new BucketRate(Math.Max(1, (int)Math.Round(perSecond * 100)), TimeSpan.FromSeconds(100), burst)]);
-            var perChat = Rate("chat", o.PerChatPerSecond, o.PerChatBurst);
-            var perGroup = new TokenBucketPolicy("group", [new BucketRate(o.PerGroupPerMinute, TimeSpan.FromMinutes(1), o.PerGroupPerMinute)]);
-            var global = new TokenBucketPolicy("global", [new BucketRate(o.GlobalPerSecond, TimeSpan.FromSeconds(1), o.GlobalPerSecond)]);
+            // Per chat "about one a second" with a short burst is a token bucket; the group and overall limits are
+            // hard ceilings (20 in any minute, 30 in any second), which only an exact sliding window keeps.
+            var perChat = new TokenBucketPolicy("chat", [new BucketRate(Math.Max(1, (int)Math.Round(o.PerChatPerSecond * 100)), TimeSpan.FromSeconds(100), o.PerChatBurst)]);
             return new MessageSenderOptions
             {
                 MaxReplyAge = TimeSpan.FromSeconds(o.MaxReplyAgeSeconds),
                 PerChat = new TokenBucketLimiter<long>("send_chat", _ => perChat, time),
-                PerGroup = new TokenBucketLimiter<long>("send_group", _ => perGroup, time),
-                Global = new TokenBucketLimiter<long>("send_global", _ => global, time),
+                PerGroup = new SlidingWindowLimiter<long>("send_group", new SlidingWindowOptions { PermitLimit = o.PerGroupPerMinute, Window = TimeSpan.FromMinutes(1) }, time),
+                Global = new SlidingWindowLimiter<long>("send_global", new SlidingWindowOptions { PermitLimit = o.GlobalPerSecond, Window = TimeSpan.FromSeconds(1) }, time),
             };
         });
         builder.Services.AddSingleton(sp =>

@@ -115,4 +115,23 @@ public sealed class FloodControlTests : IAsyncLifetime
         var order = _api.Sent.OrderBy(s => s.At).Select(s => s.Text).ToList();
         Assert.True(order.IndexOf("answer") <= 1, $"the reply should overtake the waiting digests: {string.Join(", ", order)}");
     }
+
+    [Fact]
+    public async Task AGroupNeverGetsMoreThanTwentyInAnyMinute()
+    {
+        var sender = new MessageSender(_client, new MessageSenderOptions
+        {
+            PerGroup = new SlidingWindowLimiter<long>("group", new SlidingWindowOptions { PermitLimit = 20, Window = TimeSpan.FromMinutes(1) }, _time),
+            MaxReplyAge = TimeSpan.FromMinutes(10),
+        }, _time, NullLogger<MessageSender>.Instance);
+        var start = _time.GetUtcNow();
+
+        var sends = Enumerable.Range(0, 50).Select(i => sender.SendTextAsync(new OutgoingMessage { ChatId = -77, Text = $"m{i}" }, CancellationToken.None)).ToList();
+        await RunClockUntil(Task.WhenAll(sends));
+
+        var times = _api.Sent.Select(s => s.At).Order().ToList();
+        Assert.Equal(50, times.Count);
+        Assert.All(times, t => Assert.True(times.Count(u => u >= t && u < t + TimeSpan.FromMinutes(1)) <= 20));
+        Assert.True(times[^1] - start >= TimeSpan.FromMinutes(2));
+    }
 }
