@@ -22,7 +22,8 @@ public sealed record SentMessage(string Method, long ChatId, string Text, string
 /// </summary>
 public sealed class FakeBotApi : IAsyncDisposable
 {
-    public const string Token = "123456789:TEST-fake_token-for-ChatStats-tests";
+    // Deliberately not shaped like a real token (those have 35 characters after the colon).
+    public const string Token = "123456:fake-token-for-tests";
     public const long BotId = 123456789;
     public const string BotUsername = "ChatStatsTestBot";
 

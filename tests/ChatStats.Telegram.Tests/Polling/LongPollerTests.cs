@@ -73,12 +73,14 @@ public sealed class LongPollerTests : IAsyncLifetime
         var poller = NewPoller();
         var run = poller.RunAsync(_stop.Token);
 
-        await Until(() => _handler.Attempts == 1 && _time.PendingTimers > 0, "first failure and backoff");
+        await Until(() => _handler.Attempts == 1 && poller.CurrentDelay is not null && _time.PendingTimers > 0, "first failure and backoff");
         Assert.Equal(PollerState.BackingOff, poller.State);
         Assert.True(_api.ConfirmedBelow <= id);
-        _time.Advance(TimeSpan.FromSeconds(1));
-        await Until(() => _handler.Attempts == 2 && _time.PendingTimers > 0, "second failure and backoff");
-        _time.Advance(TimeSpan.FromSeconds(2));
+        // Exactly the delay the poller chose: a fixed step could also fire the next backoff inside the same advance.
+        _time.Advance(poller.CurrentDelay!.Value);
+        await Until(() => _handler.Attempts == 2 && poller.CurrentDelay is not null && _time.PendingTimers > 0, "second failure and backoff");
+        Assert.True(_api.ConfirmedBelow <= id);
+        _time.Advance(poller.CurrentDelay!.Value);
         await _api.WaitUntilConfirmedAsync(id, Patience);
 
         Assert.Equal(3, _handler.Attempts);
