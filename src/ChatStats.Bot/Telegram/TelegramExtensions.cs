@@ -1,4 +1,3 @@
-using System.Diagnostics.Metrics;
 using ChatStats.Bot.Configuration;
 using ChatStats.Telegram;
 using ChatStats.Telegram.Polling;
@@ -40,13 +39,7 @@ internal static class TelegramExtensions
                 Global = new SlidingWindowLimiter<long>("send_global", new SlidingWindowOptions { PermitLimit = o.GlobalPerSecond, Window = TimeSpan.FromSeconds(1) }, time),
             };
         });
-        builder.Services.AddSingleton(sp =>
-        {
-            var sender = ActivatorUtilities.CreateInstance<MessageSender>(sp);
-            sp.GetRequiredService<IMeterFactory>().Create("ChatStats.Bot.Sender")
-                .CreateObservableGauge("chatstats.sender.waiting", () => sender.Waiting, "{message}", "Sends waiting for Telegram's limits or a flood wait.");
-            return sender;
-        });
+        builder.Services.AddSingleton<MessageSender>();
         return builder;
     }
 

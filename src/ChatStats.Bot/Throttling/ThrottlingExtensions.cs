@@ -1,3 +1,4 @@
+using System.Diagnostics.Metrics;
 using ChatStats.Bot.Configuration;
 
 namespace ChatStats.Bot.Throttling;
@@ -9,8 +10,33 @@ internal static class ThrottlingExtensions
     {
         builder.Services.AddValidatedOptions<LimitsOptions>(LimitsOptions.Section);
         builder.Services.AddSingleton<CommandLimiters>();
+        builder.Services.AddHostedService<LimitsMetrics>();
         builder.Services.AddSingleton<ChatAdmins>();
         builder.Services.AddSingleton<CommandGuard>();
         return builder;
     }
+}
+
+/// <summary>Gauges of the limits, the gates and the sender, registered when the bot starts so they show from the first scrape.</summary>
+internal sealed class LimitsMetrics(CommandLimiters limiters, ChatStats.Telegram.Sending.MessageSender sender, IMeterFactory meters) : IHostedService
+{
+    public Task StartAsync(CancellationToken cancellationToken)
+    {
+        var meter = meters.Create("ChatStats.Bot.Limits");
+        meter.CreateObservableGauge("chatstats.limits.running", () => limiters.Resources.GetStats().GlobalConcurrent, "{command}", "Commands holding a concurrency slot.");
+        meter.CreateObservableGauge("chatstats.limits.queued", () => limiters.Resources.GetStats().GlobalQueued, "{command}", "Commands waiting for a concurrency slot.");
+        meter.CreateObservableGauge("chatstats.gates.running", () => GateLoad(g => g.Running), "{job}", "Work running inside each gate.");
+        meter.CreateObservableGauge("chatstats.gates.waiting", () => GateLoad(g => g.Waiting), "{job}", "Work waiting at each gate.");
+        meter.CreateObservableGauge("chatstats.gates.capacity", () => GateLoad(g => g.Capacity), "{job}", "Each gate's current capacity.");
+        meter.CreateObservableGauge("chatstats.sender.waiting", () => sender.Waiting, "{message}", "Sends waiting for Telegram's limits or a flood wait.");
+        return Task.CompletedTask;
+    }
+
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    private IEnumerable<Measurement<int>> GateLoad(Func<(int Running, int Waiting, int Capacity), int> pick) =>
+    [
+        new(pick(limiters.Ai.Load), new KeyValuePair<string, object?>("gate", limiters.Ai.Name)),
+        new(pick(limiters.Pdf.Load), new KeyValuePair<string, object?>("gate", limiters.Pdf.Name)),
+    ];
 }

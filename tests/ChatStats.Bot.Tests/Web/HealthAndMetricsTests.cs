@@ -118,6 +118,9 @@ public sealed class HealthAndMetricsTests : IAsyncLifetime
         Assert.Contains("chatstats_telegram_batch_size_count", text);
         Assert.Contains("chatstats_ingest_messages_total", text);
         Assert.Contains("db_client_connection_max{db_client_connection_pool_name=\"chatstats\"} 10", text);
+        Assert.Contains("chatstats_gates_capacity{gate=\"ai\"} 8", text);
+        Assert.Contains("chatstats_limits_running 0", text);
+        Assert.Contains("chatstats_sender_waiting ", text);
     }
 
     private static double HandledTotal(string metrics) => metrics.Split('\n')
