@@ -6,13 +6,21 @@ using Microsoft.Extensions.Options;
 namespace ChatStats.Bot.Ingest;
 
 /// <summary>
-/// Runs handlers for updates that need an answer: concurrently up to <see cref="IngestOptions.MaxConcurrentUpdates"/>,
-/// one at a time within a chat, in arrival order. When every slot is busy <see cref="EnqueueAsync"/> waits, which
-/// holds the poller back instead of buffering without bound.
+/// Runs handlers for updates that need an answer: up to <see cref="IngestOptions.MaxConcurrentUpdates"/> at once, one at
+/// a time within a chat, in arrival order. Only running handlers hold a slot, so a chat whose replies wait on Telegram's
+/// limits cannot starve the others. Waiting work is bounded twice: per chat (<see cref="IngestOptions.MaxQueuedPerChat"/>,
+/// beyond which that chat's extra work is shed) and overall (as many waiting as running), where
+/// <see cref="EnqueueAsync"/> holds recording back for up to <see cref="IngestOptions.MaxDispatchWaitSeconds"/> and then
+/// sheds: the updates themselves are already recorded, only their answers are given up.
 /// </summary>
 internal sealed class UpdateDispatcher : IAsyncDisposable
 {
+    private static readonly System.Diagnostics.Metrics.Meter Meter = new(IngestMetrics.MeterName + ".Dispatch");
+    private static readonly System.Diagnostics.Metrics.Counter<long> Shed = Meter.CreateCounter<long>("chatstats.dispatch.shed", "{update}", "Updates whose handling was given up (they are recorded), by reason.");
     private readonly SemaphoreSlim _slots;
+    private readonly SemaphoreSlim _buffer;
+    private readonly int _maxQueuedPerChat;
+    private readonly TimeSpan _maxWait;
     private readonly Dictionary<long, ChatQueue> _chats = [];
     private readonly Lock _lock = new();
     private readonly IServiceScopeFactory _scopes;
@@ -27,6 +35,9 @@ internal sealed class UpdateDispatcher : IAsyncDisposable
         _logger = logger;
         _capacity = options.Value.MaxConcurrentUpdates;
         _slots = new SemaphoreSlim(_capacity, _capacity);
+        _buffer = new SemaphoreSlim(_capacity, _capacity);
+        _maxQueuedPerChat = options.Value.MaxQueuedPerChat;
+        _maxWait = TimeSpan.FromSeconds(options.Value.MaxDispatchWaitSeconds);
     }
 
     private sealed class ChatQueue
@@ -35,7 +46,11 @@ internal sealed class UpdateDispatcher : IAsyncDisposable
         public int Pending;
     }
 
+    /// <summary>Handlers running now.</summary>
     public int InFlight => _capacity - _slots.CurrentCount;
+
+    /// <summary>Updates accepted and waiting for their turn.</summary>
+    public int Waiting => _capacity - _buffer.CurrentCount;
 
     public static bool NeedsHandler(Update update) => update switch
     {
@@ -44,11 +59,32 @@ internal sealed class UpdateDispatcher : IAsyncDisposable
         _ => false,
     };
 
-    public async ValueTask EnqueueAsync(Update update, CancellationToken ct)
+    /// <summary>Accepts an update for handling; false when its handling was shed (the update itself is recorded).</summary>
+    public async ValueTask<bool> EnqueueAsync(Update update, CancellationToken ct)
     {
-        await _slots.WaitAsync(ct);
         // Updates without a chat have no order to keep; give each its own lane.
         var key = update.ChatId ?? long.MinValue + update.UpdateId;
+        lock (_lock)
+        {
+            if (_chats.TryGetValue(key, out var busy) && busy.Pending >= _maxQueuedPerChat)
+            {
+                return ShedOne(update, "chat_queue_full");
+            }
+        }
+        // Backpressure: recording waits a little for room, then gives up this update's answer rather than stall.
+        if (!_buffer.Wait(0, CancellationToken.None))
+        {
+            using var deadline = new CancellationTokenSource(_maxWait, _time);
+            using var linked = CancellationTokenSource.CreateLinkedTokenSource(ct, deadline.Token);
+            try
+            {
+                await _buffer.WaitAsync(linked.Token);
+            }
+            catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+            {
+                return ShedOne(update, "saturated");
+            }
+        }
         lock (_lock)
         {
             if (!_chats.TryGetValue(key, out var queue))
@@ -59,14 +95,27 @@ internal sealed class UpdateDispatcher : IAsyncDisposable
             queue.Pending++;
             queue.Tail = RunAfterAsync(queue.Tail, update, key, queue);
         }
+        return true;
+    }
+
+    private bool ShedOne(Update update, string reason)
+    {
+        Shed.Add(1, new KeyValuePair<string, object?>("reason", reason));
+        _logger.LogWarning("Not answering update {UpdateId} in chat {ChatId}: {Reason}", update.UpdateId, update.ChatId, reason);
+        return false;
     }
 
     private async Task RunAfterAsync(Task previous, Update update, long key, ChatQueue queue)
     {
+        var holdsSlot = false;
         try
         {
             await previous.ConfigureAwait(false);
             await Task.Yield();
+            // Its turn in the chat has come: from waiting to running.
+            await _slots.WaitAsync().ConfigureAwait(false);
+            holdsSlot = true;
+            _buffer.Release();
             var started = _time.GetTimestamp();
             await using var scope = _scopes.CreateAsyncScope();
             var handler = scope.ServiceProvider.GetRequiredService<IUpdateHandler>();
@@ -88,7 +137,14 @@ internal sealed class UpdateDispatcher : IAsyncDisposable
                     _chats.Remove(key);
                 }
             }
-            _slots.Release();
+            if (holdsSlot)
+            {
+                _slots.Release();
+            }
+            else
+            {
+                _buffer.Release();
+            }
         }
     }
 
@@ -129,5 +185,6 @@ internal sealed class UpdateDispatcher : IAsyncDisposable
     {
         await DrainAsync(TimeSpan.FromSeconds(10)).ConfigureAwait(false);
         _slots.Dispose();
+        _buffer.Dispose();
     }
 }

@@ -20,11 +20,14 @@ public sealed class UpdateDispatcherTests
         return JsonSerializer.Deserialize("{\"update_id\":" + Interlocked.Increment(ref _ids) + "," + json[1..], TelegramJsonContext.Default.Update)!;
     }
 
-    private static UpdateDispatcher Dispatcher(GatedHandler handler, int capacity)
+    private readonly ManualTimeProvider _time = new();
+
+    private UpdateDispatcher Dispatcher(GatedHandler handler, int capacity, int perChat = 20)
     {
         var services = new ServiceCollection().AddScoped<IUpdateHandler>(_ => handler).BuildServiceProvider();
         return new UpdateDispatcher(services.GetRequiredService<IServiceScopeFactory>(),
-            Options.Create(new IngestOptions { MaxConcurrentUpdates = capacity }), TimeProvider.System, NullLogger<UpdateDispatcher>.Instance);
+            Options.Create(new IngestOptions { MaxConcurrentUpdates = capacity, MaxQueuedPerChat = perChat, MaxDispatchWaitSeconds = 5 }),
+            _time, NullLogger<UpdateDispatcher>.Instance);
     }
 
     [Fact]
@@ -45,25 +48,48 @@ public sealed class UpdateDispatcherTests
     }
 
     [Fact]
-    public async Task WhenEverySlotIsBusyEnqueueWaitsInsteadOfBuffering()
+    public async Task WhenHandlersAreSaturatedRecordingWaitsThenTheirAnswersAreShed()
     {
         var handler = new GatedHandler();
         await using var dispatcher = Dispatcher(handler, capacity: 2);
-        await dispatcher.EnqueueAsync(Command(-1, 1), CancellationToken.None);
-        await dispatcher.EnqueueAsync(Command(-2, 1), CancellationToken.None);
+        Assert.True(await dispatcher.EnqueueAsync(Command(-1, 1), CancellationToken.None));
+        Assert.True(await dispatcher.EnqueueAsync(Command(-2, 1), CancellationToken.None));
         await handler.WaitForRunningAsync(2);
+        // Waiting work does not hold a running slot: two more are accepted and wait their turn.
+        Assert.True(await dispatcher.EnqueueAsync(Command(-3, 1), CancellationToken.None));
+        Assert.True(await dispatcher.EnqueueAsync(Command(-4, 1), CancellationToken.None));
 
-        var third = dispatcher.EnqueueAsync(Command(-3, 1), CancellationToken.None).AsTask();
-        await Task.Delay(200);
-        Assert.False(third.IsCompleted);
-        Assert.Equal(2, dispatcher.InFlight);
+        var fifth = dispatcher.EnqueueAsync(Command(-5, 1), CancellationToken.None).AsTask();
+        await Task.Delay(100);
+        Assert.False(fifth.IsCompleted);
+        _time.Advance(TimeSpan.FromSeconds(5));
 
-        handler.Release("-1:1");
-        await third.WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.False(await fifth.WaitAsync(TimeSpan.FromSeconds(10)));
+        Assert.Equal((2, 2), (dispatcher.InFlight, dispatcher.Waiting));
         handler.ReleaseAll();
         await dispatcher.DrainAsync(TimeSpan.FromSeconds(10));
-        Assert.Equal(0, dispatcher.InFlight);
-        Assert.Equal(3, handler.Completed.Count);
+        Assert.Equal((0, 0), (dispatcher.InFlight, dispatcher.Waiting));
+        Assert.Equal(4, handler.Completed.Count);
+    }
+
+    [Fact]
+    public async Task AFloodingChatCanQueueOnlyItsShareAndTheOthersStillRun()
+    {
+        var handler = new GatedHandler();
+        await using var dispatcher = Dispatcher(handler, capacity: 10, perChat: 3);
+
+        var accepted = new List<bool>();
+        for (var i = 1; i <= 6; i++)
+        {
+            accepted.Add(await dispatcher.EnqueueAsync(Command(-1, i), CancellationToken.None));
+        }
+        Assert.True(await dispatcher.EnqueueAsync(Command(-2, 1), CancellationToken.None));
+        await handler.WaitForRunningAsync(2);
+
+        Assert.Equal([true, true, true, false, false, false], accepted);
+        handler.ReleaseAll();
+        await dispatcher.DrainAsync(TimeSpan.FromSeconds(10));
+        Assert.Equal(4, handler.Completed.Count);
     }
 
     private sealed class GatedHandler : IUpdateHandler
