@@ -73,10 +73,6 @@ public sealed class MessageSender(BotApiClient client, MessageSenderOptions opti
         var created = time.GetTimestamp();
         foreach (var part in Split(message.Text, MaxMessageLength))
         {
-            if (!await WaitForTurnAsync(chatId, message.Priority, created, ct).ConfigureAwait(false))
-            {
-                return sent;
-            }
             var request = new SendMessageRequest
             {
                 ChatId = chatId,
@@ -86,7 +82,11 @@ public sealed class MessageSender(BotApiClient client, MessageSenderOptions opti
                 ReplyParameters = first && message.ReplyToMessageId is { } replyTo ? new ReplyParameters(replyTo) : null,
                 LinkPreviewOptions = new LinkPreviewOptions(true),
             };
-            var result = await SendWithRetriesAsync("sendMessage", chatId, id => client.SendMessageAsync(request with { ChatId = id }, ct), ct).ConfigureAwait(false);
+            var result = await SendWithRetriesAsync("sendMessage", chatId, message.Priority, created, id => client.SendMessageAsync(request with { ChatId = id }, ct), ct).ConfigureAwait(false);
+            if (result is null)
+            {
+                return sent;
+            }
             chatId = result.Chat.Id;
             sent.Add(result);
             first = false;
@@ -95,16 +95,12 @@ public sealed class MessageSender(BotApiClient client, MessageSenderOptions opti
     }
 
     /// <summary>Sends a photo; null when it was a reply that went stale while waiting.</summary>
-    public async Task<Message?> SendPhotoAsync(long chatId, InputFile photo, string? caption, int? messageThreadId, CancellationToken ct, SendPriority priority = SendPriority.Reply) =>
-        await WaitForTurnAsync(chatId, priority, time.GetTimestamp(), ct).ConfigureAwait(false)
-            ? await SendWithRetriesAsync("sendPhoto", chatId, id => client.SendPhotoAsync(id, photo, caption, ParseModes.Html, messageThreadId, ct), ct).ConfigureAwait(false)
-            : null;
+    public Task<Message?> SendPhotoAsync(long chatId, InputFile photo, string? caption, int? messageThreadId, CancellationToken ct, SendPriority priority = SendPriority.Reply) =>
+        SendWithRetriesAsync("sendPhoto", chatId, priority, time.GetTimestamp(), id => client.SendPhotoAsync(id, photo, caption, ParseModes.Html, messageThreadId, ct), ct);
 
     /// <summary>Sends a document; null when it was a reply that went stale while waiting.</summary>
-    public async Task<Message?> SendDocumentAsync(long chatId, InputFile document, string? caption, int? messageThreadId, CancellationToken ct, SendPriority priority = SendPriority.Bulk) =>
-        await WaitForTurnAsync(chatId, priority, time.GetTimestamp(), ct).ConfigureAwait(false)
-            ? await SendWithRetriesAsync("sendDocument", chatId, id => client.SendDocumentAsync(id, document, caption, ParseModes.Html, messageThreadId, ct), ct).ConfigureAwait(false)
-            : null;
+    public Task<Message?> SendDocumentAsync(long chatId, InputFile document, string? caption, int? messageThreadId, CancellationToken ct, SendPriority priority = SendPriority.Bulk) =>
+        SendWithRetriesAsync("sendDocument", chatId, priority, time.GetTimestamp(), id => client.SendDocumentAsync(id, document, caption, ParseModes.Html, messageThreadId, ct), ct);
 
     /// <summary>
     /// Waits until this chat may be sent to: its flood wait over, then a permit from each limit in turn (chat, group,
@@ -200,10 +196,18 @@ public sealed class MessageSender(BotApiClient client, MessageSenderOptions opti
         }
     }
 
-    private async Task<Message> SendWithRetriesAsync(string method, long chatId, Func<long, Task<Message>> send, CancellationToken ct)
+    /// <summary>
+    /// Every attempt waits its turn under the limits: a send Telegram refused was not delivered, so its retry needs
+    /// permits of its own (reusing the first attempt's would let delayed sends bunch up with fresh ones).
+    /// </summary>
+    private async Task<Message?> SendWithRetriesAsync(string method, long chatId, SendPriority priority, long created, Func<long, Task<Message>> send, CancellationToken ct)
     {
         for (var attempt = 1; ; attempt++)
         {
+            if (!await WaitForTurnAsync(chatId, priority, created, ct).ConfigureAwait(false))
+            {
+                return null;
+            }
             try
             {
                 var message = await send(chatId).ConfigureAwait(false);
@@ -219,20 +223,24 @@ public sealed class MessageSender(BotApiClient client, MessageSenderOptions opti
             catch (BotApiException ex) when (ex.IsTransient && attempt < options.MaxAttempts)
             {
                 TelegramMetrics.SendErrors.Add(1, new KeyValuePair<string, object?>("method", method), new KeyValuePair<string, object?>("code", ex.ErrorCode));
-                var delay = ex.RetryAfter ?? options.ErrorBackoff.Delay(attempt - 1);
                 if (ex.RetryAfter is { } wait)
                 {
+                    if (wait > options.MaxRetryAfter)
+                    {
+                        throw;
+                    }
                     // Telegram told this chat to wait: every send to it holds off, not just this one.
                     TelegramMetrics.FloodWaits.Add(1);
                     var until = time.GetUtcNow() + wait;
                     _pausedUntil.AddOrUpdate(chatId, until, (_, current) => current > until ? current : until);
+                    logger.LogWarning("{Method} to chat {ChatId} flood-limited; holding the chat for {Delay}", method, chatId, wait);
                 }
-                if (delay > options.MaxRetryAfter)
+                else
                 {
-                    throw;
+                    var delay = options.ErrorBackoff.Delay(attempt - 1);
+                    logger.LogWarning("{Method} to chat {ChatId} failed ({ErrorCode} {Description}); retrying in {Delay}", method, chatId, ex.ErrorCode, ex.Description, delay);
+                    await Task.Delay(delay, time, ct).ConfigureAwait(false);
                 }
-                logger.LogWarning("{Method} to chat {ChatId} failed ({ErrorCode} {Description}); retrying in {Delay}", method, chatId, ex.ErrorCode, ex.Description, delay);
-                await Task.Delay(delay, time, ct).ConfigureAwait(false);
             }
             catch (BotApiException ex)
             {
