@@ -49,7 +49,8 @@ public sealed class CommandGuardTests : IAsyncLifetime
         var last = _api.LastUpdateId;
         await _api.WaitUntilConfirmedAsync(last - 1, BotHarness.Patience);
         await Wait.UntilAsync(async () => await _db.ScalarAsync<long>("SELECT count(*) FROM update_inbox") == 0, "the inbox to drain");
-        await Task.Delay(300);
+        var dispatcher = _bot.Get<ChatStats.Bot.Ingest.UpdateDispatcher>();
+        await Wait.UntilAsync(() => Task.FromResult(dispatcher.InFlight == 0 && dispatcher.Waiting == 0), "the handlers to finish");
     }
 
     [Fact]

@@ -38,6 +38,16 @@ public sealed class FloodControlTests : IAsyncLifetime
             MaxReplyAge = maxReplyAge ?? TimeSpan.FromSeconds(120),
         }, _time, NullLogger<MessageSender>.Instance);
 
+    private static async Task Until(Func<bool> condition, string what)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
+        while (!condition())
+        {
+            Assert.True(DateTime.UtcNow < deadline, $"gave up waiting for {what}");
+            await Task.Delay(10);
+        }
+    }
+
     /// <summary>Moves the clock a second at a time until <paramref name="done"/> completes.</summary>
     private async Task RunClockUntil(Task done, int maxSeconds = 600)
     {
@@ -75,7 +85,7 @@ public sealed class FloodControlTests : IAsyncLifetime
         var start = _time.GetUtcNow();
 
         var first = sender.SendTextAsync(new OutgoingMessage { ChatId = -7, Text = "first" }, CancellationToken.None);
-        await Task.Delay(200);
+        await Until(() => _time.PendingTimers > 0, "the first send to be held by its flood wait");
         var second = sender.SendTextAsync(new OutgoingMessage { ChatId = -7, Text = "second" }, CancellationToken.None);
         var elsewhere = sender.SendTextAsync(new OutgoingMessage { ChatId = -8, Text = "elsewhere" }, CancellationToken.None);
         await elsewhere;
@@ -105,7 +115,7 @@ public sealed class FloodControlTests : IAsyncLifetime
         var sender = Sender(global: Bucket(1, TimeSpan.FromSeconds(1), 1));
         var bulk = Enumerable.Range(0, 3).Select(i =>
             sender.SendTextAsync(new OutgoingMessage { ChatId = 100 + i, Text = $"digest {i}", Priority = SendPriority.Bulk }, CancellationToken.None)).ToList();
-        await Task.Delay(200);
+        await Until(() => _api.Sent.Count == 1 && sender.Waiting == 2, "one digest out, two waiting for the next token");
 
         var reply = sender.SendTextAsync(new OutgoingMessage { ChatId = 200, Text = "answer" }, CancellationToken.None);
         await RunClockUntil(Task.WhenAll([.. bulk, reply]));
