@@ -43,19 +43,20 @@ public static class PostgresServer
         var name = $"{Sanitize(prefix)}_{Guid.NewGuid():N}"[..Math.Min(63, Sanitize(prefix).Length + 33)];
         await using var admin = new NpgsqlConnection(AdminConnectionString);
         await admin.OpenAsync();
-        for (var attempt = 0; ; attempt++)
+        // PostgreSQL refuses to copy a template another session is copying: test processes take turns.
+        await using (var lockCmd = new NpgsqlCommand("SELECT pg_advisory_lock(hashtext('chatstats-template-copy'))", admin))
         {
-            try
-            {
-                await using var cmd = new NpgsqlCommand($"CREATE DATABASE \"{name}\" TEMPLATE \"{template}\"", admin);
-                await cmd.ExecuteNonQueryAsync();
-                break;
-            }
-            catch (PostgresException ex) when (ex.SqlState == "55006" && attempt < 20)
-            {
-                // Another process is copying the same template right now.
-                await Task.Delay(100 * (attempt + 1));
-            }
+            await lockCmd.ExecuteNonQueryAsync();
+        }
+        try
+        {
+            await using var cmd = new NpgsqlCommand($"CREATE DATABASE \"{name}\" TEMPLATE \"{template}\"", admin);
+            await cmd.ExecuteNonQueryAsync();
+        }
+        finally
+        {
+            await using var unlock = new NpgsqlCommand("SELECT pg_advisory_unlock(hashtext('chatstats-template-copy'))", admin);
+            await unlock.ExecuteNonQueryAsync();
         }
         return new NpgsqlConnectionStringBuilder(AdminConnectionString) { Database = name, Pooling = true }.ConnectionString;
     }

@@ -7,8 +7,8 @@ namespace ChatStats.Bot.Ingest;
 /// </summary>
 internal sealed class IdentityCache(int capacity = 200_000)
 {
-    private readonly Dictionary<long, int> _users = [];
-    private readonly Dictionary<long, int> _chats = [];
+    private readonly Dictionary<long, (bool, string, string?, string?, string?)> _users = [];
+    private readonly Dictionary<long, (string, string?, string?, bool)> _chats = [];
     private readonly Lock _lock = new();
 
     public int Count
@@ -28,9 +28,9 @@ internal sealed class IdentityCache(int capacity = 200_000)
         lock (_lock)
         {
             var latestUser = Latest(batch.Users, u => u.Id, u => u.SeenAt);
-            batch.Users.RemoveAll(u => _users.TryGetValue(u.Id, out var known) && known == Hash(latestUser[u.Id]));
+            batch.Users.RemoveAll(u => _users.TryGetValue(u.Id, out var known) && known == State(latestUser[u.Id]));
             var latestChat = Latest(batch.Chats, c => c.Id, c => c.SeenAt);
-            batch.Chats.RemoveAll(c => _chats.TryGetValue(c.Id, out var known) && known == Hash(latestChat[c.Id]));
+            batch.Chats.RemoveAll(c => _chats.TryGetValue(c.Id, out var known) && known == State(latestChat[c.Id]));
         }
     }
 
@@ -46,11 +46,11 @@ internal sealed class IdentityCache(int capacity = 200_000)
             }
             foreach (var (id, user) in Latest(batch.Users, u => u.Id, u => u.SeenAt))
             {
-                _users[id] = Hash(user);
+                _users[id] = State(user);
             }
             foreach (var (id, chat) in Latest(batch.Chats, c => c.Id, c => c.SeenAt))
             {
-                _chats[id] = Hash(chat);
+                _chats[id] = State(chat);
             }
         }
     }
@@ -78,7 +78,7 @@ internal sealed class IdentityCache(int capacity = 200_000)
         return latest;
     }
 
-    private static int Hash(UserRow u) => HashCode.Combine(u.IsBot, u.FirstName, u.LastName, u.Username, u.LanguageCode);
+    private static (bool, string, string?, string?, string?) State(UserRow u) => (u.IsBot, u.FirstName, u.LastName, u.Username, u.LanguageCode);
 
-    private static int Hash(ChatRow c) => HashCode.Combine(c.Type, c.Title, c.Username, c.IsForum);
+    private static (string, string?, string?, bool) State(ChatRow c) => (c.Type, c.Title, c.Username, c.IsForum);
 }

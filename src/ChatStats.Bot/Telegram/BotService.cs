@@ -1,5 +1,4 @@
 using ChatStats.Bot.Commands;
-using ChatStats.Bot.Ingest;
 using ChatStats.Telegram;
 using ChatStats.Telegram.Polling;
 using ChatStats.Telegram.Types;
@@ -15,7 +14,6 @@ internal sealed class BotService(
     BotApiClient client,
     LongPoller poller,
     BotIdentity identity,
-    UpdateDispatcher dispatcher,
     IServiceProvider services,
     IOptions<TelegramOptions> options,
     IHostApplicationLifetime lifetime,
@@ -44,10 +42,6 @@ internal sealed class BotService(
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
         {
-        }
-        finally
-        {
-            await dispatcher.DrainAsync(TimeSpan.FromSeconds(10));
         }
     }
 

@@ -57,6 +57,11 @@ public sealed class LongPoller(BotApiClient client, IUpdateBatchHandler handler,
     /// <summary>The next offset to ask for; everything below it is confirmed.</summary>
     public long? Offset { get; private set; }
 
+    /// <summary>How many times in a row the handler has failed to store the current batch (0 once it succeeds).</summary>
+    public int HandlerFailures => Volatile.Read(ref _handlerFailures);
+
+    private int _handlerFailures;
+
     /// <summary>The delay the poller is currently waiting out, for health pages and tests.</summary>
     public TimeSpan? CurrentDelay { get; private set; }
 
@@ -145,6 +150,7 @@ public sealed class LongPoller(BotApiClient client, IUpdateBatchHandler handler,
             {
                 _state = PollerState.Handling;
                 await handler.HandleBatchAsync(batch, ct).ConfigureAwait(false);
+                Volatile.Write(ref _handlerFailures, 0);
                 return;
             }
             catch (OperationCanceledException) when (ct.IsCancellationRequested)
@@ -153,6 +159,7 @@ public sealed class LongPoller(BotApiClient client, IUpdateBatchHandler handler,
             }
             catch (Exception ex)
             {
+                Interlocked.Increment(ref _handlerFailures);
                 var delay = options.HandlerBackoff.Delay(attempt);
                 // The stack trace once; while the outage lasts, one line per retry is enough.
                 if (attempt == 0)

@@ -121,9 +121,10 @@ public sealed class EndToEndIngestTests : IAsyncLifetime
         proxy.Cut();
         var secondHalf = _api.AddUpdates(traffic.Updates.Skip(2_000));
         var poller = bot.Get<LongPoller>();
-        await Wait.UntilAsync(() => Task.FromResult(poller.State == PollerState.BackingOff), "the poller noticing the outage");
+        await Wait.UntilAsync(() => Task.FromResult(poller.HandlerFailures >= 1), "the poller noticing the outage");
         var confirmedDuringOutage = _api.ConfirmedBelow;
-        await Task.Delay(500);
+        // Two more failed attempts to store the batch, and still nothing more confirmed.
+        await Wait.UntilAsync(() => Task.FromResult(poller.HandlerFailures >= 3), "the poller retrying through the outage");
         Assert.Equal(confirmedDuringOutage, _api.ConfirmedBelow);
         Assert.True(confirmedDuringOutage <= secondHalf[0] + 100, "at most the batch fetched before the outage may be confirmed");
 

@@ -211,9 +211,10 @@ public sealed class ResourceLimiterTests
         // Let everything still queued time out, and everything held finish.
         for (var i = 0; i < 200 && running.Any(t => !t.IsCompleted); i++)
         {
+            await QuiescentAsync();
             _time.Advance(TimeSpan.FromSeconds(31));
-            await Task.WhenAny(Task.WhenAll(running), Task.Delay(100));
         }
+        await QuiescentAsync();
         var stuck = running.Count(t => !t.IsCompleted);
         Assert.True(stuck == 0, $"{stuck} operations never finished; limiter {limiter.GetStats().GlobalConcurrent} running, {limiter.GetStats().GlobalQueued} queued; {_time.PendingTimers} timers pending");
         await Task.WhenAll(running);
@@ -221,6 +222,18 @@ public sealed class ResourceLimiterTests
         var stats = limiter.GetStats();
         Assert.Equal((0, 0, 0), (stats.GlobalConcurrent, stats.GlobalQueued, stats.TotalUsers));
         Assert.All(outcomes, count => Assert.True(count > 0, $"every outcome should occur: {string.Join(", ", outcomes)}"));
+
+        // Settled: every unfinished operation is parked on exactly one timer of the manual clock (a hold or a queue
+        // timeout), so moving the clock is the only thing that can make progress.
+        async Task QuiescentAsync()
+        {
+            var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+            while (running.Count(t => !t.IsCompleted) != _time.PendingTimers)
+            {
+                Assert.True(DateTime.UtcNow < deadline, $"never settled: {running.Count(t => !t.IsCompleted)} unfinished, {_time.PendingTimers} timers");
+                await Task.Yield();
+            }
+        }
 
         async Task Run(int user, CancellationToken ct, int hold, bool fail)
         {
