@@ -18,8 +18,10 @@ internal static class AppHost
             var web = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
             AddCommon(web, roles, overrides);
             web.AddWeb();
+            web.AddApi();
             services?.Invoke(web.Services);
             var app = web.Build();
+            app.MapApi();
             app.MapHealthAndMetrics();
             return app;
         }
@@ -43,6 +45,7 @@ internal static class AppHost
         builder.Services.AddValidatedOptions<PrivacyOptions>(PrivacyOptions.Section);
         builder.Services.AddValidatedOptions<WebOptions>(WebOptions.Section);
         builder.Services.AddValidatedOptions<LimitsOptions>(LimitsOptions.Section);
+        builder.Services.AddSingleton<ChatTiers>();
         if (telegram)
         {
             builder.AddTelegram();
@@ -57,6 +60,8 @@ internal static class AppHost
         builder.AddDatabase();
         builder.Services.AddSingleton<DatabaseMigrator>();
         builder.Services.AddHostedService<InstanceHeartbeat>();
+        builder.AddCapacity();
+        builder.Services.AddSingleton<ChatTiers>();
         if (roles.Bot)
         {
             // The web role stays up on an old schema and says so on /health/ready; the bot must not write into one.

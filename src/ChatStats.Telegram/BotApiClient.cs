@@ -205,6 +205,9 @@ public sealed class BotApiClient : IDisposable
     public Task<Chat> GetChatAsync(long chatId, CancellationToken ct) =>
         SendAsync("getChat", JsonBody(new ChatIdRequest(chatId), Json.ChatIdRequest), Json.ApiResponseChat, _requestTimeout, ct);
 
+    public Task<bool> LeaveChatAsync(long chatId, CancellationToken ct) =>
+        SendAsync("leaveChat", JsonBody(new ChatIdRequest(chatId), Json.ChatIdRequest), Json.ApiResponseBoolean, _requestTimeout, ct);
+
     public Task<ChatMember> GetChatMemberAsync(long chatId, long userId, CancellationToken ct) =>
         SendAsync("getChatMember", JsonBody(new GetChatMemberRequest(chatId, userId), Json.GetChatMemberRequest), Json.ApiResponseChatMember, _requestTimeout, ct);
 

@@ -65,6 +65,10 @@ public sealed class FakeBotApi : IAsyncDisposable
 
     public int GetUpdatesCalls { get; private set; }
 
+    /// <summary>Chats the bot left with leaveChat, in order.</summary>
+    public IReadOnlyCollection<long> LeftChats => _left.ToArray();
+    private readonly ConcurrentQueue<long> _left = new();
+
     public int ConflictsAnswered { get; private set; }
 
     public long ConfirmedBelow
@@ -224,6 +228,10 @@ public sealed class FakeBotApi : IAsyncDisposable
                 break;
             case "sendMessage" or "sendPhoto" or "sendDocument":
                 await SendAsync(context, method, args);
+                break;
+            case "leaveChat":
+                _left.Enqueue(Long(args, "chat_id") ?? 0);
+                await OkAsync(context, JsonValue.Create(true));
                 break;
             case "getChat":
                 await OkAsync(context, new JsonObject { ["id"] = Long(args, "chat_id") ?? 0, ["type"] = "supergroup", ["title"] = "Fake chat" });

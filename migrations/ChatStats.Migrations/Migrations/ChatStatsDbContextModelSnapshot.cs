@@ -22,6 +22,26 @@ namespace ChatStats.Migrations.Migrations
 
             NpgsqlModelBuilderExtensions.UseIdentityByDefaultColumns(modelBuilder);
 
+            modelBuilder.Entity("ChatStats.Bot.Data.ChatDailyUsage", b =>
+                {
+                    b.Property<long>("ChatId")
+                        .HasColumnType("bigint")
+                        .HasColumnName("chat_id");
+
+                    b.Property<DateOnly>("Day")
+                        .HasColumnType("date")
+                        .HasColumnName("day");
+
+                    b.Property<int>("Used")
+                        .HasColumnType("integer")
+                        .HasColumnName("used");
+
+                    b.HasKey("ChatId", "Day")
+                        .HasName("pk_chat_daily_usage");
+
+                    b.ToTable("chat_daily_usage", (string)null);
+                });
+
             modelBuilder.Entity("ChatStats.Bot.Data.ChatEntity", b =>
                 {
                     b.Property<long>("Id")
@@ -310,6 +330,10 @@ namespace ChatStats.Migrations.Migrations
                     b.Property<string>("Id")
                         .HasColumnType("text")
                         .HasColumnName("id");
+
+                    b.Property<string>("Details")
+                        .HasColumnType("jsonb")
+                        .HasColumnName("details");
 
                     b.Property<DateTimeOffset>("HeartbeatAt")
                         .HasColumnType("timestamp with time zone")

@@ -18,6 +18,7 @@ internal static class ChatStatsCli
         root.Subcommands.Add(MigrateCommand());
         root.Subcommands.Add(DoctorCommand.Build());
         root.Subcommands.Add(StatsCliCommand.Build());
+        root.Subcommands.Add(TierCliCommand.Build());
         return root;
     }
 

@@ -109,6 +109,22 @@ internal static class DoctorCommand
             Line(false, "token", $"could not reach {url}: {ex.Description}. Check the network or TELEGRAM_API_BASE_URL.");
         }
 
+        try
+        {
+            var limits = host.Services.GetRequiredService<IOptions<Throttling.LimitsOptions>>().Value;
+            var memory = GC.GetGCMemoryInfo().TotalAvailableMemoryBytes;
+            var recommended = RecommendedMaxActiveChats(memory);
+            var gb = memory / (1024.0 * 1024 * 1024);
+            var configured = limits.MaxActiveChats == 0 ? "no cap" : limits.MaxActiveChats.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            Line(limits.MaxActiveChats != 0 && limits.MaxActiveChats <= recommended, "capacity",
+                $"Limits:MaxActiveChats {configured}; this machine has {gb:0.#} GB, recommended {recommended}"
+                + (limits.MaxActiveChats == 0 || limits.MaxActiveChats > recommended ? $" (set LIMITS_MAX_ACTIVE_CHATS={recommended})" : ""), warnOnly: true);
+        }
+        catch (OptionsValidationException)
+        {
+            Line(false, "capacity", "not checked: fix Limits settings first");
+        }
+
         foreach (var (binary, package, usedFor) in Binaries)
         {
             var path = FindOnPath(binary);
@@ -117,6 +133,24 @@ internal static class DoctorCommand
 
         output.WriteLine(failures == 0 ? "All required checks passed." : $"{failures} check(s) failed.");
         return failures == 0 ? 0 : 1;
+    }
+
+    /// <summary>
+    /// Active groups a machine of this memory serves comfortably, from the system-limits guide's table for bots:
+    /// 2 GB → 50, 4 GB → 150, 8 GB → 300, 16 GB → 500 (the guide stops there; beyond it we keep 500 per 16 GB).
+    /// </summary>
+    internal static int RecommendedMaxActiveChats(long memoryBytes)
+    {
+        var gb = memoryBytes / (1024.0 * 1024 * 1024);
+        return gb switch
+        {
+            < 1.5 => 20,
+            < 3 => 50,
+            < 6 => 150,
+            < 12 => 300,
+            < 24 => 500,
+            _ => (int)(500 * Math.Floor(gb / 16)),
+        };
     }
 
     private static IEnumerable<string> Validate<T>(IHost host) where T : class

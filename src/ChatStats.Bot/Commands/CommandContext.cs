@@ -23,5 +23,8 @@ internal interface IBotCommand
     /// <summary>Heavy statistics count against the stricter per-user limit (Limits:HeavyPerUser).</summary>
     bool IsHeavy => false;
 
+    /// <summary>Work that spends a unit of the chat's daily quota (Limits:DailyHeavyQuota): reports, AI summaries.</summary>
+    bool UsesDailyQuota => false;
+
     Task ExecuteAsync(CommandContext context, CancellationToken ct);
 }

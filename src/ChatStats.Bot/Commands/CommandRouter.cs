@@ -12,6 +12,7 @@ internal sealed class CommandRouter(
     ChatStatsDbContext db,
     CommandGuard guard,
     CommandLimiters limiters,
+    CapacityMonitor capacity,
     Replies replies,
     ILogger<CommandRouter> logger)
 {
@@ -22,6 +23,11 @@ internal sealed class CommandRouter(
         // Other bots are not obeyed; an anonymous admin (a bot-shaped sender acting for the chat) is.
         if ((message.From is { IsBot: true } && message.SenderChat is null) || CommandParser.Parse(message.Text, identity.Username) is not { } parsed)
         {
+            return;
+        }
+        if (capacity.IsRefused(message.Chat.Id))
+        {
+            // A group refused for lack of capacity has been told so; the bot is on its way out.
             return;
         }
         if (!_commands.TryGetValue(parsed.Name, out var command))

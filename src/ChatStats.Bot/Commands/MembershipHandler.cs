@@ -1,10 +1,12 @@
+using ChatStats.Bot.Throttling;
+using ChatStats.Telegram;
 using ChatStats.Telegram.Sending;
 using ChatStats.Telegram.Types;
 
 namespace ChatStats.Bot.Commands;
 
 /// <summary>The bot was added to or removed from a chat.</summary>
-internal sealed class MembershipHandler(MessageSender sender, ILogger<MembershipHandler> logger)
+internal sealed class MembershipHandler(MessageSender sender, BotApiClient client, CapacityMonitor capacity, ILogger<MembershipHandler> logger)
 {
     public async Task HandleAsync(ChatMemberUpdated change, CancellationToken ct)
     {
@@ -13,7 +15,28 @@ internal sealed class MembershipHandler(MessageSender sender, ILogger<Membership
         {
             return;
         }
-        if (joined)
+        if (joined && capacity.IsRefused(change.Chat.Id))
+        {
+            var snapshot = capacity.Snapshot;
+            logger.LogWarning("Refused chat {ChatId}: the server is full ({Current}/{Max} active chats)", change.Chat.Id, snapshot?.Current, capacity.Max);
+            var text = Localizer.Format("ServerFull", Localizer.Choose(null, change.From.LanguageCode), snapshot?.Current ?? capacity.Max, capacity.Max);
+            try
+            {
+                await sender.SendTextAsync(new OutgoingMessage { ChatId = change.Chat.Id, Text = Html.Escape(text) }, ct);
+            }
+            finally
+            {
+                try
+                {
+                    await client.LeaveChatAsync(change.Chat.Id, ct);
+                }
+                catch (BotApiException ex)
+                {
+                    logger.LogWarning("Could not leave refused chat {ChatId}: {Error}", change.Chat.Id, ex.Message);
+                }
+            }
+        }
+        else if (joined)
         {
             logger.LogInformation("Added to chat {ChatId} by user {UserId}", change.Chat.Id, change.From.Id);
             var culture = Localizer.Choose(null, change.From.LanguageCode);

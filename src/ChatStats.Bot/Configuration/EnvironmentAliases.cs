@@ -23,6 +23,9 @@ internal sealed class EnvironmentAliasesSource(Func<string, string?> getEnvironm
         ["LIMITS_OVERLOAD_POLICY"] = "Limits:OverloadPolicy",
         ["AI_SEMAPHORE_LIMIT"] = "Limits:AiConcurrency",
         ["PDF_SEMAPHORE_LIMIT"] = "Limits:PdfConcurrency",
+        ["SECURITY_RATE_LIMIT_PER_MINUTE"] = "Web:AnonymousPerMinute",
+        ["LIMITS_MAX_ACTIVE_CHATS"] = "Limits:MaxActiveChats",
+        ["LIMITS_OWNER_USER_ID"] = "Limits:OwnerUserId",
     };
 
     public IConfigurationProvider Build(IConfigurationBuilder builder) => new Provider(getEnvironmentVariable);

@@ -8,6 +8,11 @@ internal static class OptionsExtensions
     /// <summary>Binds <typeparamref name="T"/> to <paramref name="section"/> and fails start-up with "Section:Key: what is wrong".</summary>
     public static OptionsBuilder<T> AddValidatedOptions<T>(this IServiceCollection services, string section) where T : class
     {
+        // Several roles ask for the same section: bind and validate it once, or each problem would be reported twice.
+        if (services.Any(d => d.ServiceType == typeof(IValidateOptions<T>) && d.ImplementationInstance is KeyNamingValidator<T>))
+        {
+            return services.AddOptions<T>();
+        }
         services.AddSingleton<IValidateOptions<T>>(new KeyNamingValidator<T>(section));
         return services.AddOptions<T>().BindConfiguration(section).ValidateOnStart();
     }

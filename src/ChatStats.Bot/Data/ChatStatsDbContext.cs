@@ -15,6 +15,7 @@ internal sealed class ChatStatsDbContext(DbContextOptions<ChatStatsDbContext> op
     public DbSet<DeadLetter> DeadLetters => Set<DeadLetter>();
     public DbSet<InstanceStatus> Instances => Set<InstanceStatus>();
     public DbSet<InboxBatch> Inbox => Set<InboxBatch>();
+    public DbSet<ChatDailyUsage> DailyUsage => Set<ChatDailyUsage>();
 
     protected override void OnModelCreating(ModelBuilder modelBuilder)
     {

@@ -240,6 +240,8 @@ internal sealed class InstanceStatus
     public required string State { get; set; }
     public DateTimeOffset StartedAt { get; set; }
     public DateTimeOffset HeartbeatAt { get; set; }
+    /// <summary>What the instance reports about itself (limiter stats, load level) as JSON, for admin pages in other processes.</summary>
+    public string? Details { get; set; }
 }
 
 internal sealed class InstanceStatusConfiguration : IEntityTypeConfiguration<InstanceStatus>
@@ -248,6 +250,24 @@ internal sealed class InstanceStatusConfiguration : IEntityTypeConfiguration<Ins
     {
         b.ToTable("instances");
         b.HasKey(x => x.Id);
+        b.Property(x => x.Details).HasColumnType("jsonb");
+    }
+}
+
+/// <summary>Heavy jobs (reports, AI) a chat started on one day of its own calendar, against Limits:DailyHeavyQuota.</summary>
+internal sealed class ChatDailyUsage
+{
+    public long ChatId { get; set; }
+    public DateOnly Day { get; set; }
+    public int Used { get; set; }
+}
+
+internal sealed class ChatDailyUsageConfiguration : IEntityTypeConfiguration<ChatDailyUsage>
+{
+    public void Configure(EntityTypeBuilder<ChatDailyUsage> b)
+    {
+        b.ToTable("chat_daily_usage");
+        b.HasKey(x => new { x.ChatId, x.Day });
     }
 }
 

@@ -59,8 +59,8 @@ internal sealed class InstanceHeartbeat(NpgsqlDataSource dataSource, IServicePro
     private async Task WriteAsync(string state, CancellationToken ct)
     {
         await using var cmd = dataSource.CreateCommand("""
-            INSERT INTO instances (id, role, host, pid, state, started_at, heartbeat_at) VALUES ($1, $2, $3, $4, $5, $6, $7)
-            ON CONFLICT (id) DO UPDATE SET role = excluded.role, state = excluded.state, heartbeat_at = excluded.heartbeat_at
+            INSERT INTO instances (id, role, host, pid, state, started_at, heartbeat_at, details) VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb)
+            ON CONFLICT (id) DO UPDATE SET role = excluded.role, state = excluded.state, heartbeat_at = excluded.heartbeat_at, details = excluded.details
             """);
         cmd.Parameters.Add(new() { Value = _id });
         cmd.Parameters.Add(new() { Value = roles.ToString() });
@@ -69,6 +69,8 @@ internal sealed class InstanceHeartbeat(NpgsqlDataSource dataSource, IServicePro
         cmd.Parameters.Add(new() { Value = state });
         cmd.Parameters.Add(new() { Value = _startedAt });
         cmd.Parameters.Add(new() { Value = time.GetUtcNow() });
+        // The bot's limiters and load level, so the admin API of a separate web process can show them.
+        cmd.Parameters.Add(new() { Value = (object?)services.GetService<Throttling.LimitsReporter>()?.BuildJson() ?? DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Text });
         await cmd.ExecuteNonQueryAsync(ct);
     }
 }

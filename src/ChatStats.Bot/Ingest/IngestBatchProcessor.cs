@@ -14,6 +14,8 @@ internal sealed class IngestBatchProcessor(
     IngestWriter writer,
     IdentityCache identities,
     UpdateDispatcher dispatcher,
+    Throttling.CapacityMonitor capacity,
+    Commands.BotIdentity identity,
     IOptions<PrivacyOptions> privacy,
     TimeProvider time,
     ILogger<IngestBatchProcessor> logger)
@@ -162,6 +164,11 @@ internal sealed class IngestBatchProcessor(
         {
             var update = updates[i];
             single.Clear();
+            if (!capacity.Admits(update, identity.Me?.Id))
+            {
+                // A group refused for lack of capacity: nothing of it is kept (the bot tells it so and leaves).
+                continue;
+            }
             try
             {
                 UpdateMapper.Map(update, single, storeText);

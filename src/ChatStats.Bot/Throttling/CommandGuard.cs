@@ -1,6 +1,7 @@
 using System.Text.Json;
 using ChatStats.Bot.Commands;
 using ChatStats.Throttling.Concurrency;
+using ChatStats.Throttling.LoadShedding;
 using ChatStats.Throttling.RateLimits;
 using Microsoft.Extensions.Options;
 
@@ -17,7 +18,7 @@ internal sealed record GuardVerdict(bool Allowed, string? Notice, IDisposable? L
 /// per-user command limit, the per-user limit on heavy statistics, the chat's tier, and the concurrency limiter. A
 /// refused command never reaches its handler. The person hears why and for how long, once per window.
 /// </summary>
-internal sealed class CommandGuard(CommandLimiters limiters, ChatAdmins admins, IOptions<LimitsOptions> options)
+internal sealed class CommandGuard(CommandLimiters limiters, ChatAdmins admins, LoadMonitor load, DailyQuota quota, IOptions<LimitsOptions> options, TimeProvider time)
 {
     public async Task<GuardVerdict> CheckAsync(CommandContext context, IBotCommand command, string? chatSettings, CancellationToken ct)
     {
@@ -44,7 +45,12 @@ internal sealed class CommandGuard(CommandLimiters limiters, ChatAdmins admins, 
 
         if (!options.Value.Enabled)
         {
-            return new GuardVerdict(true, null, null);
+            return await QuotaAsync(context, command, sender, null, ct);
+        }
+        // Under critical load heavy statistics wait, before they spend anyone's allowance; ingest is never shed.
+        if (command.IsHeavy && LoadSheddingService.ShedHeavy(load))
+        {
+            return Refuse(context, sender, "LimitOverloaded", Wait((int)load.SuggestedRetryAfter.TotalSeconds, context));
         }
         if (limiters.Commands.TryAcquire(sender) is { Allowed: false } commands)
         {
@@ -59,22 +65,55 @@ internal sealed class CommandGuard(CommandLimiters limiters, ChatAdmins admins, 
         {
             return Refuse(context, sender, "LimitTier", Wait(tier.RetryAfterSeconds, context));
         }
+        IDisposable lease;
         try
         {
-            return new GuardVerdict(true, null, await limiters.Resources.AcquireAsync(sender, ct));
+            lease = await limiters.Resources.AcquireAsync(sender, ct);
         }
         catch (OverloadException ex)
         {
             return Refuse(context, sender, "LimitBusy", Wait(ex.RetryAfterSeconds, context));
         }
+        return await QuotaAsync(context, command, sender, lease, ct);
+    }
+
+    /// <summary>Last, once everything else said yes: a unit of the chat's daily quota, so a refusal above never spends one.</summary>
+    private async Task<GuardVerdict> QuotaAsync(CommandContext context, IBotCommand command, long sender, IDisposable? lease, CancellationToken ct)
+    {
+        if (!command.UsesDailyQuota)
+        {
+            return new GuardVerdict(true, null, lease);
+        }
+        QuotaDecision decision;
+        try
+        {
+            decision = await quota.TryConsumeAsync(context.ChatId, ct);
+        }
+        catch
+        {
+            lease?.Dispose();
+            throw;
+        }
+        if (decision.Allowed)
+        {
+            return new GuardVerdict(true, null, lease);
+        }
+        lease?.Dispose();
+        var local = TimeZoneInfo.ConvertTime(decision.ResetsAt, decision.Zone);
+        var wait = (int)Math.Ceiling((decision.ResetsAt - time.GetUtcNow()).TotalSeconds);
+        return Refuse(context, sender, "QuotaExhausted", decision.Limit, local.ToString("HH:mm", System.Globalization.CultureInfo.InvariantCulture), decision.Zone.Id, Wait(wait, context));
     }
 
     private GuardVerdict Refuse(CommandContext context, long sender, string key, params object?[] args) =>
         limiters.Notices.ShouldNotify(sender) ? new GuardVerdict(false, context.T(key, args), null) : GuardVerdict.Silent;
 
     /// <summary>"42 s", "5 min": what a person wants to read.</summary>
-    internal static string Wait(int seconds, CommandContext context) =>
-        seconds < 120 ? context.T("WaitSeconds", seconds) : context.T("WaitMinutes", (int)Math.Ceiling(seconds / 60.0));
+    internal static string Wait(int seconds, CommandContext context) => seconds switch
+    {
+        < 120 => context.T("WaitSeconds", Math.Max(1, seconds)),
+        < 7_200 => context.T("WaitMinutes", (int)Math.Ceiling(seconds / 60.0)),
+        _ => context.T("WaitHoursMinutes", seconds / 3600, (int)Math.Ceiling(seconds % 3600 / 60.0)),
+    };
 
     /// <summary>The chat's setting for a command: <c>{"commands": {"stats": "admin"}}</c> in chats.settings.</summary>
     internal static string CommandPolicy(string? settings, string command)

@@ -1,5 +1,6 @@
 using System.ComponentModel.DataAnnotations;
 using ChatStats.Throttling.Concurrency;
+using ChatStats.Throttling.LoadShedding;
 using ChatStats.Throttling.RateLimits;
 
 namespace ChatStats.Bot.Throttling;
@@ -10,6 +11,44 @@ internal sealed class TierLimits
     [Range(1, 10_000_000, ErrorMessage = "must be at least 1")] public int PerMinute { get; set; }
     [Range(1, 100_000_000, ErrorMessage = "must be at least 1")] public int PerHour { get; set; }
     [Range(1, 1_000_000, ErrorMessage = "must be at least 1")] public int Burst { get; set; }
+}
+
+/// <summary>When the process counts as under pressure (Limits:LoadShedding); the defaults suit a 2–4 core VPS.</summary>
+internal sealed class LoadSheddingSettings
+{
+    public bool Enabled { get; set; } = true;
+    public double ElevatedCpuPercent { get; set; } = 75;
+    public double CriticalCpuPercent { get; set; } = 92;
+    public long ElevatedThreadPoolQueue { get; set; } = 100;
+    public long CriticalThreadPoolQueue { get; set; } = 1_000;
+    public int ElevatedTimerLagMs { get; set; } = 200;
+    public int CriticalTimerLagMs { get; set; } = 1_000;
+    public int SamplesToEnter { get; set; } = 3;
+    public int CalmSeconds { get; set; } = 30;
+
+    public IEnumerable<ValidationResult> Check()
+    {
+        if (ElevatedCpuPercent is <= 0 or > 100 || CriticalCpuPercent < ElevatedCpuPercent || CriticalCpuPercent > 100)
+        {
+            yield return new ValidationResult("CPU marks must be in (0, 100] with CriticalCpuPercent at or above ElevatedCpuPercent.", ["LoadShedding:CriticalCpuPercent"]);
+        }
+        if (ElevatedThreadPoolQueue < 1 || CriticalThreadPoolQueue < ElevatedThreadPoolQueue)
+        {
+            yield return new ValidationResult("thread-pool marks must be at least 1 with CriticalThreadPoolQueue at or above ElevatedThreadPoolQueue.", ["LoadShedding:CriticalThreadPoolQueue"]);
+        }
+        if (ElevatedTimerLagMs < 1 || CriticalTimerLagMs < ElevatedTimerLagMs)
+        {
+            yield return new ValidationResult("timer-lag marks must be at least 1 ms with CriticalTimerLagMs at or above ElevatedTimerLagMs.", ["LoadShedding:CriticalTimerLagMs"]);
+        }
+        if (SamplesToEnter is < 1 or > 600)
+        {
+            yield return new ValidationResult("must be between 1 and 600 readings.", ["LoadShedding:SamplesToEnter"]);
+        }
+        if (CalmSeconds is < 0 or > 3600)
+        {
+            yield return new ValidationResult("must be between 0 and 3600 seconds.", ["LoadShedding:CalmSeconds"]);
+        }
+    }
 }
 
 /// <summary>The throttling in front of every handler; defaults from the seed guides.</summary>
@@ -44,6 +83,17 @@ internal sealed class LimitsOptions : IValidatableObject
 
     public string DefaultTier { get; set; } = "FREE";
 
+    /// <summary>Groups that had messages (or took the bot in) in the last 24 h that this server serves at most; 0 means no cap.</summary>
+    [Range(0, 1_000_000, ErrorMessage = "must be between 0 (no cap) and 1000000")] public int MaxActiveChats { get; set; } = 200;
+
+    /// <summary>The operator's Telegram user id: capacity alerts arrive as private messages. 0 means log and metric only.</summary>
+    [Range(0, long.MaxValue, ErrorMessage = "must be a Telegram user id (a positive number) or 0")] public long OwnerUserId { get; set; }
+
+    /// <summary>Heavy jobs (reports, AI summaries) a chat may start per day, counted in the chat's time zone; 0 means no quota.</summary>
+    [Range(0, 100_000, ErrorMessage = "must be between 0 (no quota) and 100000")] public int DailyHeavyQuota { get; set; } = 20;
+
+    public LoadSheddingSettings LoadShedding { get; set; } = new();
+
     public Dictionary<string, TierLimits> Tiers { get; set; } = new(StringComparer.OrdinalIgnoreCase)
     {
         ["FREE"] = new() { PerSecond = 5, PerMinute = 100, PerHour = 1_000, Burst = 10 },
@@ -61,6 +111,10 @@ internal sealed class LimitsOptions : IValidatableObject
         if (!Tiers.ContainsKey(DefaultTier))
         {
             yield return new ValidationResult($"'{DefaultTier}' is not one of the tiers ({string.Join(", ", Tiers.Keys)}).", [nameof(DefaultTier)]);
+        }
+        foreach (var result in LoadShedding.Check())
+        {
+            yield return result;
         }
         foreach (var (name, tier) in Tiers)
         {
@@ -87,6 +141,18 @@ internal sealed class LimitsOptions : IValidatableObject
             "block" => global::ChatStats.Throttling.Concurrency.OverloadPolicy.Block,
             _ => global::ChatStats.Throttling.Concurrency.OverloadPolicy.DropNewest,
         },
+    };
+
+    public LoadSheddingOptions LoadSheddingOptions => new()
+    {
+        ElevatedCpuPercent = LoadShedding.ElevatedCpuPercent,
+        CriticalCpuPercent = LoadShedding.CriticalCpuPercent,
+        ElevatedThreadPoolQueue = LoadShedding.ElevatedThreadPoolQueue,
+        CriticalThreadPoolQueue = LoadShedding.CriticalThreadPoolQueue,
+        ElevatedTimerLag = TimeSpan.FromMilliseconds(LoadShedding.ElevatedTimerLagMs),
+        CriticalTimerLag = TimeSpan.FromMilliseconds(LoadShedding.CriticalTimerLagMs),
+        SamplesToEnter = LoadShedding.SamplesToEnter,
+        CalmToExit = TimeSpan.FromSeconds(LoadShedding.CalmSeconds),
     };
 
     public TokenBucketPolicy TierPolicy(string name)

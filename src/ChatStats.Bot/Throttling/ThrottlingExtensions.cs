@@ -13,6 +13,20 @@ internal static class ThrottlingExtensions
         builder.Services.AddHostedService<LimitsMetrics>();
         builder.Services.AddSingleton<ChatAdmins>();
         builder.Services.AddSingleton<CommandGuard>();
+        builder.Services.AddSingleton<DailyQuota>();
+        builder.Services.AddSingleton<LimitsReporter>();
+        builder.Services.AddSingleton(sp => new ChatStats.Throttling.LoadShedding.LoadMonitor(
+            "process", sp.GetRequiredService<Microsoft.Extensions.Options.IOptions<LimitsOptions>>().Value.LoadSheddingOptions, sp.GetRequiredService<TimeProvider>()));
+        builder.Services.AddHostedService<LoadSheddingService>();
+        return builder;
+    }
+
+    /// <summary>What every role needs to answer about capacity: the monitor and its 30-second measurement.</summary>
+    public static IHostApplicationBuilder AddCapacity(this IHostApplicationBuilder builder)
+    {
+        builder.Services.AddValidatedOptions<LimitsOptions>(LimitsOptions.Section);
+        builder.Services.AddSingleton<CapacityMonitor>();
+        builder.Services.AddHostedService<CapacityService>();
         return builder;
     }
 }

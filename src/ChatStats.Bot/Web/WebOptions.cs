@@ -12,8 +12,19 @@ internal sealed class WebOptions : IValidatableObject
 
     public string AdminToken { get; set; } = "";
 
+    /// <summary>API keys and the tier (Limits:Tiers) each is limited by, sent as <c>X-API-Key</c>. Requests without one are FREE, keyed by IP.</summary>
+    public Dictionary<string, string> ApiKeys { get; set; } = new(StringComparer.Ordinal);
+
+    /// <summary>Requests per minute for an anonymous caller (one IP); SECURITY_RATE_LIMIT_PER_MINUTE.</summary>
+    [System.ComponentModel.DataAnnotations.Range(1, 1_000_000, ErrorMessage = "must be between 1 and 1000000")]
+    public int AnonymousPerMinute { get; set; } = 100;
+
     public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
     {
+        foreach (var (key, _) in ApiKeys.Where(k => k.Key.Length < 16))
+        {
+            yield return new ValidationResult($"API key '{key[..Math.Min(4, key.Length)]}…' is shorter than 16 characters; use a long random key (openssl rand -hex 24).", [nameof(ApiKeys)]);
+        }
         foreach (var url in Urls.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
         {
             if (!TryParseHost(url, out var host))

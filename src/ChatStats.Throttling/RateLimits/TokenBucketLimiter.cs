@@ -136,6 +136,22 @@ public sealed class TokenBucketLimiter<TKey> : PartitionedRateLimiter<TKey> wher
         return new RateLimiterStatistics { CurrentAvailablePermits = known ? available : _policyFor(resource).Rates.Min(r => r.Capacity) };
     }
 
+    /// <summary>
+    /// The state of a key without taking anything: the tokens left at the tightest rate and when the bucket of
+    /// <paramref name="rateIndex"/> is full again, for X-RateLimit-Remaining and X-RateLimit-Reset.
+    /// </summary>
+    public (long Remaining, TimeSpan FullAfter) Peek(TKey key, int rateIndex)
+    {
+        var known = _entries.TryWith(key, entry =>
+        {
+            Refill(entry, _time.GetTimestamp());
+            var rate = entry.Policy.Rates[Math.Clamp(rateIndex, 0, entry.Policy.Rates.Count - 1)];
+            var tokens = entry.Tokens[Math.Clamp(rateIndex, 0, entry.Tokens.Length - 1)];
+            return ((long)entry.Tokens.Min(), TimeSpan.FromSeconds((rate.Capacity - tokens) / rate.PerSecond));
+        }, out var state);
+        return known ? state : (_policyFor(key).Rates.Min(r => r.Capacity), TimeSpan.Zero);
+    }
+
     /// <summary>The tokens left at the tightest rate, for X-RateLimit-Remaining style answers.</summary>
     public long Remaining(TKey key) => GetStatistics(key)!.CurrentAvailablePermits;
 

@@ -51,6 +51,22 @@ public sealed class CliTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task TierShowsAndSetsAChatsTier()
+    {
+        await SeedAsync(-100_210);
+
+        var before = await ChatStatsProcess.RunAsync(Env(), "tier", "--chat", "-100210");
+        var set = await ChatStatsProcess.RunAsync(Env(), "tier", "--chat", "-100210", "--set", "enterprise");
+        var bad = await ChatStatsProcess.RunAsync(Env(), "tier", "--chat", "-100210", "--set", "gold");
+
+        Assert.Equal("chat -100210 CLI <chat>: tier FREE (the default)", before.Output.Trim());
+        Assert.Equal("chat -100210 CLI <chat>: tier ENTERPRISE", set.Output.Trim());
+        Assert.Equal("ENTERPRISE", await _db.ScalarAsync<string>("SELECT tier FROM chats WHERE id = -100210"));
+        Assert.Equal(2, bad.ExitCode);
+        Assert.Contains("'gold' is not a tier; use one of FREE, PREMIUM, ENTERPRISE, INTERNAL or 'default'.", bad.Error);
+    }
+
+    [Fact]
     public async Task StatsPrintsTheSameTotalsAsJson()
     {
         await SeedAsync(-100_200);

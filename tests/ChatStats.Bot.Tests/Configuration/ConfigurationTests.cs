@@ -102,6 +102,8 @@ public sealed class ConfigurationTests
             ["AI_SEMAPHORE_LIMIT"] = "4",
             ["PDF_SEMAPHORE_LIMIT"] = "2",
             ["MAX_CONCURRENT_REQUESTS"] = "150",
+            ["SECURITY_RATE_LIMIT_PER_MINUTE"] = "60",
+            ["LIMITS_MAX_ACTIVE_CHATS"] = "50",
         };
         var configuration = new ConfigurationManager();
         configuration.AddEnvironmentAliases(name => env.GetValueOrDefault(name));
@@ -112,6 +114,8 @@ public sealed class ConfigurationTests
             limits.MaxQueueSizeGlobal, limits.RetryAfterSeconds, limits.QueueTimeoutSeconds, limits.AiConcurrency, limits.PdfConcurrency));
         Assert.Equal(ChatStats.Throttling.Concurrency.OverloadPolicy.DropOldest, limits.ResourceLimiter.Policy);
         Assert.Equal("150", configuration["Ingest:MaxConcurrentUpdates"]);
+        Assert.Equal(50, limits.MaxActiveChats);
+        Assert.Equal(60, configuration.GetSection("Web").Get<ChatStats.Bot.Web.WebOptions>()!.AnonymousPerMinute);
     }
 
     [Theory]
@@ -120,12 +124,25 @@ public sealed class ConfigurationTests
     [InlineData("Limits:MaxConcurrentPerUser", "-1", "Limits:MaxConcurrentPerUser: must be between 1 and 1000")]
     [InlineData("Limits:Tiers:FREE:Burst", "0", "Limits:Tiers:FREE:Burst: must be at least 1")]
     [InlineData("Limits:DefaultTier", "GOLD", "Limits:DefaultTier: 'GOLD' is not one of the tiers")]
+    [InlineData("Limits:MaxActiveChats", "-5", "Limits:MaxActiveChats: must be between 0 (no cap) and 1000000")]
+    [InlineData("Limits:DailyHeavyQuota", "-1", "Limits:DailyHeavyQuota: must be between 0 (no quota) and 100000")]
+    [InlineData("Limits:LoadShedding:CriticalCpuPercent", "50", "Limits:LoadShedding:CriticalCpuPercent: CPU marks must be in (0, 100]")]
     public void ImpossibleLimitsStopStartUpNamingTheKey(string key, string value, string expected)
     {
         var failures = Validate<ChatStats.Bot.Throttling.LimitsOptions>("Limits", new() { [key] = value });
 
         Assert.StartsWith(expected, Assert.Single(failures));
     }
+
+    [Theory]
+    [InlineData(2, 50)]
+    [InlineData(4, 150)]
+    [InlineData(8, 300)]
+    [InlineData(16, 500)]
+    [InlineData(1, 20)]
+    [InlineData(64, 2000)]
+    public void DoctorRecommendsActiveChatsFromTheGuidesMemoryTable(int gigabytes, int recommended) =>
+        Assert.Equal(recommended, ChatStats.Bot.Cli.DoctorCommand.RecommendedMaxActiveChats(gigabytes * 1024L * 1024 * 1024));
 
     [Fact]
     public void ListeningBeyondLoopbackRequiresAnAdminToken()

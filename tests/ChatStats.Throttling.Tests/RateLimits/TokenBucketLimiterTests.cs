@@ -82,4 +82,23 @@ public sealed class TokenBucketLimiterTests
     [Fact]
     public void ImpossibleRatesAreRefused() =>
         Assert.Throws<ArgumentException>(() => TokenBucketPolicy.PerSecondMinuteHour("BROKEN", 0, 10, 10, 1));
+
+    [Fact]
+    public void PeekTellsWhatIsLeftAndWhenTheMinuteBucketIsFullWithoutTakingAnything()
+    {
+        using var limiter = new TokenBucketLimiter<string>("peek", _ => Free, _time);
+        Assert.Equal((10L, TimeSpan.Zero), limiter.Peek("new", 1));
+
+        for (var i = 0; i < 10; i++)
+        {
+            Assert.True(limiter.TryAcquire("ip").Allowed);
+        }
+        var (remaining, fullAfter) = limiter.Peek("ip", 1);
+        var again = limiter.Peek("ip", 1);
+
+        Assert.Equal(0, remaining);
+        // Ten of the minute's hundred tokens are gone; they come back at 100/60 per second: 6 s.
+        Assert.Equal(6.0, fullAfter.TotalSeconds, precision: 6);
+        Assert.Equal((remaining, fullAfter), again);
+    }
 }

@@ -1,0 +1,68 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using ChatStats.Telegram.Sending;
+using ChatStats.Throttling.LoadShedding;
+using Microsoft.Extensions.Options;
+
+namespace ChatStats.Bot.Throttling;
+
+internal sealed record GateReport(string Name, int Running, int Waiting, int Capacity);
+
+internal sealed record LoadReport(string Level, DateTimeOffset Since, double CpuPercent, long ThreadPoolQueue, double TimerLagMs);
+
+internal sealed record ConcurrencyReport(
+    int GlobalConcurrent, int GlobalQueued, int TotalUsers, IReadOnlyList<ChatStats.Throttling.Concurrency.UserLoad> BusiestUsers,
+    int MaxConcurrentPerUser, int MaxQueuePerUser, int MaxConcurrentGlobal, int MaxQueueGlobal, double QueueTimeoutSeconds, double RetryAfterSeconds, string OverloadPolicy);
+
+/// <summary>What <c>GET /api/admin/limits</c> answers: the limiters of one bot process, read live or from its heartbeat.</summary>
+internal sealed record LimitsReport(
+    string Instance,
+    DateTimeOffset At,
+    bool Enabled,
+    ConcurrencyReport Concurrency,
+    IReadOnlyList<GateReport> Gates,
+    LoadReport Load,
+    int SenderWaiting,
+    int TrackedUsers,
+    int TrackedChats)
+{
+    public static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
+    {
+        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
+        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+    };
+}
+
+/// <summary>Builds the report from this process's limiters; registered only where the bot role runs.</summary>
+internal sealed class LimitsReporter(CommandLimiters limiters, LoadMonitor load, MessageSender sender, IOptions<LimitsOptions> options, TimeProvider time)
+{
+    private static readonly string Instance = $"{System.Net.Dns.GetHostName()}:{Environment.ProcessId}";
+
+    public LimitsReport Build()
+    {
+        var stats = limiters.Resources.GetStats();
+        var c = stats.Config;
+        var sample = load.LastSample;
+        return new LimitsReport(
+            Instance,
+            time.GetUtcNow(),
+            options.Value.Enabled,
+            new ConcurrencyReport(stats.GlobalConcurrent, stats.GlobalQueued, stats.TotalUsers,
+                [.. stats.Users.OrderByDescending(u => u.Concurrent + u.Queued).Take(20)],
+                c.MaxConcurrentPerUser, c.MaxQueuePerUser, c.MaxConcurrentGlobal, c.MaxQueueGlobal, c.QueueTimeout.TotalSeconds, c.RetryAfter.TotalSeconds,
+                options.Value.OverloadPolicy.ToLowerInvariant()),
+            [Gate(limiters.Ai), Gate(limiters.Pdf)],
+            new LoadReport(load.Level.ToString().ToUpperInvariant(), load.LevelSince, Math.Round(sample.CpuPercent, 1), sample.ThreadPoolQueue, Math.Round(sample.TimerLag.TotalMilliseconds, 1)),
+            sender.Waiting,
+            limiters.Commands.Count,
+            limiters.Tiers.Count);
+    }
+
+    public string BuildJson() => JsonSerializer.Serialize(Build(), LimitsReport.Json);
+
+    private static GateReport Gate(ChatStats.Throttling.Concurrency.WorkGate gate)
+    {
+        var (running, waiting, capacity) = gate.Load;
+        return new GateReport(gate.Name, running, waiting, capacity);
+    }
+}
