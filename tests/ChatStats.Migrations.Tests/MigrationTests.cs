@@ -8,7 +8,7 @@ namespace ChatStats.Migrations.Tests;
 public sealed class MigrationTests
 {
     private static readonly string[] Tables =
-        ["chat_daily_usage", "chat_title_history", "chat_user_hourly", "chats", "dead_letters", "instances", "messages", "service_events", "update_inbox", "user_name_history", "users"];
+        ["chat_daily_usage", "chat_member_prefs", "chat_title_history", "chat_user_hourly", "chats", "dead_letters", "instances", "messages", "service_events", "update_inbox", "user_name_history", "users"];
 
     [Fact]
     public void TheModelHasNoChangesMissingFromTheMigrations()

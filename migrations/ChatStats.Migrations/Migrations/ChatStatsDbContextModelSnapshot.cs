@@ -119,6 +119,30 @@ namespace ChatStats.Migrations.Migrations
                     b.ToTable("chats", (string)null);
                 });
 
+            modelBuilder.Entity("ChatStats.Bot.Data.ChatMemberPrefs", b =>
+                {
+                    b.Property<long>("ChatId")
+                        .HasColumnType("bigint")
+                        .HasColumnName("chat_id");
+
+                    b.Property<long>("UserId")
+                        .HasColumnType("bigint")
+                        .HasColumnName("user_id");
+
+                    b.Property<bool>("OptedOut")
+                        .HasColumnType("boolean")
+                        .HasColumnName("opted_out");
+
+                    b.Property<DateTimeOffset>("UpdatedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("updated_at");
+
+                    b.HasKey("ChatId", "UserId")
+                        .HasName("pk_chat_member_prefs");
+
+                    b.ToTable("chat_member_prefs", (string)null);
+                });
+
             modelBuilder.Entity("ChatStats.Bot.Data.ChatTitleChange", b =>
                 {
                     b.Property<long>("Id")
@@ -475,6 +499,11 @@ namespace ChatStats.Migrations.Migrations
 
                     b.HasKey("ChatId", "MessageId")
                         .HasName("pk_messages");
+
+                    b.HasIndex("SentAt")
+                        .HasDatabaseName("ix_messages_sent_at");
+
+                    NpgsqlIndexBuilderExtensions.HasMethod(b.HasIndex("SentAt"), "brin");
 
                     b.ToTable("messages", (string)null);
                 });

@@ -16,6 +16,7 @@ internal sealed class ChatStatsDbContext(DbContextOptions<ChatStatsDbContext> op
     public DbSet<InstanceStatus> Instances => Set<InstanceStatus>();
     public DbSet<InboxBatch> Inbox => Set<InboxBatch>();
     public DbSet<ChatDailyUsage> DailyUsage => Set<ChatDailyUsage>();
+    public DbSet<ChatMemberPrefs> MemberPrefs => Set<ChatMemberPrefs>();
 
     protected override void OnModelCreating(ModelBuilder modelBuilder)
     {

@@ -130,8 +130,10 @@ internal sealed class StoredMessageConfiguration : IEntityTypeConfiguration<Stor
     public void Configure(EntityTypeBuilder<StoredMessage> b)
     {
         b.ToTable("messages");
-        // Only the key: statistics read the rollups, and every extra index costs each ingested row.
+        // Statistics read the rollups; the few that read messages (words, reply pairs, retention) find a period through
+        // a BRIN index on sent_at: rows arrive in time order, and BRIN costs next to nothing per ingested row.
         b.HasKey(x => new { x.ChatId, x.MessageId });
+        b.HasIndex(x => x.SentAt).HasMethod("brin");
     }
 }
 
@@ -251,6 +253,24 @@ internal sealed class InstanceStatusConfiguration : IEntityTypeConfiguration<Ins
         b.ToTable("instances");
         b.HasKey(x => x.Id);
         b.Property(x => x.Details).HasColumnType("jsonb");
+    }
+}
+
+/// <summary>A member's privacy choice in one chat: opted out means no stored text and no place in leaderboards.</summary>
+internal sealed class ChatMemberPrefs
+{
+    public long ChatId { get; set; }
+    public long UserId { get; set; }
+    public bool OptedOut { get; set; }
+    public DateTimeOffset UpdatedAt { get; set; }
+}
+
+internal sealed class ChatMemberPrefsConfiguration : IEntityTypeConfiguration<ChatMemberPrefs>
+{
+    public void Configure(EntityTypeBuilder<ChatMemberPrefs> b)
+    {
+        b.ToTable("chat_member_prefs");
+        b.HasKey(x => new { x.ChatId, x.UserId });
     }
 }
 

@@ -236,6 +236,8 @@ internal sealed class IngestWriter(NpgsqlDataSource dataSource)
                  s.sender_user_id, s.sender_chat_id, s.sent_at, s.kind,
                  CASE WHEN coalesce(CASE WHEN c.migrated_to_chat_id IS NULL THEN c.store_text
                                          ELSE (SELECT t.store_text FROM chats t WHERE t.id = c.migrated_to_chat_id) END, true)
+                       AND NOT EXISTS (SELECT 1 FROM chat_member_prefs p WHERE p.chat_id = coalesce(c.migrated_to_chat_id, s.chat_id)
+                                       AND p.user_id = s.sender_user_id AND p.opted_out)
                       THEN s.text END AS text, s.char_count, s.word_count,
                  CASE WHEN c.migrated_to_chat_id IS NULL THEN s.reply_to_message_id ELSE -s.reply_to_message_id END AS reply_to_message_id,
                  s.reply_to_user_id, s.is_forwarded, s.thread_id, s.edited_at, s.counted, s.is_edit, s.ord

@@ -42,7 +42,7 @@ public sealed class CommandTests : IAsyncLifetime
                 updates.Add(UpdateFactory.Message(chat, id++, users[u], T + id, "one two"));
             }
         }
-        updates.Add(UpdateFactory.Message(chat, id, users[0], T + id, "/stats"));
+        updates.Add(UpdateFactory.Message(chat, id, users[0], T + id, "/stats all"));
         _api.AddUpdates(updates);
 
         var reply = (await RepliesIn(chat.Id)).Single();
@@ -97,9 +97,9 @@ public sealed class CommandTests : IAsyncLifetime
         _api.AddUpdate(UpdateFactory.Message(chat, 1, new FakeUser(603, "Ann"), T, "hi"));
         await Wait.UntilAsync(async () => await _db.ScalarAsync<long>("SELECT count(*) FROM chats WHERE id = $1", chat.Id) == 1, "the chat is recorded");
         await _db.ExecuteAsync("UPDATE chats SET language = 'ru' WHERE id = $1", chat.Id);
-        _api.AddUpdate(UpdateFactory.Message(chat, 2, new FakeUser(603, "Ann", LanguageCode: "en"), T + 1, "/stats"));
+        _api.AddUpdate(UpdateFactory.Message(chat, 2, new FakeUser(603, "Ann", LanguageCode: "en"), T + 1, "/stats all"));
 
-        Assert.StartsWith("Mixed\nСообщений: 2", (await RepliesIn(chat.Id)).Single().Text);
+        Assert.StartsWith("Mixed · всё время\nСообщений: 2", (await RepliesIn(chat.Id)).Single().Text);
     }
 
     [Fact]

@@ -1,0 +1,139 @@
+using System.Diagnostics;
+using System.Text;
+
+namespace ChatStats.Bot.Charts;
+
+/// <summary>
+/// Turns an SVG chart into PNG with <c>rsvg-convert</c> (Debian: librsvg2-bin), the one external program charts need.
+/// Without it, or when it fails or takes too long, <see cref="ToPngAsync"/> returns null and the command answers with
+/// a text chart instead; <c>chatstats doctor</c> says what to install.
+/// </summary>
+internal sealed class ChartRenderer(ILogger<ChartRenderer> logger)
+{
+    public static readonly TimeSpan Timeout = TimeSpan.FromSeconds(15);
+    private readonly Lazy<string?> _binary = new(() => Cli.DoctorCommand.FindOnPath("rsvg-convert"));
+
+    public bool CanRenderPng => _binary.Value is not null;
+
+    public async Task<byte[]?> ToPngAsync(string svg, CancellationToken ct)
+    {
+        if (_binary.Value is not { } binary)
+        {
+            return null;
+        }
+        var start = new ProcessStartInfo(binary)
+        {
+            RedirectStandardInput = true,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        // Twice the pixels: sharp on phone screens.
+        start.ArgumentList.Add("--zoom=2");
+        start.ArgumentList.Add("--format=png");
+        using var process = new Process { StartInfo = start };
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        timeout.CancelAfter(Timeout);
+        try
+        {
+            process.Start();
+            var output = new MemoryStream();
+            var copy = process.StandardOutput.BaseStream.CopyToAsync(output, timeout.Token);
+            var error = process.StandardError.ReadToEndAsync(timeout.Token);
+            await process.StandardInput.BaseStream.WriteAsync(Encoding.UTF8.GetBytes(svg), timeout.Token);
+            process.StandardInput.Close();
+            await copy;
+            await process.WaitForExitAsync(timeout.Token);
+            if (process.ExitCode != 0)
+            {
+                logger.LogWarning("rsvg-convert failed ({ExitCode}): {Error}", process.ExitCode, (await error).Trim());
+                return null;
+            }
+            return output.ToArray();
+        }
+        catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+        {
+            logger.LogWarning("rsvg-convert took longer than {Timeout}; answering with a text chart", Timeout);
+            Kill(process);
+            return null;
+        }
+        catch (Exception ex) when (ex is System.ComponentModel.Win32Exception or IOException or InvalidOperationException)
+        {
+            logger.LogWarning("rsvg-convert could not run: {Error}", ex.Message);
+            Kill(process);
+            return null;
+        }
+        catch
+        {
+            Kill(process);
+            throw;
+        }
+    }
+
+    private static void Kill(Process process)
+    {
+        try
+        {
+            if (!process.HasExited)
+            {
+                process.Kill(entireProcessTree: true);
+            }
+        }
+        catch (InvalidOperationException)
+        {
+        }
+    }
+}
+
+/// <summary>Charts in block characters, for when no PNG can be made and for the CLI: readable in a monospace font.</summary>
+internal static class TextChart
+{
+    private static readonly char[] Levels = [' ', '░', '▒', '▓', '█'];
+    private static readonly char[] Eighths = ['▏', '▎', '▍', '▌', '▋', '▊', '▉', '█'];
+
+    /// <summary>A bar of <paramref name="width"/> cells at most, in eighths of a cell.</summary>
+    public static string BarOf(double value, double max, int width)
+    {
+        if (max <= 0 || value <= 0)
+        {
+            return "";
+        }
+        var eighths = (int)Math.Round(value / max * width * 8);
+        var full = eighths / 8;
+        var rest = eighths % 8;
+        return new string('█', full) + (rest > 0 ? Eighths[rest - 1].ToString() : full == 0 ? "▏" : "");
+    }
+
+    public static string Heatmap(long[,] grid, IReadOnlyList<string> dayLabels)
+    {
+        var max = Math.Max(1, grid.Cast<long>().Max());
+        var text = new StringBuilder();
+        var pad = dayLabels.Max(l => l.Length);
+        text.Append(new string(' ', pad + 1)).Append("0     6     12    18   23\n");
+        for (var d = 0; d < 7; d++)
+        {
+            text.Append(dayLabels[d].PadRight(pad)).Append(' ');
+            for (var h = 0; h < 24; h++)
+            {
+                var v = grid[d, h];
+                text.Append(v == 0 ? '·' : Levels[Math.Clamp((int)Math.Ceiling(4.0 * v / max), 1, 4)]);
+            }
+            text.Append('\n');
+        }
+        return text.ToString().TrimEnd();
+    }
+
+    /// <summary>A column sparkline of daily counts, at most <paramref name="width"/> columns (days are summed to fit).</summary>
+    public static string Sparkline(IReadOnlyList<double> values, int width = 30)
+    {
+        if (values.Count == 0)
+        {
+            return "";
+        }
+        var per = (int)Math.Ceiling(values.Count / (double)width);
+        var buckets = values.Chunk(per).Select(c => c.Sum()).ToList();
+        var max = Math.Max(1, buckets.Max());
+        const string blocks = "▁▂▃▄▅▆▇█";
+        return new string([.. buckets.Select(v => v <= 0 ? ' ' : blocks[Math.Clamp((int)Math.Ceiling(v / max * 8) - 1, 0, 7)])]);
+    }
+}

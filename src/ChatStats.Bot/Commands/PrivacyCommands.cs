@@ -1,0 +1,259 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json.Nodes;
+using ChatStats.Bot.Stats;
+using ChatStats.Bot.Throttling;
+using Npgsql;
+
+namespace ChatStats.Bot.Commands;
+
+/// <summary>/optout and /optin: a member's choice about their text and their place in leaderboards, per chat.</summary>
+internal sealed class OptOutCommand(Privacy privacy, Replies replies) : IBotCommand
+{
+    public string Name => "optout";
+    public string DescriptionKey => "CommandOptOut";
+
+    public async Task ExecuteAsync(CommandContext context, CancellationToken ct)
+    {
+        if (!context.IsGroup || context.Message.From is not { } from)
+        {
+            await replies.SendAsync(context.Message, context.T("GroupOnly"), ct);
+            return;
+        }
+        await privacy.SetOptOutAsync(context.ChatId, from.Id, true, ct);
+        await replies.SendAsync(context.Message, context.T("OptedOut"), ct);
+    }
+}
+
+internal sealed class OptInCommand(Privacy privacy, Replies replies) : IBotCommand
+{
+    public string Name => "optin";
+    public string DescriptionKey => "CommandOptIn";
+
+    public async Task ExecuteAsync(CommandContext context, CancellationToken ct)
+    {
+        if (!context.IsGroup || context.Message.From is not { } from)
+        {
+            await replies.SendAsync(context.Message, context.T("GroupOnly"), ct);
+            return;
+        }
+        await privacy.SetOptOutAsync(context.ChatId, from.Id, false, ct);
+        await replies.SendAsync(context.Message, context.T("OptedIn"), ct);
+    }
+}
+
+/// <summary>/forgetme: deletes the sender's data in this chat; in a private chat with the bot, in every chat.</summary>
+internal sealed class ForgetMeCommand(Privacy privacy, Replies replies) : IBotCommand
+{
+    public string Name => "forgetme";
+    public string DescriptionKey => "CommandForgetMe";
+
+    public async Task ExecuteAsync(CommandContext context, CancellationToken ct)
+    {
+        // An anonymous admin speaks as the chat: there is no person to forget.
+        if (context.Message.From is not { } from || context.Message.SenderChat is not null)
+        {
+            return;
+        }
+        var result = await privacy.ForgetAsync(from.Id, context.IsGroup ? context.ChatId : null, ct);
+        await replies.SendAsync(context.Message, context.IsGroup
+            ? context.T("ForgotGroup", result.Messages.ToString("N0", context.Culture))
+            : context.T("ForgotPrivate", result.Messages.ToString("N0", context.Culture), result.Chats), ct);
+    }
+}
+
+/// <summary>
+/// /settings: shows the chat's settings to anyone; changes them for admins (Telegram says who they are):
+/// <c>tz</c>, <c>lang</c>, <c>retention</c>, <c>store_text</c> and <c>command NAME enabled|admin|disabled</c>.
+/// </summary>
+internal sealed class SettingsCommand(
+    StatsQueries queries, Privacy privacy, ChatAdmins admins, NpgsqlDataSource dataSource, Replies replies, IServiceProvider services) : IBotCommand
+{
+    /// <summary>Commands that stay open to everyone: they are how people control their own data.</summary>
+    public static readonly string[] Locked = ["optout", "optin", "forgetme", "settings", "help", "start"];
+
+    public string Name => "settings";
+    public string DescriptionKey => "CommandSettings";
+
+    public async Task ExecuteAsync(CommandContext context, CancellationToken ct)
+    {
+        if (!context.IsGroup)
+        {
+            await replies.SendAsync(context.Message, context.T("GroupOnly"), ct);
+            return;
+        }
+        var words = context.Command.Arguments.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries);
+        var chat = await queries.ChatAsync(context.ChatId, ct);
+        if (chat is null)
+        {
+            await replies.SendAsync(context.Message, context.T("StatsEmpty"), ct);
+            return;
+        }
+        if (words.Length == 0)
+        {
+            await replies.SendAsync(context.Message, Show(chat, context), ct);
+            return;
+        }
+        var message = context.Message;
+        if (message.SenderChat?.Id != message.Chat.Id)
+        {
+            var isAdmin = message.From is { } from ? await admins.IsAdminAsync(message.Chat.Id, from.Id, ct) : false;
+            if (isAdmin != true)
+            {
+                await replies.SendAsync(message, context.T(isAdmin is null ? "AdminCheckFailed" : "SettingsAdminOnly"), ct);
+                return;
+            }
+        }
+        var answer = await ChangeAsync(chat, words, context, ct);
+        await replies.SendAsync(message, answer, ct);
+    }
+
+    private async Task<string> ChangeAsync(ChatInfo chat, string[] words, CommandContext context, CancellationToken ct)
+    {
+        var key = words[0].ToLowerInvariant();
+        var value = words.Length > 1 ? words[1] : "";
+        switch (key)
+        {
+            case "tz" or "timezone" when words.Length == 2:
+                if (!TimeZoneInfo.TryFindSystemTimeZoneById(value, out var zone) || !await DatabaseKnowsZoneAsync(zone.Id, ct))
+                {
+                    return context.T("SettingsBadZone", Html.Escape(value));
+                }
+                await UpdateAsync("UPDATE chats SET time_zone = $2 WHERE id = $1", chat.Id, zone.Id, ct);
+                return context.T("SettingsSaved", "tz", Html.Escape(zone.Id));
+            case "lang" or "language" when words.Length == 2:
+                var lang = value.ToLowerInvariant();
+                if (lang != "auto" && !Localizer.Supported.Contains(lang))
+                {
+                    return context.T("SettingsBadLanguage", Html.Escape(value));
+                }
+                await UpdateAsync("UPDATE chats SET language = $2 WHERE id = $1", chat.Id, lang == "auto" ? null : lang, ct);
+                // Confirmed in the language just chosen.
+                var culture = Localizer.Choose(lang == "auto" ? null : lang, context.Message.From?.LanguageCode);
+                return Localizer.Format("SettingsSaved", culture, "lang", lang);
+            case "retention" when words.Length == 2:
+                int? days = value.Equals("off", StringComparison.OrdinalIgnoreCase) ? null
+                    : int.TryParse(value.TrimEnd('d'), NumberStyles.None, CultureInfo.InvariantCulture, out var n) && n is >= 1 and <= 36_500 ? n : -1;
+                if (days == -1)
+                {
+                    return context.T("SettingsBadRetention", Html.Escape(value));
+                }
+                await UpdateAsync("UPDATE chats SET retention_days = $2 WHERE id = $1", chat.Id, days, ct);
+                return context.T("SettingsSaved", "retention", days is null ? context.T("SettingsRetentionOff") : context.T("SettingsRetentionDays", days));
+            case "store_text" when words.Length == 2:
+                if (Switch(value) is not { } on)
+                {
+                    return context.T("SettingsBadSwitch", Html.Escape(value));
+                }
+                await UpdateAsync("UPDATE chats SET store_text = $2 WHERE id = $1", chat.Id, on, ct);
+                if (!on)
+                {
+                    await privacy.DropTextAsync(chat.Id, ct);
+                }
+                return context.T("SettingsSaved", "store_text", context.T(on ? "On" : "Off"));
+            case "command" when words.Length == 3:
+                var name = words[1].TrimStart('/').ToLowerInvariant();
+                var policy = words[2].ToLowerInvariant();
+                using (var scope = services.CreateScope())
+                {
+                    if (!scope.ServiceProvider.GetServices<IBotCommand>().Any(c => c.Name == name))
+                    {
+                        return context.T("SettingsBadCommand", Html.Escape(words[1]));
+                    }
+                }
+                if (Locked.Contains(name))
+                {
+                    return context.T("SettingsLocked", name);
+                }
+                if (policy is not ("enabled" or "admin" or "disabled"))
+                {
+                    return context.T("SettingsBadPolicy", Html.Escape(words[2]));
+                }
+                var settings = JsonNode.Parse(string.IsNullOrWhiteSpace(chat.Settings) ? "{}" : chat.Settings) as JsonObject ?? [];
+                if (settings["commands"] is not JsonObject commands)
+                {
+                    settings["commands"] = commands = [];
+                }
+                if (policy == "enabled")
+                {
+                    commands.Remove(name);
+                }
+                else
+                {
+                    commands[name] = policy;
+                }
+                await UpdateAsync("UPDATE chats SET settings = $2::jsonb WHERE id = $1", chat.Id, settings.ToJsonString(), ct);
+                return context.T("SettingsSaved", "/" + name, policy);
+            default:
+                return $"{context.T("SettingsUnknown", Html.Escape(string.Join(' ', words)))}\n{context.T("SettingsHelp")}";
+        }
+    }
+
+    private static bool? Switch(string value) => value.ToLowerInvariant() switch
+    {
+        "on" or "yes" or "true" or "1" => true,
+        "off" or "no" or "false" or "0" => false,
+        _ => null,
+    };
+
+    internal static string Show(ChatInfo chat, CommandContext context)
+    {
+        var text = new StringBuilder();
+        text.Append("<b>").Append(context.T("SettingsTitle")).Append("</b>\n");
+        text.Append(context.T("SettingsZone", Html.Escape(chat.Zone.Id))).Append('\n');
+        text.Append(context.T("SettingsLanguage", chat.Language ?? context.T("SettingsLanguageAuto"))).Append('\n');
+        text.Append(context.T("SettingsRetention", chat.RetentionDays is { } d ? context.T("SettingsRetentionDays", d) : context.T("SettingsRetentionOff"))).Append('\n');
+        text.Append(context.T("SettingsStoreText", context.T(chat.StoreText ? "On" : "Off"))).Append('\n');
+        var rules = JsonNode.Parse(string.IsNullOrWhiteSpace(chat.Settings) ? "{}" : chat.Settings)?["commands"] as JsonObject;
+        var list = rules is null || rules.Count == 0 ? context.T("SettingsNone") : string.Join(", ", rules.Select(r => $"/{r.Key} {r.Value}"));
+        text.Append(context.T("SettingsCommands", Html.Escape(list))).Append("\n\n");
+        text.Append(context.T("SettingsHelp"));
+        return text.ToString();
+    }
+
+    private async Task<bool> DatabaseKnowsZoneAsync(string zone, CancellationToken ct)
+    {
+        await using var cmd = dataSource.CreateCommand("SELECT EXISTS (SELECT 1 FROM pg_timezone_names WHERE name = $1)");
+        cmd.Parameters.Add(new NpgsqlParameter<string> { TypedValue = zone });
+        return await cmd.ExecuteScalarAsync(ct) is true;
+    }
+
+    private async Task UpdateAsync(string sql, long chatId, object? value, CancellationToken ct)
+    {
+        await using var cmd = dataSource.CreateCommand(sql.Replace(" WHERE id = $1", ", updated_at = now() WHERE id = $1", StringComparison.Ordinal));
+        cmd.Parameters.Add(new NpgsqlParameter<long> { TypedValue = chatId });
+        cmd.Parameters.Add(new NpgsqlParameter { Value = value ?? DBNull.Value });
+        await cmd.ExecuteNonQueryAsync(ct);
+    }
+}
+
+/// <summary>Deletes what is past each chat's retention, hourly, unless the process is under pressure.</summary>
+internal sealed class RetentionService(Privacy privacy, ChatStats.Throttling.LoadShedding.LoadMonitor load, TimeProvider time, ILogger<RetentionService> logger) : BackgroundService
+{
+    public static readonly TimeSpan Interval = TimeSpan.FromHours(1);
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        using var timer = new PeriodicTimer(Interval, time);
+        while (await timer.WaitForNextTickAsync(stoppingToken))
+        {
+            if (LoadSheddingService.RecurringWorkPaused(load))
+            {
+                logger.LogInformation("Retention purge postponed: load is {Level}", load.Level);
+                continue;
+            }
+            try
+            {
+                var deleted = await privacy.PurgeExpiredAsync(stoppingToken);
+                if (deleted > 0)
+                {
+                    logger.LogInformation("Retention purge deleted {Count} messages", deleted);
+                }
+            }
+            catch (Exception ex) when (ex is NpgsqlException or TimeoutException)
+            {
+                logger.LogWarning("Retention purge failed, retrying next hour: {Error}", ex.Message);
+            }
+        }
+    }
+}
