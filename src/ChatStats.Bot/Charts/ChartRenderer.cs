@@ -8,10 +8,17 @@ namespace ChatStats.Bot.Charts;
 /// Without it, or when it fails or takes too long, <see cref="ToPngAsync"/> returns null and the command answers with
 /// a text chart instead; <c>chatstats doctor</c> says what to install.
 /// </summary>
-internal sealed class ChartRenderer(ILogger<ChartRenderer> logger)
+internal sealed class ChartRenderer(IConfiguration configuration, ILogger<ChartRenderer> logger)
 {
     public static readonly TimeSpan Timeout = TimeSpan.FromSeconds(15);
-    private readonly Lazy<string?> _binary = new(() => Cli.DoctorCommand.FindOnPath("rsvg-convert"));
+
+    // Charts:RsvgConvert names the program (a path, or "off" for text charts only); by default it is found on PATH.
+    private readonly Lazy<string?> _binary = new(() => configuration["Charts:RsvgConvert"] switch
+    {
+        null or "" => Cli.DoctorCommand.FindOnPath("rsvg-convert"),
+        "off" => null,
+        var path => File.Exists(path) ? path : null,
+    });
 
     public bool CanRenderPng => _binary.Value is not null;
 

@@ -53,7 +53,24 @@ internal sealed class CommandRouter(
         }
         using (verdict.Lease)
         {
-            await command.ExecuteAsync(context, ct);
+            try
+            {
+                await command.ExecuteAsync(context, ct);
+            }
+            catch (Exception ex) when (!ct.IsCancellationRequested)
+            {
+                // Never silence: the person hears that it failed and whether waiting helps; the update is still dead-lettered.
+                var busy = ex is Npgsql.NpgsqlException or TimeoutException or InvalidOperationException { InnerException: TimeoutException };
+                try
+                {
+                    await replies.SendAsync(message, context.T(busy ? "DatabaseBusy" : "CommandFailed"), ct);
+                }
+                catch (Exception replyError) when (replyError is ChatStats.Telegram.BotApiException or HttpRequestException)
+                {
+                    logger.LogWarning("Could not tell chat {ChatId} that /{Command} failed: {Error}", message.Chat.Id, parsed.Name, replyError.Message);
+                }
+                throw;
+            }
         }
     }
 }

@@ -27,6 +27,7 @@ internal sealed record Period(string Label, DateTimeOffset? From, DateTimeOffset
     {
         error = null;
         var word = text.Trim().ToLowerInvariant();
+        now = now.ToUniversalTime();
         var local = TimeZoneInfo.ConvertTime(now, zone);
         var today = DateOnly.FromDateTime(local.DateTime);
         // The hour now falls in is part of the period: rollups are hourly, and a message of this minute should count.
@@ -97,7 +98,8 @@ internal sealed record Period(string Label, DateTimeOffset? From, DateTimeOffset
         {
             midnight = midnight.AddMinutes(30);
         }
-        return new DateTimeOffset(midnight, zone.GetUtcOffset(midnight));
+        // PostgreSQL's timestamptz takes UTC instants only.
+        return new DateTimeOffset(midnight, zone.GetUtcOffset(midnight)).ToUniversalTime();
     }
 
     private static DateTimeOffset Min(DateTimeOffset a, DateTimeOffset b) => a < b ? a : b;

@@ -34,7 +34,7 @@ public sealed class CapacityTests : IAsyncLifetime
 
     private async Task SettledAsync()
     {
-        await _api.WaitUntilConfirmedAsync(_api.LastUpdateId - 1, BotHarness.Patience);
+        await _api.WaitUntilConfirmedAsync(_api.LastUpdateId, BotHarness.Patience);
         await Wait.UntilAsync(async () => await _db.ScalarAsync<long>("SELECT count(*) FROM update_inbox") == 0, "the inbox to drain");
         var dispatcher = _bot.Get<ChatStats.Bot.Ingest.UpdateDispatcher>();
         await Wait.UntilAsync(() => Task.FromResult(dispatcher.InFlight == 0 && dispatcher.Waiting == 0), "the handlers to finish");
