@@ -1,0 +1,77 @@
+using System.Globalization;
+using System.Xml.Linq;
+using ChatStats.Bot.Charts;
+using ChatStats.Bot.Stats;
+
+namespace ChatStats.Bot.Tests.Stats;
+
+public sealed class ChartAndWordTests
+{
+    private static readonly CultureInfo En = CultureInfo.GetCultureInfo("en");
+
+    [Fact]
+    public void WordsAreSplitFoldedAndFilteredButNeverStemmed()
+    {
+        var counter = new WordCounter();
+        counter.Add("Running runs RUNNER, don't stop! https://x.com/running @runner /run #running 2026 42 ok");
+        counter.Add("Санкт-Петербург и Москва — это города; ёлка елка");
+
+        var words = counter.Top(20).ToDictionary(w => w.Word, w => w.Count);
+
+        Assert.Equal(new Dictionary<string, long>
+        {
+            ["running"] = 1, ["runs"] = 1, ["runner"] = 1, ["stop"] = 1, ["санкт-петербург"] = 1, ["москва"] = 1, ["города"] = 1, ["елка"] = 2,
+        }, words);
+        Assert.Equal(2, counter.Messages);
+    }
+
+    [Fact]
+    public void ChartsAreWellFormedSvgWithEscapedLabelsInAnyScript()
+    {
+        string[] names = ["<b>bold</b> & co", "Дмитрий", "李小龍", "🦄 Unicorn", "ctrl\u0001char"];
+        var bars = Svg.BarChart("Top & more", [.. names.Select((n, i) => new Bar(n, 10 - i))], En);
+        var line = Svg.LineChart("History", [.. Enumerable.Range(0, 30).Select(i => new Point($"{i + 1} Mar", i % 7))], 7, En);
+        var grid = new long[7, 24];
+        grid[2, 13] = 5;
+        var heat = Svg.Heatmap("Activity", grid, ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"], "max", En);
+
+        foreach (var svg in new[] { bars, line, heat })
+        {
+            var doc = XDocument.Parse(svg);
+            Assert.Equal("svg", doc.Root!.Name.LocalName);
+        }
+        var texts = XDocument.Parse(bars).Descendants().Where(e => e.Name.LocalName == "text").Select(e => e.Value).ToList();
+        Assert.Contains("<b>bold</b> & co", texts);
+        Assert.Contains("李小龍", texts);
+        Assert.Contains("🦄 Unicorn", texts);
+        Assert.Contains("ctrlchar", texts);
+        // The trend line is drawn once there are two windows' worth of days.
+        Assert.Equal(2, XDocument.Parse(line).Descendants().Count(e => e.Name.LocalName == "polyline"));
+    }
+
+    [Fact]
+    public async Task RsvgConvertTurnsTheSvgIntoAPngOrSaysItCannot()
+    {
+        var svg = Svg.BarChart("Names: Дмитрий, 李小龍", [new Bar("a", 1)], En);
+        var renderer = new ChartRenderer(new ConfigurationBuilder().Build(), Microsoft.Extensions.Logging.Abstractions.NullLogger<ChartRenderer>.Instance);
+        var off = new ChartRenderer(new ConfigurationBuilder().AddInMemoryCollection([new("Charts:RsvgConvert", "off")]).Build(),
+            Microsoft.Extensions.Logging.Abstractions.NullLogger<ChartRenderer>.Instance);
+
+        var png = await renderer.ToPngAsync(svg, CancellationToken.None);
+
+        Assert.NotNull(png); // deploy/dev.sh installs librsvg2-bin
+        Assert.Equal([0x89, (byte)'P', (byte)'N', (byte)'G'], png[..4]);
+        Assert.Null(await off.ToPngAsync(svg, CancellationToken.None));
+        Assert.Null(await renderer.ToPngAsync("<svg not closed", CancellationToken.None));
+    }
+
+    [Theory]
+    [InlineData(5, 10, 4, "██")]
+    [InlineData(1, 8, 1, "▏")]
+    [InlineData(0, 10, 4, "")]
+    [InlineData(10, 10, 3, "███")]
+    public void TextBarsUseEighthsOfACell(double value, double max, int width, string expected) => Assert.Equal(expected, TextChart.BarOf(value, max, width));
+
+    [Fact]
+    public void AxesUseRoundNumbers() => Assert.Equal([0.5, 10, 20, 25, 50, 100, 200], new double[] { 0.3, 7, 13, 21, 42, 99, 101 }.Select(Svg.NiceMax));
+}
