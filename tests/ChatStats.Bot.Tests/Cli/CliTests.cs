@@ -67,6 +67,31 @@ public sealed class CliTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task ImportReadsAnExportAndSummarisesWhatItAdded()
+    {
+        var dir = Directory.CreateTempSubdirectory("chatstats-cli-import");
+        try
+        {
+            var path = Path.Combine(dir.FullName, "result.json");
+            var expected = ExportBuilder.Write(path, 2_000, wholeAccount: true);
+
+            var result = await ChatStatsProcess.RunAsync(Env(), "import", path);
+            var missing = await ChatStatsProcess.RunAsync(Env(), "import", Path.Combine(dir.FullName, "nothing.json"));
+
+            Assert.True(result.ExitCode == 0, result.Error);
+            Assert.Contains($"{ExportBuilder.BotApiChatId} supergroup", result.Output);
+            Assert.Contains($"Imported 1 chat(s): {expected.Messages:N0} messages read, {expected.Messages:N0} new", result.Output);
+            Assert.Contains("skipped: A friend (personal_chat): not a group", result.Output);
+            Assert.Equal(1, missing.ExitCode);
+            Assert.Contains("nothing.json does not exist.", missing.Error);
+        }
+        finally
+        {
+            dir.Delete(recursive: true);
+        }
+    }
+
+    [Fact]
     public async Task StatsPrintsTheSameTotalsAsJson()
     {
         await SeedAsync(-100_200);

@@ -1,0 +1,72 @@
+using System.CommandLine;
+using System.Globalization;
+using ChatStats.Bot.Import;
+using ChatStats.Bot.Ingest;
+using Microsoft.Extensions.Options;
+using Npgsql;
+
+namespace ChatStats.Bot.Cli;
+
+/// <summary><c>chatstats import PATH</c>: a Telegram Desktop export into the database, merged with live history.</summary>
+internal static class ImportCliCommand
+{
+    public static Command Build()
+    {
+        var path = new Argument<string>("path") { Description = "result.json of a Telegram Desktop export (one chat, or a whole account), or the folder holding it." };
+        var command = new Command("import", "Import chat history from a Telegram Desktop JSON export; safe to run again, and alongside the bot.") { path };
+        command.SetAction(async (parse, ct) => await ChatStatsCli.RunGuardedAsync(async () =>
+        {
+            using var host = AppHost.BuildTool([]);
+            var importer = new ExportImporter(host.Services.GetRequiredService<NpgsqlDataSource>(), new IngestWriter(host.Services.GetRequiredService<NpgsqlDataSource>()),
+                host.Services.GetRequiredService<IOptions<PrivacyOptions>>().Value.StoreText);
+            var interactive = !Console.IsErrorRedirected;
+            var progress = new SyncProgress(p =>
+            {
+                if (interactive)
+                {
+                    var share = p.BytesTotal > 0 ? (double)p.BytesRead / p.BytesTotal : 0;
+                    var bar = new string('█', (int)(share * 30)).PadRight(30, '░');
+                    Console.Error.Write($"\r{bar} {share,4:P0}  {Shorten(p.Chat),-30} {p.Messages,12:N0} messages");
+                }
+            });
+            try
+            {
+                var summary = await importer.ImportAsync(parse.GetValue(path)!, progress, ct);
+                if (interactive)
+                {
+                    Console.Error.WriteLine();
+                }
+                foreach (var chat in summary.Chats)
+                {
+                    Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                        $"{chat.ChatId,16} {chat.Type,-10} {chat.Messages,12:N0} read {chat.Added,12:N0} new {chat.Events,8:N0} events  {chat.Title}"));
+                }
+                foreach (var skipped in summary.Skipped)
+                {
+                    Console.WriteLine($"skipped: {skipped}");
+                }
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"Imported {summary.Chats.Count} chat(s): {summary.Messages:N0} messages read, {summary.Added:N0} new, in {summary.Elapsed.TotalSeconds:0.0} s ({summary.PerSecond:N0}/s)."));
+                return 0;
+            }
+            catch (ImportException ex)
+            {
+                if (interactive)
+                {
+                    Console.Error.WriteLine();
+                }
+                await Console.Error.WriteLineAsync($"chatstats: {ex.Message}");
+                return 1;
+            }
+        }));
+        return command;
+    }
+
+    private static string Shorten(string title) => title.Length <= 30 ? title : title[..29] + "…";
+
+    /// <summary>Reports on the caller's thread (Progress&lt;T&gt; posts to the pool and can print after the summary).</summary>
+    private sealed class SyncProgress(Action<ImportProgress> report) : IProgress<ImportProgress>
+    {
+        public void Report(ImportProgress value) => report(value);
+    }
+}

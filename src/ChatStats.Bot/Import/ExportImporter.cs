@@ -1,0 +1,421 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using System.Threading.Channels;
+using ChatStats.Bot.Data;
+using ChatStats.Bot.Ingest;
+using ChatStats.Telegram.Types;
+using Npgsql;
+
+namespace ChatStats.Bot.Import;
+
+/// <summary>A file that cannot be imported, with what is wrong with it in words an operator can act on.</summary>
+internal sealed class ImportException(string message, Exception? inner = null) : Exception(message, inner);
+
+internal sealed record ImportedChat(long ChatId, string Title, string Type, long Messages, long Added, long Events);
+
+internal sealed record ImportSummary(IReadOnlyList<ImportedChat> Chats, IReadOnlyList<string> Skipped, long Messages, long Added, TimeSpan Elapsed)
+{
+    public double PerSecond => Elapsed.TotalSeconds > 0 ? Messages / Elapsed.TotalSeconds : 0;
+}
+
+/// <summary>Progress as the import goes: the chat, messages read, bytes read of the file.</summary>
+internal readonly record struct ImportProgress(string Chat, long Messages, long BytesRead, long BytesTotal);
+
+/// <summary>
+/// Imports a Telegram Desktop export — <c>result.json</c> of one chat, or of a whole account with <c>chats.list</c> — as
+/// a stream: the file is read token by token and written in batches while the next batch is parsed, so a 2 GB export
+/// needs a few megabytes. Messages are upserted by (chat_id, message_id) through the same writer live updates use:
+/// imported and live history merge without duplicates and the rollups move exactly with the rows added.
+/// </summary>
+internal sealed class ExportImporter(NpgsqlDataSource dataSource, IngestWriter writer, bool storeText, int batchSize = 5_000)
+{
+    public async Task<ImportSummary> ImportAsync(string path, IProgress<ImportProgress>? progress, CancellationToken ct)
+    {
+        var file = ResolveFile(path);
+        var started = Stopwatch.GetTimestamp();
+        await using var stream = new FileStream(file, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.SequentialScan);
+        var json = new JsonTokenStream(stream);
+        var chats = new List<ImportedChat>();
+        var skipped = new List<string>();
+        var total = stream.Length;
+        try
+        {
+            if (!json.Read() || json.Token != JsonTokenType.StartObject)
+            {
+                throw new ImportException($"{file} is not a Telegram Desktop export: it does not start with a JSON object.");
+            }
+            // Fields seen so far in each open object, by depth: a chat's name, type and id come before its messages.
+            var fields = new Dictionary<int, Dictionary<string, string>> { [1] = new(StringComparer.Ordinal) };
+            while (json.Read())
+            {
+                if (json.Token == JsonTokenType.StartObject)
+                {
+                    fields[json.Depth + 1] = new Dictionary<string, string>(StringComparer.Ordinal);
+                    continue;
+                }
+                if (json.Token != JsonTokenType.PropertyName)
+                {
+                    continue;
+                }
+                var depth = json.Depth;
+                var name = json.Text!;
+                if (!json.Read())
+                {
+                    break;
+                }
+                if (name == "messages" && json.Token == JsonTokenType.StartArray)
+                {
+                    var known = fields.GetValueOrDefault(depth) ?? [];
+                    var result = await ImportChatAsync(json, known, total, progress, ct);
+                    if (result.Chat is { } chat)
+                    {
+                        chats.Add(chat);
+                    }
+                    else
+                    {
+                        skipped.Add(result.Skipped!);
+                    }
+                }
+                else if (json.Token is JsonTokenType.String or JsonTokenType.Number && name is "name" or "type" or "id")
+                {
+                    if (fields.TryGetValue(depth, out var at))
+                    {
+                        at[name] = json.Text!;
+                    }
+                }
+                else if (json.Token == JsonTokenType.StartObject)
+                {
+                    fields[json.Depth + 1] = new Dictionary<string, string>(StringComparer.Ordinal);
+                }
+            }
+        }
+        catch (JsonException ex) when (json.BytesRead >= total && ex.Message.Contains("depth", StringComparison.Ordinal))
+        {
+            throw new ImportException($"{file} ends before its JSON does: the file is truncated (was the export interrupted, or the copy incomplete?). Export it again.", ex);
+        }
+        catch (JsonException ex)
+        {
+            throw new ImportException($"{file} is not valid JSON near byte {json.BytesRead:N0} ({ex.Message}). Export again from Telegram Desktop with the format set to JSON.", ex);
+        }
+        if (chats.Count == 0 && skipped.Count == 0)
+        {
+            throw new ImportException($"{file} holds no chat history. Use Telegram Desktop's \"Export chat history\" (or Settings → Advanced → Export Telegram data) with the format set to JSON, and give the result.json it writes.");
+        }
+        return new ImportSummary(chats, skipped, chats.Sum(c => c.Messages), chats.Sum(c => c.Added), Stopwatch.GetElapsedTime(started));
+    }
+
+    private static string ResolveFile(string path)
+    {
+        if (Directory.Exists(path))
+        {
+            var inside = Path.Combine(path, "result.json");
+            return File.Exists(inside) ? inside : throw new ImportException($"{path} is a folder without result.json in it. Give the export's result.json.");
+        }
+        return File.Exists(path) ? path : throw new ImportException($"{path} does not exist.");
+    }
+
+    private async Task<(ImportedChat? Chat, string? Skipped)> ImportChatAsync(
+        JsonTokenStream json, Dictionary<string, string> fields, long total, IProgress<ImportProgress>? progress, CancellationToken ct)
+    {
+        var title = fields.GetValueOrDefault("name") ?? "";
+        var type = fields.GetValueOrDefault("type") ?? "";
+        if (!fields.TryGetValue("id", out var rawId) || !long.TryParse(rawId, NumberStyles.Integer, CultureInfo.InvariantCulture, out var exportId))
+        {
+            throw new ImportException($"A chat (\"{title}\") has messages but no id: this is not a Telegram Desktop export, or it was edited.");
+        }
+        (long Id, string Type)? target = type switch
+        {
+            "private_supergroup" or "public_supergroup" => (-(1_000_000_000_000 + exportId), "supergroup"),
+            "private_group" => (-exportId, "group"),
+            _ => null,
+        };
+        if (target is not { } chat)
+        {
+            json.SkipValue();
+            return (null, $"{title} ({type}): not a group; ChatStats counts groups");
+        }
+
+        var before = await CountAsync(chat.Id, ct);
+        var batches = Channel.CreateBounded<IngestBatch>(new BoundedChannelOptions(2) { SingleReader = true, SingleWriter = true });
+        var writing = Task.Run(async () =>
+        {
+            await foreach (var batch in batches.Reader.ReadAllAsync(ct))
+            {
+                await writer.WriteAsync(batch, ct);
+            }
+        }, ct);
+
+        long messages = 0, events = 0;
+        var current = new IngestBatch();
+        var lastReport = Stopwatch.GetTimestamp();
+        try
+        {
+            while (json.Read() && json.Token != JsonTokenType.EndArray)
+            {
+                if (json.Token != JsonTokenType.StartObject)
+                {
+                    continue;
+                }
+                using var doc = JsonDocument.Parse(json.ReadValueBytes());
+                var mapped = ExportMapper.Map(doc.RootElement, chat.Id, chat.Type, title, current, storeText);
+                messages += mapped.Messages;
+                events += mapped.Events;
+                if (current.Messages.Count + current.Events.Count >= batchSize)
+                {
+                    await batches.Writer.WriteAsync(current, ct);
+                    current = new IngestBatch();
+                }
+                if (progress is not null && Stopwatch.GetElapsedTime(lastReport) > TimeSpan.FromMilliseconds(250))
+                {
+                    progress.Report(new ImportProgress(title, messages, json.BytesRead, total));
+                    lastReport = Stopwatch.GetTimestamp();
+                }
+            }
+            if (!current.IsEmpty)
+            {
+                await batches.Writer.WriteAsync(current, ct);
+            }
+        }
+        finally
+        {
+            batches.Writer.TryComplete();
+            await writing;
+        }
+        progress?.Report(new ImportProgress(title, messages, json.BytesRead, total));
+        await LinkRepliesAsync(chat.Id, ct);
+        var added = await CountAsync(chat.Id, ct) - before;
+        return (new ImportedChat(chat.Id, title, chat.Type, messages, added, events), null);
+    }
+
+    /// <summary>The export names who was replied to only through the message id: look the sender up once the chat is in.</summary>
+    private async Task LinkRepliesAsync(long chatId, CancellationToken ct)
+    {
+        await using var cmd = dataSource.CreateCommand("""
+            UPDATE messages m SET reply_to_user_id = r.sender_user_id
+            FROM messages r
+            WHERE m.chat_id = $1 AND m.reply_to_message_id IS NOT NULL AND m.reply_to_user_id IS NULL
+              AND r.chat_id = $1 AND r.message_id = m.reply_to_message_id AND r.sender_user_id IS NOT NULL
+            """);
+        cmd.CommandTimeout = 0;
+        cmd.Parameters.Add(new NpgsqlParameter<long> { TypedValue = chatId });
+        await cmd.ExecuteNonQueryAsync(ct);
+    }
+
+    private async Task<long> CountAsync(long chatId, CancellationToken ct)
+    {
+        await using var cmd = dataSource.CreateCommand("SELECT count(*) FROM messages WHERE chat_id = $1");
+        cmd.CommandTimeout = 0;
+        cmd.Parameters.Add(new NpgsqlParameter<long> { TypedValue = chatId });
+        return (long)(await cmd.ExecuteScalarAsync(ct))!;
+    }
+}
+
+/// <summary>One exported message or service action to the rows live updates produce.</summary>
+internal static class ExportMapper
+{
+    public static (int Messages, int Events) Map(JsonElement m, long chatId, string chatType, string chatTitle, IngestBatch batch, bool storeText)
+    {
+        if (!m.TryGetProperty("id", out var idElement) || !idElement.TryGetInt32(out var id))
+        {
+            return (0, 0);
+        }
+        var at = Date(m, "date_unixtime", "date") ?? DateTime.UnixEpoch;
+        var (userId, senderChatId) = Sender(m, m.TryGetProperty("type", out var t) && t.GetString() == "service" ? "actor_id" : "from_id");
+        var senderName = Str(m, m.TryGetProperty("actor", out _) ? "actor" : "from");
+        batch.Chats.Add(new ChatRow(chatId, chatType, string.IsNullOrEmpty(chatTitle) ? null : TextStats.Clean(chatTitle), null, false, at));
+        if (userId is { } uid)
+        {
+            batch.Users.Add(new UserRow(uid, false, TextStats.Clean(senderName) is { Length: > 0 } n ? n : $"user {uid}", null, null, null, at));
+        }
+
+        if (t.ValueKind == JsonValueKind.String && t.GetString() == "service")
+        {
+            return (0, MapService(m, chatId, id, userId, at, batch));
+        }
+
+        var text = TextStats.Clean(TextOf(m));
+        var kind = KindOf(m, text);
+        batch.Messages.Add(new MessageRow(
+            chatId, id, userId, senderChatId, at, (short)kind,
+            storeText && !string.IsNullOrEmpty(text) ? text : null,
+            text is null ? 0 : TextStats.CountChars(text),
+            text is null ? 0 : TextStats.CountWords(text),
+            m.TryGetProperty("reply_to_message_id", out var reply) && reply.TryGetInt32(out var replyId) ? replyId : null,
+            null,
+            m.TryGetProperty("forwarded_from", out _),
+            null,
+            Date(m, "edited_unixtime", "edited"),
+            Counted: userId is not null && senderChatId is null,
+            IsEdit: false));
+        return (1, 0);
+    }
+
+    private static int MapService(JsonElement m, long chatId, int id, long? actor, DateTime at, IngestBatch batch)
+    {
+        short seq = 0;
+        void Add(ServiceEventKind kind, long? target = null, string? data = null) =>
+            batch.Events.Add(new EventRow(chatId, id, seq++, (short)kind, actor, target, TextStats.Clean(data), at));
+
+        switch (Str(m, "action"))
+        {
+            case "invite_members":
+                // The export names invited members but gives no ids.
+                var count = m.TryGetProperty("members", out var members) && members.ValueKind == JsonValueKind.Array ? members.GetArrayLength() : 1;
+                for (var i = 0; i < Math.Max(1, count); i++)
+                {
+                    Add(ServiceEventKind.Joined, null, members.ValueKind == JsonValueKind.Array ? members[i].ToString() : null);
+                }
+                break;
+            case "join_group_by_link" or "join_group_by_request":
+                Add(ServiceEventKind.Joined, actor);
+                break;
+            case "remove_members":
+                // Someone who left by themselves is both the actor and the one removed; others are named without ids.
+                var gone = m.TryGetProperty("members", out var list) && list.ValueKind == JsonValueKind.Array ? list : default;
+                var name = gone.ValueKind == JsonValueKind.Array && gone.GetArrayLength() > 0 ? gone[0].ToString() : null;
+                Add(ServiceEventKind.Left, gone.ValueKind == JsonValueKind.Array && gone.GetArrayLength() == 1 && name == Str(m, "actor") ? actor : null, name);
+                break;
+            case "edit_group_title":
+                Add(ServiceEventKind.TitleChanged, null, Str(m, "title"));
+                break;
+            case "edit_group_photo":
+                Add(ServiceEventKind.PhotoChanged);
+                break;
+            case "pin_message":
+                Add(ServiceEventKind.Pinned);
+                break;
+            case "create_group" or "create_channel":
+                Add(ServiceEventKind.Created, null, Str(m, "title"));
+                break;
+            case "migrate_to_supergroup":
+                Add(ServiceEventKind.MigratedTo);
+                break;
+            case "migrate_from_group":
+                Add(ServiceEventKind.MigratedFrom, null, Str(m, "title"));
+                break;
+            default:
+                return 0;
+        }
+        return seq;
+    }
+
+    /// <summary>"user123" is a person; "channel123" (or "chat123") a channel or group speaking for itself.</summary>
+    private static (long? User, long? Chat) Sender(JsonElement m, string property)
+    {
+        var id = Str(m, property);
+        if (id is null)
+        {
+            return (null, null);
+        }
+        if (id.StartsWith("user", StringComparison.Ordinal) && long.TryParse(id.AsSpan(4), NumberStyles.None, CultureInfo.InvariantCulture, out var user))
+        {
+            return (user, null);
+        }
+        if (id.StartsWith("channel", StringComparison.Ordinal) && long.TryParse(id.AsSpan(7), NumberStyles.None, CultureInfo.InvariantCulture, out var channel))
+        {
+            return (null, -(1_000_000_000_000 + channel));
+        }
+        if (id.StartsWith("chat", StringComparison.Ordinal) && long.TryParse(id.AsSpan(4), NumberStyles.None, CultureInfo.InvariantCulture, out var group))
+        {
+            return (null, -group);
+        }
+        return (null, null);
+    }
+
+    /// <summary>Text as a string, or as an array of plain strings and entity parts ({"type": "bold", "text": …}).</summary>
+    internal static string? TextOf(JsonElement m)
+    {
+        if (!m.TryGetProperty("text", out var text))
+        {
+            return null;
+        }
+        switch (text.ValueKind)
+        {
+            case JsonValueKind.String:
+                var s = text.GetString();
+                return string.IsNullOrEmpty(s) ? null : s;
+            case JsonValueKind.Array:
+                var builder = new StringBuilder();
+                foreach (var part in text.EnumerateArray())
+                {
+                    builder.Append(part.ValueKind switch
+                    {
+                        JsonValueKind.String => part.GetString(),
+                        JsonValueKind.Object when part.TryGetProperty("text", out var inner) && inner.ValueKind == JsonValueKind.String => inner.GetString(),
+                        _ => null,
+                    });
+                }
+                return builder.Length == 0 ? null : builder.ToString();
+            default:
+                return null;
+        }
+    }
+
+    private static MessageKind KindOf(JsonElement m, string? text)
+    {
+        if (m.TryGetProperty("photo", out _))
+        {
+            return MessageKind.Photo;
+        }
+        switch (Str(m, "media_type"))
+        {
+            case "sticker":
+                return MessageKind.Sticker;
+            case "voice_message":
+                return MessageKind.Voice;
+            case "video_message":
+                return MessageKind.VideoNote;
+            case "video_file":
+                return MessageKind.Video;
+            case "audio_file":
+                return MessageKind.Audio;
+            case "animation":
+                return MessageKind.Animation;
+            case not null:
+                return MessageKind.Other;
+        }
+        if (m.TryGetProperty("file", out _))
+        {
+            return MessageKind.Document;
+        }
+        if (m.TryGetProperty("poll", out _))
+        {
+            return MessageKind.Poll;
+        }
+        if (m.TryGetProperty("location_information", out _) || m.TryGetProperty("place_name", out _))
+        {
+            return MessageKind.Location;
+        }
+        if (m.TryGetProperty("contact_information", out _))
+        {
+            return MessageKind.Contact;
+        }
+        if (m.TryGetProperty("dice", out _))
+        {
+            return MessageKind.Dice;
+        }
+        return text is null ? MessageKind.Other : MessageKind.Text;
+    }
+
+    private static DateTime? Date(JsonElement m, string unixProperty, string isoProperty)
+    {
+        if (Str(m, unixProperty) is { } unix && long.TryParse(unix, NumberStyles.None, CultureInfo.InvariantCulture, out var seconds))
+        {
+            return DateTime.UnixEpoch.AddSeconds(seconds);
+        }
+        // Old exports carry only local time without an offset: taken as UTC, the best that can be done.
+        return Str(m, isoProperty) is { } iso && DateTime.TryParse(iso, CultureInfo.InvariantCulture, DateTimeStyles.AdjustToUniversal | DateTimeStyles.AssumeUniversal, out var date)
+            ? DateTime.SpecifyKind(date, DateTimeKind.Utc)
+            : null;
+    }
+
+    private static string? Str(JsonElement m, string property) =>
+        m.TryGetProperty(property, out var value) ? value.ValueKind switch
+        {
+            JsonValueKind.String => value.GetString(),
+            JsonValueKind.Number => value.GetRawText(),
+            _ => null,
+        } : null;
+}
