@@ -39,7 +39,8 @@ internal static class AppHost
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
         builder.AddDatabase();
         builder.Services.AddSingleton<DatabaseMigrator>();
-        builder.Services.AddSingleton<Stats.ChatTotalsQuery>();
+        builder.Services.AddSingleton<Stats.StatsQueries>();
+        builder.Services.AddSingleton<Charts.ChartRenderer>();
         // Registered so that doctor can validate every section, not only the ones this verb uses.
         builder.Services.AddValidatedOptions<IngestOptions>(IngestOptions.Section);
         builder.Services.AddValidatedOptions<PrivacyOptions>(PrivacyOptions.Section);

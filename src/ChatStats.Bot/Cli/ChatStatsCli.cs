@@ -19,6 +19,7 @@ internal static class ChatStatsCli
         root.Subcommands.Add(DoctorCommand.Build());
         root.Subcommands.Add(StatsCliCommand.Build());
         root.Subcommands.Add(TierCliCommand.Build());
+        root.Subcommands.Add(StatsCliCommand.BuildChart());
         root.Subcommands.Add(ImportCliCommand.Build());
         return root;
     }

@@ -9,7 +9,6 @@ internal static class CommandsExtensions
     {
         builder.Services.AddSingleton<BotIdentity>();
         builder.Services.AddSingleton<Replies>();
-        builder.Services.AddSingleton<ChatTotalsQuery>();
         builder.Services.AddSingleton<StatsQueries>();
         builder.Services.AddSingleton<Privacy>();
         builder.Services.AddSingleton<Charts.ChartRenderer>();

@@ -106,6 +106,45 @@ public sealed class CliTests : IAsyncLifetime
         Assert.Equal(1, json.GetProperty("by_kind").GetProperty("sticker").GetInt64());
         Assert.Equal("Ann & Co", json.GetProperty("top")[0].GetProperty("name").GetString());
         Assert.Equal("CLI <chat>", json.GetProperty("title").GetString());
+        Assert.Equal("all", json.GetProperty("period").GetString());
+        Assert.Equal("2026-01-01", json.GetProperty("busiest_day").GetString());
+
+        var january = await ChatStatsProcess.RunAsync(Env(), "stats", "--chat", "-100200", "--period", "2026-01", "--format", "json");
+        var february = await ChatStatsProcess.RunAsync(Env(), "stats", "--chat", "-100200", "--period", "2026-02", "--format", "json");
+        var bad = await ChatStatsProcess.RunAsync(Env(), "stats", "--chat", "-100200", "--period", "last week");
+        Assert.Equal(3, JsonDocument.Parse(january.Output).RootElement.GetProperty("messages").GetInt64());
+        Assert.Equal(0, JsonDocument.Parse(february.Output).RootElement.GetProperty("messages").GetInt64());
+        Assert.Equal(1, bad.ExitCode);
+        Assert.Contains("'last week' is not a period. Periods: today, yesterday", bad.Error);
+    }
+
+    [Theory]
+    [InlineData("activity", "svg")]
+    [InlineData("history", "png")]
+    [InlineData("types", "svg")]
+    public async Task ChartsAreDrawnOfflineToSvgOrPng(string kind, string extension)
+    {
+        await SeedAsync(-100_220);
+        var path = Path.Combine(Path.GetTempPath(), $"chatstats-chart-{Guid.NewGuid():N}.{extension}");
+        try
+        {
+            var result = await ChatStatsProcess.RunAsync(Env(), "chart", kind, "--chat", "-100220", "--period", "2026-01", "--out", path);
+
+            Assert.True(result.ExitCode == 0, result.Error);
+            var bytes = await File.ReadAllBytesAsync(path);
+            if (extension == "png")
+            {
+                Assert.Equal([0x89, (byte)'P', (byte)'N', (byte)'G'], bytes[..4]);
+            }
+            else
+            {
+                Assert.Equal("svg", System.Xml.Linq.XDocument.Parse(System.Text.Encoding.UTF8.GetString(bytes)).Root!.Name.LocalName);
+            }
+        }
+        finally
+        {
+            File.Delete(path);
+        }
     }
 
     [Fact]
