@@ -212,7 +212,7 @@ internal static class IngestLoadRun
     }
 
     /// <summary>VmHWM: the most resident memory the process ever had.</summary>
-    private static double PeakRssMb(int pid)
+    internal static double PeakRssMb(int pid)
     {
         foreach (var line in File.ReadLines($"/proc/{pid}/status"))
         {
@@ -233,13 +233,13 @@ internal static class IngestLoadRun
         }
     }
 
-    private static double Median(List<double> values)
+    internal static double Median(List<double> values)
     {
         var sorted = values.OrderBy(v => v).ToList();
         return sorted.Count % 2 == 1 ? sorted[sorted.Count / 2] : (sorted[sorted.Count / 2 - 1] + sorted[sorted.Count / 2]) / 2;
     }
 
-    private static int Option(string[] args, string name, int fallback)
+    internal static int Option(string[] args, string name, int fallback)
     {
         var index = Array.IndexOf(args, name);
         return index >= 0 && index + 1 < args.Length && int.TryParse(args[index + 1], CultureInfo.InvariantCulture, out var value) ? value : fallback;

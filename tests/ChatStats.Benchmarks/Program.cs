@@ -3,10 +3,14 @@ using ChatStats.Benchmarks;
 
 // deploy/dev.sh bench ingest [--updates N] [--runs N]   end-to-end ingest load run
 // deploy/dev.sh bench micro [BenchmarkDotNet args]      hot-path micro-benchmarks
+// deploy/dev.sh bench stats [--messages N] [--members N] [--iterations N]   statistics commands on a big chat
+// deploy/dev.sh bench import [--messages N] [--runs N]   chatstats import of a generated export
 return args switch
 {
     ["ingest", .. var rest] => await IngestLoadRun.RunAsync(rest),
     ["micro", .. var rest] => RunMicro(rest),
+    ["stats", .. var rest] => await StatsLoadRun.RunAsync(rest),
+    ["import", .. var rest] => await ImportLoadRun.RunAsync(rest),
     _ => Usage(),
 };
 
@@ -18,6 +22,6 @@ static int RunMicro(string[] args)
 
 static int Usage()
 {
-    Console.Error.WriteLine("usage: ChatStats.Benchmarks ingest [--updates N] [--runs N] | micro [BenchmarkDotNet arguments]");
+    Console.Error.WriteLine("usage: ChatStats.Benchmarks ingest [--updates N] [--runs N] | stats [--messages N] [--members N] | import [--messages N] [--runs N] | micro [BenchmarkDotNet arguments]");
     return 2;
 }

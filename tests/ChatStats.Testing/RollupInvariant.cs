@@ -27,5 +27,25 @@ public static class RollupInvariant
         {
             throw new InvalidOperationException($"{mismatches} rollup rows differ from a recount of the stored messages");
         }
+        // The coarse rollups (kept by triggers) agree with the fine one.
+        var hourly = await db.ScalarAsync<long>($"""
+            WITH fine AS (SELECT chat_id, hour, sum(messages) AS messages, sum(words) AS words, sum(chars) AS chars,
+                                 {string.Join(", ", Kinds.Select(k => $"sum({k}_count) AS {k}_count"))}
+                          FROM chat_user_hourly WHERE true{filter} GROUP BY 1, 2 HAVING sum(messages) <> 0 OR sum(words) <> 0),
+                 coarse AS (SELECT * FROM chat_hourly WHERE (messages <> 0 OR words <> 0){filter})
+            SELECT count(*) FROM fine r FULL JOIN coarse h USING (chat_id, hour)
+            WHERE r.messages IS DISTINCT FROM h.messages OR r.words IS DISTINCT FROM h.words OR r.chars IS DISTINCT FROM h.chars OR {kindChecks}
+            """);
+        var totals = await db.ScalarAsync<long>($"""
+            WITH fine AS (SELECT chat_id, user_id, sum(messages) AS messages, sum(words) AS words, sum(chars) AS chars
+                          FROM chat_user_hourly WHERE true{filter} GROUP BY 1, 2 HAVING sum(messages) <> 0 OR sum(words) <> 0),
+                 coarse AS (SELECT * FROM chat_user_totals WHERE (messages <> 0 OR words <> 0){filter})
+            SELECT count(*) FROM fine r FULL JOIN coarse h USING (chat_id, user_id)
+            WHERE r.messages IS DISTINCT FROM h.messages OR r.words IS DISTINCT FROM h.words OR r.chars IS DISTINCT FROM h.chars
+            """);
+        if (hourly != 0 || totals != 0)
+        {
+            throw new InvalidOperationException($"the coarse rollups drifted: {hourly} chat_hourly rows and {totals} chat_user_totals rows differ from chat_user_hourly");
+        }
     }
 }

@@ -119,6 +119,92 @@ namespace ChatStats.Migrations.Migrations
                     b.ToTable("chats", (string)null);
                 });
 
+            modelBuilder.Entity("ChatStats.Bot.Data.ChatHourly", b =>
+                {
+                    b.Property<long>("ChatId")
+                        .HasColumnType("bigint")
+                        .HasColumnName("chat_id");
+
+                    b.Property<DateTimeOffset>("Hour")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("hour");
+
+                    b.Property<int>("AnimationCount")
+                        .HasColumnType("integer")
+                        .HasColumnName("animation_count");
+
+                    b.Property<int>("AudioCount")
+                        .HasColumnType("integer")
+                        .HasColumnName("audio_count");
+
+                    b.Property<long>("Chars")
+                        .HasColumnType("bigint")
+                        .HasColumnName("chars");
+
+                    b.Property<int>("ContactCount")
+                        .HasColumnType("integer")
+                        .HasColumnName("contact_count");
+
+                    b.Property<int>("DiceCount")
+                        .HasColumnType("integer")
+                        .HasColumnName("dice_count");
+
+                    b.Property<int>("DocumentCount")
+                        .HasColumnType("integer")
+                        .HasColumnName("document_count");
+
+                    b.Property<int>("LocationCount")
+                        .HasColumnType("integer")
+                        .HasColumnName("location_count");
+
+                    b.Property<long>("Messages")
+                        .HasColumnType("bigint")
+                        .HasColumnName("messages");
+
+                    b.Property<int>("OtherCount")
+                        .HasColumnType("integer")
+                        .HasColumnName("other_count");
+
+                    b.Property<int>("PhotoCount")
+                        .HasColumnType("integer")
+                        .HasColumnName("photo_count");
+
+                    b.Property<int>("PollCount")
+                        .HasColumnType("integer")
+                        .HasColumnName("poll_count");
+
+                    b.Property<int>("StickerCount")
+                        .HasColumnType("integer")
+                        .HasColumnName("sticker_count");
+
+                    b.Property<int>("TextCount")
+                        .HasColumnType("integer")
+                        .HasColumnName("text_count");
+
+                    b.Property<int>("VideoCount")
+                        .HasColumnType("integer")
+                        .HasColumnName("video_count");
+
+                    b.Property<int>("VideoNoteCount")
+                        .HasColumnType("integer")
+                        .HasColumnName("video_note_count");
+
+                    b.Property<int>("VoiceCount")
+                        .HasColumnType("integer")
+                        .HasColumnName("voice_count");
+
+                    b.Property<long>("Words")
+                        .HasColumnType("bigint")
+                        .HasColumnName("words");
+
+                    b.HasKey("ChatId", "Hour")
+                        .HasName("pk_chat_hourly");
+
+                    b.ToTable("chat_hourly", (string)null);
+
+                    b.HasAnnotation("Npgsql:StorageParameter:fillfactor", 70);
+                });
+
             modelBuilder.Entity("ChatStats.Bot.Data.ChatMemberPrefs", b =>
                 {
                     b.Property<long>("ChatId")
@@ -181,6 +267,40 @@ namespace ChatStats.Migrations.Migrations
                         .HasDatabaseName("ix_chat_title_history_chat_id_message_id");
 
                     b.ToTable("chat_title_history", (string)null);
+                });
+
+            modelBuilder.Entity("ChatStats.Bot.Data.ChatUserTotals", b =>
+                {
+                    b.Property<long>("ChatId")
+                        .HasColumnType("bigint")
+                        .HasColumnName("chat_id");
+
+                    b.Property<long>("UserId")
+                        .HasColumnType("bigint")
+                        .HasColumnName("user_id");
+
+                    b.Property<long>("Chars")
+                        .HasColumnType("bigint")
+                        .HasColumnName("chars");
+
+                    b.Property<long>("Media")
+                        .HasColumnType("bigint")
+                        .HasColumnName("media");
+
+                    b.Property<long>("Messages")
+                        .HasColumnType("bigint")
+                        .HasColumnName("messages");
+
+                    b.Property<long>("Words")
+                        .HasColumnType("bigint")
+                        .HasColumnName("words");
+
+                    b.HasKey("ChatId", "UserId")
+                        .HasName("pk_chat_user_totals");
+
+                    b.ToTable("chat_user_totals", (string)null);
+
+                    b.HasAnnotation("Npgsql:StorageParameter:fillfactor", 70);
                 });
 
             modelBuilder.Entity("ChatStats.Bot.Data.DeadLetter", b =>

@@ -17,6 +17,8 @@ internal sealed class ChatStatsDbContext(DbContextOptions<ChatStatsDbContext> op
     public DbSet<InboxBatch> Inbox => Set<InboxBatch>();
     public DbSet<ChatDailyUsage> DailyUsage => Set<ChatDailyUsage>();
     public DbSet<ChatMemberPrefs> MemberPrefs => Set<ChatMemberPrefs>();
+    public DbSet<ChatHourly> ChatHourly => Set<ChatHourly>();
+    public DbSet<ChatUserTotals> ChatUserTotals => Set<ChatUserTotals>();
 
     protected override void OnModelCreating(ModelBuilder modelBuilder)
     {

@@ -210,6 +210,67 @@ internal sealed class HourlyActivityConfiguration : IEntityTypeConfiguration<Hou
     }
 }
 
+/// <summary>
+/// The rollup summed over members: one row per chat × UTC hour. Totals, busiest days and hours, heatmaps, histories
+/// and kinds read it: a two-year chat is 17,520 rows whatever its size. Kept by triggers on chat_user_hourly.
+/// </summary>
+internal sealed class ChatHourly
+{
+    public long ChatId { get; set; }
+    public DateTimeOffset Hour { get; set; }
+    public long Messages { get; set; }
+    public long Words { get; set; }
+    public long Chars { get; set; }
+    public int TextCount { get; set; }
+    public int PhotoCount { get; set; }
+    public int StickerCount { get; set; }
+    public int VoiceCount { get; set; }
+    public int VideoCount { get; set; }
+    public int VideoNoteCount { get; set; }
+    public int AudioCount { get; set; }
+    public int DocumentCount { get; set; }
+    public int AnimationCount { get; set; }
+    public int PollCount { get; set; }
+    public int LocationCount { get; set; }
+    public int ContactCount { get; set; }
+    public int DiceCount { get; set; }
+    public int OtherCount { get; set; }
+}
+
+internal sealed class ChatHourlyConfiguration : IEntityTypeConfiguration<ChatHourly>
+{
+    public void Configure(EntityTypeBuilder<ChatHourly> b)
+    {
+        b.ToTable("chat_hourly");
+        b.HasStorageParameter("fillfactor", 70);
+        b.HasKey(x => new { x.ChatId, x.Hour });
+    }
+}
+
+/// <summary>
+/// A member's all-time totals in a chat: leaderboards, ranks and member counts for "all" read one row per member
+/// instead of every hour they spoke in. Kept by triggers on chat_user_hourly.
+/// </summary>
+internal sealed class ChatUserTotals
+{
+    public long ChatId { get; set; }
+    public long UserId { get; set; }
+    public long Messages { get; set; }
+    public long Words { get; set; }
+    public long Chars { get; set; }
+    public long Media { get; set; }
+}
+
+internal sealed class ChatUserTotalsConfiguration : IEntityTypeConfiguration<ChatUserTotals>
+{
+    public void Configure(EntityTypeBuilder<ChatUserTotals> b)
+    {
+        b.ToTable("chat_user_totals");
+        b.HasStorageParameter("fillfactor", 70);
+        b.HasKey(x => new { x.ChatId, x.UserId });
+    }
+}
+
 internal sealed class DeadLetter
 {
     public long Id { get; set; }

@@ -74,7 +74,7 @@ internal sealed class StatsQueries(NpgsqlDataSource dataSource)
     /// <summary>Whether anything at all is recorded for the chat: "nothing yet" and "nothing in this period" are different answers.</summary>
     public async Task<bool> HasAnyAsync(long chatId, CancellationToken ct)
     {
-        await using var cmd = dataSource.CreateCommand("SELECT EXISTS (SELECT 1 FROM chat_user_hourly WHERE chat_id = $1)");
+        await using var cmd = dataSource.CreateCommand("SELECT EXISTS (SELECT 1 FROM chat_hourly WHERE chat_id = $1 AND messages > 0)");
         cmd.Parameters.Add(new NpgsqlParameter<long> { TypedValue = chatId });
         return await cmd.ExecuteScalarAsync(ct) is true;
     }
@@ -82,28 +82,35 @@ internal sealed class StatsQueries(NpgsqlDataSource dataSource)
     public async Task<Overview> OverviewAsync(long chatId, Period period, CancellationToken ct)
     {
         await using var batch = dataSource.CreateBatch();
+        // Chat-wide numbers from chat_hourly; members from the per-member totals for all time, else from the hours in range.
         batch.BatchCommands.Add(Command($"""
-            SELECT coalesce(sum(messages), 0)::bigint, count(DISTINCT user_id), coalesce(sum(words), 0)::bigint, coalesce(sum(chars), 0)::bigint,
+            SELECT coalesce(sum(messages), 0)::bigint, coalesce(sum(words), 0)::bigint, coalesce(sum(chars), 0)::bigint,
                    coalesce(sum({MediaSum}), 0)::bigint
-            FROM chat_user_hourly WHERE chat_id = $1 AND hour >= $2 AND hour < $3
+            FROM chat_hourly WHERE chat_id = $1 AND hour >= $2 AND hour < $3
+            """, Range(chatId, period)));
+        batch.BatchCommands.Add(period.From is null
+            ? Command("SELECT count(*) FROM chat_user_totals WHERE chat_id = $1 AND messages > 0", new NpgsqlParameter<long> { TypedValue = chatId })
+            : Command("SELECT count(DISTINCT user_id) FROM chat_user_hourly WHERE chat_id = $1 AND hour >= $2 AND hour < $3 AND messages > 0", Range(chatId, period)[..3]));
+        batch.BatchCommands.Add(Command("""
+            SELECT (hour AT TIME ZONE $4)::date AS day, sum(messages)::bigint FROM chat_hourly
+            WHERE chat_id = $1 AND hour >= $2 AND hour < $3 GROUP BY 1 HAVING sum(messages) > 0 ORDER BY 2 DESC, 1 LIMIT 1
             """, Range(chatId, period)));
         batch.BatchCommands.Add(Command("""
-            SELECT (hour AT TIME ZONE $4)::date AS day, sum(messages)::bigint FROM chat_user_hourly
-            WHERE chat_id = $1 AND hour >= $2 AND hour < $3 GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 1
-            """, Range(chatId, period)));
-        batch.BatchCommands.Add(Command("""
-            SELECT extract(hour FROM hour AT TIME ZONE $4)::int, sum(messages)::bigint FROM chat_user_hourly
-            WHERE chat_id = $1 AND hour >= $2 AND hour < $3 GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 1
+            SELECT extract(hour FROM hour AT TIME ZONE $4)::int, sum(messages)::bigint FROM chat_hourly
+            WHERE chat_id = $1 AND hour >= $2 AND hour < $3 GROUP BY 1 HAVING sum(messages) > 0 ORDER BY 2 DESC, 1 LIMIT 1
             """, Range(chatId, period)));
         var previous = period.Previous;
         if (previous is not null)
         {
-            batch.BatchCommands.Add(Command("SELECT coalesce(sum(messages), 0)::bigint FROM chat_user_hourly WHERE chat_id = $1 AND hour >= $2 AND hour < $3",
-                Range(chatId, previous)));
+            batch.BatchCommands.Add(Command("SELECT coalesce(sum(messages), 0)::bigint FROM chat_hourly WHERE chat_id = $1 AND hour >= $2 AND hour < $3",
+                Range(chatId, previous)[..3]));
         }
         await using var r = await batch.ExecuteReaderAsync(ct);
         await r.ReadAsync(ct);
-        var (messages, members, words, chars, media) = (r.GetInt64(0), r.GetInt64(1), r.GetInt64(2), r.GetInt64(3), r.GetInt64(4));
+        var (messages, words, chars, media) = (r.GetInt64(0), r.GetInt64(1), r.GetInt64(2), r.GetInt64(3));
+        await r.NextResultAsync(ct);
+        await r.ReadAsync(ct);
+        var members = r.GetInt64(0);
         await r.NextResultAsync(ct);
         DateOnly? day = null;
         long dayCount = 0;
@@ -132,23 +139,44 @@ internal sealed class StatsQueries(NpgsqlDataSource dataSource)
 
     public async Task<Leaderboard> TopAsync(long chatId, Period period, int count, TopMetric metric, CancellationToken ct)
     {
-        var value = metric switch
-        {
-            TopMetric.Words => "sum(words)",
-            TopMetric.Chars => "sum(chars)",
-            TopMetric.Media => $"sum({MediaSum})",
-            _ => "sum(messages)",
-        };
         await using var batch = dataSource.CreateBatch();
-        batch.BatchCommands.Add(Command($"SELECT coalesce({value}, 0)::bigint FROM chat_user_hourly h WHERE chat_id = $1 AND hour >= $2 AND hour < $3", Range(chatId, period)));
-        batch.BatchCommands.Add(Command($"""
-            SELECT t.user_id, t.v, u.first_name, u.last_name, u.username
-            FROM (SELECT user_id, {value}::bigint AS v FROM chat_user_hourly h
-                  WHERE chat_id = $1 AND hour >= $2 AND hour < $3 AND {NotOptedOut}
-                  GROUP BY user_id HAVING {value} > 0 ORDER BY 2 DESC, 1 LIMIT $5) t
-            LEFT JOIN users u ON u.id = t.user_id
-            ORDER BY t.v DESC, t.user_id
-            """, [.. Range(chatId, period), new NpgsqlParameter<int> { TypedValue = count }]));
+        if (period.From is null)
+        {
+            // All time: one row per member.
+            var column = metric switch
+            {
+                TopMetric.Words => "words",
+                TopMetric.Chars => "chars",
+                TopMetric.Media => "media",
+                _ => "messages",
+            };
+            batch.BatchCommands.Add(Command($"SELECT coalesce(sum({column}), 0)::bigint FROM chat_user_totals WHERE chat_id = $1", new NpgsqlParameter<long> { TypedValue = chatId }));
+            batch.BatchCommands.Add(Command($"""
+                SELECT h.user_id, h.{column}, u.first_name, u.last_name, u.username
+                FROM chat_user_totals h LEFT JOIN users u ON u.id = h.user_id
+                WHERE h.chat_id = $1 AND h.{column} > 0 AND {NotOptedOut}
+                ORDER BY h.{column} DESC, h.user_id LIMIT $2
+                """, new NpgsqlParameter<long> { TypedValue = chatId }, new NpgsqlParameter<int> { TypedValue = count }));
+        }
+        else
+        {
+            var value = metric switch
+            {
+                TopMetric.Words => "sum(words)",
+                TopMetric.Chars => "sum(chars)",
+                TopMetric.Media => $"sum({MediaSum})",
+                _ => "sum(messages)",
+            };
+            batch.BatchCommands.Add(Command($"SELECT coalesce({value}, 0)::bigint FROM chat_hourly h WHERE chat_id = $1 AND hour >= $2 AND hour < $3", Range(chatId, period)[..3]));
+            batch.BatchCommands.Add(Command($"""
+                SELECT t.user_id, t.v, u.first_name, u.last_name, u.username
+                FROM (SELECT user_id, {value}::bigint AS v FROM chat_user_hourly h
+                      WHERE chat_id = $1 AND hour >= $2 AND hour < $3 AND {NotOptedOut}
+                      GROUP BY user_id HAVING {value} > 0 ORDER BY 2 DESC, 1 LIMIT $4) t
+                LEFT JOIN users u ON u.id = t.user_id
+                ORDER BY t.v DESC, t.user_id
+                """, [.. Range(chatId, period)[..3], new NpgsqlParameter<int> { TypedValue = count }]));
+        }
         await using var r = await batch.ExecuteReaderAsync(ct);
         await r.ReadAsync(ct);
         var total = r.GetInt64(0);
@@ -168,9 +196,11 @@ internal sealed class StatsQueries(NpgsqlDataSource dataSource)
         await using var batch = dataSource.CreateBatch();
         batch.BatchCommands.Add(Command("SELECT first_name, last_name FROM users WHERE id = $1", new NpgsqlParameter<long> { TypedValue = userId }));
         // Rank among everyone who spoke in the period (opted-out members are not ranked and see no rank).
+        var members = period.From is null
+            ? "SELECT user_id, messages AS m, words AS w FROM chat_user_totals h WHERE chat_id = $1 AND messages > 0"
+            : "SELECT user_id, sum(messages) AS m, sum(words) AS w FROM chat_user_hourly h WHERE chat_id = $1 AND hour >= $2 AND hour < $3 GROUP BY user_id";
         batch.BatchCommands.Add(Command($"""
-            WITH t AS (SELECT user_id, sum(messages) AS m, sum(words) AS w FROM chat_user_hourly h
-                       WHERE chat_id = $1 AND hour >= $2 AND hour < $3 AND ({NotOptedOut} OR user_id = $5) GROUP BY user_id)
+            WITH t AS (SELECT * FROM ({members}) a WHERE m > 0 AND (NOT EXISTS (SELECT 1 FROM chat_member_prefs p WHERE p.chat_id = $1 AND p.user_id = a.user_id AND p.opted_out) OR a.user_id = $5))
             SELECT coalesce((SELECT m FROM t WHERE user_id = $5), 0)::bigint, coalesce((SELECT w FROM t WHERE user_id = $5), 0)::bigint,
                    (SELECT count(*) FROM t WHERE m > (SELECT m FROM t WHERE user_id = $5)) + 1, (SELECT count(*) FROM t)
             """, [.. p, user]));
@@ -237,7 +267,7 @@ internal sealed class StatsQueries(NpgsqlDataSource dataSource)
     {
         await using var cmd = dataSource.CreateCommand("""
             SELECT (extract(isodow FROM hour AT TIME ZONE $4)::int - 1), extract(hour FROM hour AT TIME ZONE $4)::int, sum(messages)::bigint
-            FROM chat_user_hourly WHERE chat_id = $1 AND hour >= $2 AND hour < $3 GROUP BY 1, 2
+            FROM chat_hourly WHERE chat_id = $1 AND hour >= $2 AND hour < $3 GROUP BY 1, 2
             """);
         cmd.Parameters.AddRange(Range(chatId, period));
         var grid = new long[7, 24];
@@ -253,8 +283,8 @@ internal sealed class StatsQueries(NpgsqlDataSource dataSource)
     public async Task<IReadOnlyList<DayCount>> HistoryAsync(long chatId, Period period, CancellationToken ct)
     {
         await using var cmd = dataSource.CreateCommand("""
-            SELECT (hour AT TIME ZONE $4)::date, sum(messages)::bigint FROM chat_user_hourly
-            WHERE chat_id = $1 AND hour >= $2 AND hour < $3 GROUP BY 1 ORDER BY 1
+            SELECT (hour AT TIME ZONE $4)::date, sum(messages)::bigint FROM chat_hourly
+            WHERE chat_id = $1 AND hour >= $2 AND hour < $3 GROUP BY 1 HAVING sum(messages) > 0 ORDER BY 1
             """);
         cmd.Parameters.AddRange(Range(chatId, period));
         var counts = new Dictionary<DateOnly, long>();
@@ -282,7 +312,7 @@ internal sealed class StatsQueries(NpgsqlDataSource dataSource)
     public async Task<IReadOnlyDictionary<MessageKind, long>> KindsAsync(long chatId, Period period, CancellationToken ct)
     {
         var sums = string.Join(", ", Enum.GetNames<MessageKind>().Select(n => $"coalesce(sum({ChatStatsDbContext.SnakeCase(n)}_count), 0)::bigint"));
-        await using var cmd = dataSource.CreateCommand($"SELECT {sums} FROM chat_user_hourly WHERE chat_id = $1 AND hour >= $2 AND hour < $3");
+        await using var cmd = dataSource.CreateCommand($"SELECT {sums} FROM chat_hourly WHERE chat_id = $1 AND hour >= $2 AND hour < $3");
         cmd.Parameters.AddRange(Range(chatId, period)[..3]);
         await using var r = await cmd.ExecuteReaderAsync(ct);
         await r.ReadAsync(ct);
@@ -342,7 +372,9 @@ internal sealed class StatsQueries(NpgsqlDataSource dataSource)
     public async Task<IReadOnlyList<InactiveMember>> InactiveAsync(long chatId, int days, DateTimeOffset now, int count, CancellationToken ct)
     {
         await using var cmd = dataSource.CreateCommand($"""
-            WITH spoke AS (SELECT user_id, max(hour) + interval '1 hour' AS last FROM chat_user_hourly WHERE chat_id = $1 GROUP BY user_id),
+            WITH spoke AS (SELECT t.user_id,
+                                  (SELECT max(h.hour) FROM chat_user_hourly h WHERE h.chat_id = $1 AND h.user_id = t.user_id AND h.messages > 0) + interval '1 hour' AS last
+                           FROM chat_user_totals t WHERE t.chat_id = $1 AND t.messages > 0),
                  membership AS (SELECT DISTINCT ON (target_user_id) target_user_id AS user_id, kind, occurred_at FROM service_events
                                 WHERE chat_id = $1 AND kind IN ({(short)ServiceEventKind.Joined}, {(short)ServiceEventKind.Left}) AND target_user_id IS NOT NULL
                                 ORDER BY target_user_id, occurred_at DESC, message_id DESC),

@@ -1,0 +1,80 @@
+namespace ChatStats.Bot.Data;
+
+/// <summary>
+/// Statement-level triggers on chat_user_hourly that carry every change — ingest, edits, /forgetme, retention,
+/// migrations, imports — into chat_hourly and chat_user_totals in the same transaction, from the transition tables:
+/// one grouped upsert per statement, so the coarse rollups can never drift from the fine one.
+/// </summary>
+internal static class RollupTriggers
+{
+    private static readonly string[] Kinds =
+        ["text", "photo", "sticker", "voice", "video", "video_note", "audio", "document", "animation", "poll", "location", "contact", "dice", "other"];
+
+    private const string Media = "photo_count + sticker_count + voice_count + video_count + video_note_count + audio_count + document_count + animation_count";
+
+    /// <summary>Applies <paramref name="delta"/> (a query over the transition tables with a sign column) to both coarse rollups.</summary>
+    private static string Apply(string delta)
+    {
+        var kindSums = string.Join(", ", Kinds.Select(k => $"sum(sign * {k}_count)"));
+        var kindCols = string.Join(", ", Kinds.Select(k => $"{k}_count"));
+        var kindAdds = string.Join(", ", Kinds.Select(k => $"{k}_count = t.{k}_count + excluded.{k}_count"));
+        return $"""
+            WITH d AS ({delta}),
+            hourly AS (
+              INSERT INTO chat_hourly AS t (chat_id, hour, messages, words, chars, {kindCols})
+              SELECT chat_id, hour, sum(sign * messages), sum(sign * words), sum(sign * chars), {kindSums} FROM d GROUP BY chat_id, hour
+              ON CONFLICT (chat_id, hour) DO UPDATE
+                SET messages = t.messages + excluded.messages, words = t.words + excluded.words, chars = t.chars + excluded.chars, {kindAdds})
+            INSERT INTO chat_user_totals AS t (chat_id, user_id, messages, words, chars, media)
+            SELECT chat_id, user_id, sum(sign * messages), sum(sign * words), sum(sign * chars), sum(sign * ({Media})) FROM d GROUP BY chat_id, user_id
+            ON CONFLICT (chat_id, user_id) DO UPDATE
+              SET messages = t.messages + excluded.messages, words = t.words + excluded.words, chars = t.chars + excluded.chars, media = t.media + excluded.media;
+            """;
+    }
+
+    public static string Create => $"""
+        CREATE FUNCTION chat_user_hourly_inserted() RETURNS trigger LANGUAGE plpgsql AS $f$
+        BEGIN
+          {Apply("SELECT 1 AS sign, * FROM new_rows")}
+          RETURN NULL;
+        END $f$;
+
+        CREATE FUNCTION chat_user_hourly_updated() RETURNS trigger LANGUAGE plpgsql AS $f$
+        BEGIN
+          {Apply("SELECT 1 AS sign, * FROM new_rows UNION ALL SELECT -1, * FROM old_rows")}
+          RETURN NULL;
+        END $f$;
+
+        CREATE FUNCTION chat_user_hourly_deleted() RETURNS trigger LANGUAGE plpgsql AS $f$
+        BEGIN
+          {Apply("SELECT -1 AS sign, * FROM old_rows")}
+          -- A member with nothing left is no member of the totals.
+          DELETE FROM chat_user_totals t USING (SELECT DISTINCT chat_id, user_id FROM old_rows) g
+          WHERE t.chat_id = g.chat_id AND t.user_id = g.user_id AND t.messages = 0 AND t.words = 0 AND t.chars = 0 AND t.media = 0;
+          RETURN NULL;
+        END $f$;
+
+        CREATE TRIGGER rollup_inserted AFTER INSERT ON chat_user_hourly REFERENCING NEW TABLE AS new_rows
+          FOR EACH STATEMENT EXECUTE FUNCTION chat_user_hourly_inserted();
+        CREATE TRIGGER rollup_updated AFTER UPDATE ON chat_user_hourly REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
+          FOR EACH STATEMENT EXECUTE FUNCTION chat_user_hourly_updated();
+        CREATE TRIGGER rollup_deleted AFTER DELETE ON chat_user_hourly REFERENCING OLD TABLE AS old_rows
+          FOR EACH STATEMENT EXECUTE FUNCTION chat_user_hourly_deleted();
+
+        -- What is already recorded.
+        INSERT INTO chat_hourly (chat_id, hour, messages, words, chars, {string.Join(", ", Kinds.Select(k => $"{k}_count"))})
+        SELECT chat_id, hour, sum(messages), sum(words), sum(chars), {string.Join(", ", Kinds.Select(k => $"sum({k}_count)"))}
+        FROM chat_user_hourly GROUP BY chat_id, hour;
+        INSERT INTO chat_user_totals (chat_id, user_id, messages, words, chars, media)
+        SELECT chat_id, user_id, sum(messages), sum(words), sum(chars), sum({Media}) FROM chat_user_hourly GROUP BY chat_id, user_id;
+        """;
+
+    public const string Drop = """
+        DROP TRIGGER IF EXISTS rollup_inserted ON chat_user_hourly;
+        DROP TRIGGER IF EXISTS rollup_updated ON chat_user_hourly;
+        DROP TRIGGER IF EXISTS rollup_deleted ON chat_user_hourly;
+        DROP FUNCTION IF EXISTS chat_user_hourly_inserted();
+        DROP FUNCTION IF EXISTS chat_user_hourly_updated();
+        DROP FUNCTION IF EXISTS chat_user_hourly_deleted();
+        """;
+}

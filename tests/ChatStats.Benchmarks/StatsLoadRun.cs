@@ -1,0 +1,287 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+using ChatStats.Bot.Charts;
+using ChatStats.Bot.Commands;
+using ChatStats.Bot.Stats;
+using ChatStats.Testing;
+using Npgsql;
+
+namespace ChatStats.Benchmarks;
+
+/// <summary>
+/// Server-side time of the statistics commands on a big chat: a chat seeded with N messages from M members over two
+/// years (messages and the rollup built by SQL, exactly as ingest would have left them), then each command's queries
+/// and rendering — from handler start to reply ready, Telegram excluded — timed repeatedly. p50 and p95 per command.
+/// </summary>
+internal static class StatsLoadRun
+{
+    private const long ChatId = -1_000_000_000_777;
+    private static readonly CultureInfo En = CultureInfo.GetCultureInfo("en");
+
+    public static async Task<int> RunAsync(string[] args)
+    {
+        var messages = IngestLoadRun.Option(args, "--messages", 1_000_000);
+        var members = IngestLoadRun.Option(args, "--members", 5_000);
+        var iterations = IngestLoadRun.Option(args, "--iterations", 40);
+        if (Environment.GetEnvironmentVariable("CHATSTATS_BENCH_SERVER_URL") is { } server)
+        {
+            Environment.SetEnvironmentVariable(PostgresServer.UrlVariable, server);
+        }
+        var cs = await PostgresServer.CreateDatabaseAsync("stats");
+        await using var dataSource = new NpgsqlDataSourceBuilder(cs).Build();
+        var seeding = Stopwatch.StartNew();
+        await SeedAsync(dataSource, messages, members);
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"seeded {messages:N0} messages from {members:N0} members over 730 days in {seeding.Elapsed.TotalSeconds:F0} s"));
+
+        var queries = new StatsQueries(dataSource);
+        var now = DateTimeOffset.UtcNow;
+        var all = Period.TryParse("all", TimeZoneInfo.Utc, now, out _)!;
+        var month = Period.TryParse("30d", TimeZoneInfo.Utc, now, out _)!;
+        var busiest = await BusiestMemberAsync(dataSource);
+        var chat = (await queries.ChatAsync(ChatId, CancellationToken.None))!;
+        var request = new StatsRequest(chat, all, []);
+        var context = new CommandContext(
+            new ChatStats.Telegram.Types.Message { MessageId = 1, Date = 0, Chat = new ChatStats.Telegram.Types.Chat { Id = ChatId, Type = "supergroup" } },
+            new ParsedCommand("stats", "all"), En);
+
+        var cases = new (string Name, Func<Task<int>> Run)[]
+        {
+            ("/stats all", async () =>
+            {
+                var o = await queries.OverviewAsync(ChatId, all, CancellationToken.None);
+                var top = await queries.TopAsync(ChatId, all, 5, TopMetric.Messages, CancellationToken.None);
+                return StatsCommand.Render(request, o, top, context).Length;
+            }),
+            ("/top all", async () =>
+            {
+                var board = await queries.TopAsync(ChatId, all, 10, TopMetric.Messages, CancellationToken.None);
+                var text = new StringBuilder();
+                TopCommand.AppendRows(text, board, En);
+                return text.Length;
+            }),
+            ("/activity all (data + SVG)", async () =>
+            {
+                var grid = await queries.HeatmapAsync(ChatId, all, CancellationToken.None);
+                return Svg.Heatmap("Activity", grid, ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"], "max", En).Length;
+            }),
+            ("/me all", async () =>
+            {
+                var member = await queries.MemberAsync(ChatId, busiest, all, CancellationToken.None);
+                return MemberCommand.Render(member!, request, "all time", context).Length;
+            }),
+            ("/history all (data + SVG)", async () =>
+            {
+                var days = await queries.HistoryAsync(ChatId, all, CancellationToken.None);
+                return Svg.LineChart("History", [.. days.Select(d => new Point(d.Day.ToString("d MMM", En), d.Messages))], 7, En).Length;
+            }),
+            ("/words 30d", async () =>
+            {
+                var counter = new WordCounter();
+                await foreach (var text in queries.TextsAsync(ChatId, month, null, CancellationToken.None))
+                {
+                    counter.Add(text);
+                }
+                return counter.Top(20).Count;
+            }),
+        };
+
+        Console.WriteLine();
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| command ({messages:N0} messages) | p50 ms | p95 ms | max ms |"));
+        Console.WriteLine("|---|---|---|---|");
+        foreach (var (name, run) in cases)
+        {
+            // Warm-up: JIT, plans, the cache.
+            for (var i = 0; i < 3; i++)
+            {
+                await run();
+            }
+            var times = new List<double>();
+            for (var i = 0; i < iterations; i++)
+            {
+                var started = Stopwatch.GetTimestamp();
+                await run();
+                times.Add(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+            }
+            times.Sort();
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"| {name} | {Percentile(times, 0.5):F1} | {Percentile(times, 0.95):F1} | {times[^1]:F1} |"));
+        }
+
+        // PNG conversion is a child process per chart; timed apart so the query path is not hidden behind it.
+        var renderer = new ChartRenderer(new Microsoft.Extensions.Configuration.ConfigurationBuilder().Build(), Microsoft.Extensions.Logging.Abstractions.NullLogger<ChartRenderer>.Instance);
+        var svg = Svg.Heatmap("Activity", await queries.HeatmapAsync(ChatId, all, CancellationToken.None), ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"], "max", En);
+        var pngTimes = new List<double>();
+        for (var i = 0; i < 10; i++)
+        {
+            var started = Stopwatch.GetTimestamp();
+            _ = await renderer.ToPngAsync(svg, CancellationToken.None);
+            pngTimes.Add(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+        }
+        pngTimes.Sort();
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| heatmap SVG → PNG (rsvg-convert) | {Percentile(pngTimes, 0.5):F1} | {Percentile(pngTimes, 0.95):F1} | {pngTimes[^1]:F1} |"));
+        return 0;
+    }
+
+    private static double Percentile(List<double> sorted, double p) => sorted[Math.Min(sorted.Count - 1, (int)Math.Ceiling(p * sorted.Count) - 1)];
+
+    private static async Task<long> BusiestMemberAsync(NpgsqlDataSource dataSource)
+    {
+        await using var cmd = dataSource.CreateCommand($"SELECT user_id FROM chat_user_hourly WHERE chat_id = {ChatId} GROUP BY 1 ORDER BY sum(messages) DESC LIMIT 1");
+        return (long)(await cmd.ExecuteScalarAsync())!;
+    }
+
+    /// <summary>
+    /// Messages spread over 730 days with a daily rhythm; members' activity skewed (a few talk a lot); texts of eight
+    /// words from a 2,000-word vocabulary in two scripts. The rollup is a recount of the messages, as ingest keeps it.
+    /// </summary>
+    private static async Task SeedAsync(NpgsqlDataSource dataSource, int messages, int members)
+    {
+        string[] statements =
+        [
+            $"INSERT INTO chats (id, type, title, is_forum, first_seen_at, updated_at) VALUES ({ChatId}, 'supergroup', 'Big chat', false, now() - interval '730 days', now())",
+            $"""
+            INSERT INTO users (id, is_bot, first_name, first_seen_at, updated_at)
+            SELECT 1000000 + g, false, 'Member ' || g, now(), now() FROM generate_series(1, {members}) g
+            """,
+            $"""
+            WITH voc AS (SELECT array_agg(CASE WHEN g % 2 = 0 THEN 'word' || g ELSE 'слово' || g END ORDER BY g) AS a FROM generate_series(0, 1999) g)
+            INSERT INTO messages (chat_id, message_id, sender_user_id, sent_at, kind, text, char_count, word_count, counted,
+                                  reply_to_message_id, reply_to_user_id, is_forwarded)
+            SELECT {ChatId}, g, 1000000 + 1 + floor({members} * power(random(), 3))::int,
+                   now() - interval '730 days' + (g::float8 / {messages}) * interval '730 days' + (random() * interval '2 hours'),
+                   CASE WHEN g % 10 = 0 THEN 1 ELSE 0 END,
+                   t.text, length(t.text), 8, true,
+                   CASE WHEN g % 5 = 0 AND g > 1 THEN g - 1 END,
+                   CASE WHEN g % 5 = 0 AND g > 1 THEN 1000000 + 1 + floor({members} * random())::int END,
+                   false
+            FROM voc, generate_series(1, {messages}) g
+            CROSS JOIN LATERAL (SELECT string_agg(voc.a[1 + floor(power(random(), 2) * 2000)::int + 0 * k], ' ') AS text
+                                FROM generate_series(1, 8) k WHERE g > 0) t
+            """,
+            $"""
+            INSERT INTO chat_user_hourly (chat_id, hour, user_id, messages, words, chars, text_count, photo_count, sticker_count, voice_count,
+                                          video_count, video_note_count, audio_count, document_count, animation_count, poll_count,
+                                          location_count, contact_count, dice_count, other_count)
+            SELECT chat_id, date_trunc('hour', sent_at, 'UTC'), sender_user_id, count(*), sum(word_count), sum(char_count),
+                   count(*) FILTER (WHERE kind = 0), count(*) FILTER (WHERE kind = 1), 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0
+            FROM messages WHERE chat_id = {ChatId} GROUP BY 1, 2, 3
+            """,
+            "VACUUM ANALYZE messages",
+            "VACUUM ANALYZE chat_user_hourly",
+            "VACUUM ANALYZE users",
+        ];
+        await using var connection = await dataSource.OpenConnectionAsync();
+        foreach (var sql in statements)
+        {
+            await using var cmd = new NpgsqlCommand(sql, connection) { CommandTimeout = 0 };
+            await cmd.ExecuteNonQueryAsync();
+        }
+    }
+}
+
+/// <summary>
+/// <c>chatstats import</c> of a generated export, as deployed (a child process), against a fresh database: messages per
+/// second and peak memory, median of runs; the baseline is reading and mapping the same file with nothing written.
+/// </summary>
+internal static class ImportLoadRun
+{
+    public static async Task<int> RunAsync(string[] args)
+    {
+        var messages = IngestLoadRun.Option(args, "--messages", 1_000_000);
+        var runs = IngestLoadRun.Option(args, "--runs", 3);
+        if (Environment.GetEnvironmentVariable("CHATSTATS_BENCH_SERVER_URL") is { } server)
+        {
+            Environment.SetEnvironmentVariable(PostgresServer.UrlVariable, server);
+        }
+        var dir = Directory.CreateTempSubdirectory("chatstats-import-bench");
+        try
+        {
+            var path = Path.Combine(dir.FullName, "result.json");
+            var contents = ExportBuilder.Write(path, messages, wholeAccount: true, users: 5_000);
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"export: {contents.Messages:N0} messages, {new FileInfo(path).Length / 1048576.0:N0} MB"));
+            var rates = new List<double>();
+            var baselines = new List<double>();
+            var peaks = new List<double>();
+            for (var run = 1; run <= runs; run++)
+            {
+                baselines.Add(Baseline(path));
+                var cs = await PostgresServer.CreateDatabaseAsync("import");
+                var started = Stopwatch.GetTimestamp();
+                var (exit, peak) = RunImport(path, cs);
+                var seconds = Stopwatch.GetElapsedTime(started).TotalSeconds;
+                if (exit != 0)
+                {
+                    Console.WriteLine($"import exited with {exit}");
+                    return 1;
+                }
+                rates.Add(contents.Messages / seconds);
+                peaks.Add(peak);
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"run {run}: {contents.Messages / seconds:N0} messages/s (process start to exit), peak RSS {peak:N0} MB; baseline (read + map, nothing written) {baselines[^1]:N0}/s"));
+            }
+            Console.WriteLine();
+            Console.WriteLine("| measure | median | runs |");
+            Console.WriteLine("|---|---|---|");
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| import, messages/s | {IngestLoadRun.Median(rates):N0} | {string.Join(", ", rates.Select(r => r.ToString("N0", CultureInfo.InvariantCulture)))} |"));
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| baseline (read + map), messages/s | {IngestLoadRun.Median(baselines):N0} | {string.Join(", ", baselines.Select(r => r.ToString("N0", CultureInfo.InvariantCulture)))} |"));
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| import peak RSS, MB | {IngestLoadRun.Median(peaks):N0} | {string.Join(", ", peaks.Select(r => r.ToString("N0", CultureInfo.InvariantCulture)))} |"));
+            return 0;
+        }
+        finally
+        {
+            dir.Delete(recursive: true);
+        }
+    }
+
+    private static double Baseline(string path)
+    {
+        var started = Stopwatch.GetTimestamp();
+        using var stream = File.OpenRead(path);
+        var json = new ChatStats.Bot.Import.JsonTokenStream(stream);
+        var batch = new ChatStats.Bot.Ingest.IngestBatch();
+        long count = 0;
+        while (json.Read())
+        {
+            if (json.Token == System.Text.Json.JsonTokenType.PropertyName && json.Text == "messages" && json.Read())
+            {
+                while (json.Read() && json.Token != System.Text.Json.JsonTokenType.EndArray)
+                {
+                    using var doc = System.Text.Json.JsonDocument.Parse(json.ReadValueBytes());
+                    count += ChatStats.Bot.Import.ExportMapper.Map(doc.RootElement, -1, "supergroup", "x", batch, true).Messages;
+                    if (batch.Messages.Count > 5_000)
+                    {
+                        batch.Clear();
+                    }
+                }
+            }
+        }
+        return count / Stopwatch.GetElapsedTime(started).TotalSeconds;
+    }
+
+    private static (int Exit, double PeakMb) RunImport(string path, string connectionString)
+    {
+        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "chatstats.dll"));
+        start.ArgumentList.Add("import");
+        start.ArgumentList.Add(path);
+        start.Environment.Remove("DATABASE_URL");
+        start.Environment["Database__ConnectionString"] = connectionString;
+        using var process = Process.Start(start)!;
+        double peak = 0;
+        process.OutputDataReceived += (_, e) => { if (e.Data is not null) Console.WriteLine($"  {e.Data}"); };
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        while (!process.WaitForExit(200))
+        {
+            try
+            {
+                peak = Math.Max(peak, IngestLoadRun.PeakRssMb(process.Id));
+            }
+            catch (IOException)
+            {
+            }
+        }
+        return (process.ExitCode, peak);
+    }
+}
