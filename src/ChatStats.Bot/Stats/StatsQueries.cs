@@ -82,23 +82,18 @@ internal sealed class StatsQueries(NpgsqlDataSource dataSource)
     public async Task<Overview> OverviewAsync(long chatId, Period period, CancellationToken ct)
     {
         await using var batch = dataSource.CreateBatch();
-        // Chat-wide numbers from chat_hourly; members from the per-member totals for all time, else from the hours in range.
+        // One pass over chat_hourly gives the totals, every local day and every local hour (grouping sets).
         batch.BatchCommands.Add(Command($"""
-            SELECT coalesce(sum(messages), 0)::bigint, coalesce(sum(words), 0)::bigint, coalesce(sum(chars), 0)::bigint,
-                   coalesce(sum({MediaSum}), 0)::bigint
-            FROM chat_hourly WHERE chat_id = $1 AND hour >= $2 AND hour < $3
+            SELECT grouping(day, h), day, h, sum(messages)::bigint, sum(words)::bigint, sum(chars)::bigint, sum(media)::bigint
+            FROM (SELECT (hour AT TIME ZONE $4)::date AS day, extract(hour FROM hour AT TIME ZONE $4)::int AS h,
+                         messages, words, chars, {MediaSum} AS media
+                  FROM chat_hourly WHERE chat_id = $1 AND hour >= $2 AND hour < $3) s
+            GROUP BY GROUPING SETS ((), (day), (h))
             """, Range(chatId, period)));
+        // Members: the per-member totals for all time, else the hours in range.
         batch.BatchCommands.Add(period.From is null
             ? Command("SELECT count(*) FROM chat_user_totals WHERE chat_id = $1 AND messages > 0", new NpgsqlParameter<long> { TypedValue = chatId })
             : Command("SELECT count(DISTINCT user_id) FROM chat_user_hourly WHERE chat_id = $1 AND hour >= $2 AND hour < $3 AND messages > 0", Range(chatId, period)[..3]));
-        batch.BatchCommands.Add(Command("""
-            SELECT (hour AT TIME ZONE $4)::date AS day, sum(messages)::bigint FROM chat_hourly
-            WHERE chat_id = $1 AND hour >= $2 AND hour < $3 GROUP BY 1 HAVING sum(messages) > 0 ORDER BY 2 DESC, 1 LIMIT 1
-            """, Range(chatId, period)));
-        batch.BatchCommands.Add(Command("""
-            SELECT extract(hour FROM hour AT TIME ZONE $4)::int, sum(messages)::bigint FROM chat_hourly
-            WHERE chat_id = $1 AND hour >= $2 AND hour < $3 GROUP BY 1 HAVING sum(messages) > 0 ORDER BY 2 DESC, 1 LIMIT 1
-            """, Range(chatId, period)));
         var previous = period.Previous;
         if (previous is not null)
         {
@@ -106,27 +101,32 @@ internal sealed class StatsQueries(NpgsqlDataSource dataSource)
                 Range(chatId, previous)[..3]));
         }
         await using var r = await batch.ExecuteReaderAsync(ct);
-        await r.ReadAsync(ct);
-        var (messages, words, chars, media) = (r.GetInt64(0), r.GetInt64(1), r.GetInt64(2), r.GetInt64(3));
+        long messages = 0, words = 0, chars = 0, media = 0, dayCount = 0, hourCount = 0;
+        DateOnly? day = null;
+        int? hour = null;
+        while (await r.ReadAsync(ct))
+        {
+            if (r.IsDBNull(3))
+            {
+                continue; // no rows at all: the grand total of nothing
+            }
+            var count = r.GetInt64(3);
+            switch (r.GetInt32(0))
+            {
+                case 3:
+                    (messages, words, chars, media) = (count, r.GetInt64(4), r.GetInt64(5), r.GetInt64(6));
+                    break;
+                case 1 when count > dayCount || (count == dayCount && count > 0 && DateOnly.FromDateTime(r.GetDateTime(1)) < day):
+                    (day, dayCount) = (DateOnly.FromDateTime(r.GetDateTime(1)), count);
+                    break;
+                case 2 when count > hourCount || (count == hourCount && count > 0 && r.GetInt32(2) < hour):
+                    (hour, hourCount) = (r.GetInt32(2), count);
+                    break;
+            }
+        }
         await r.NextResultAsync(ct);
         await r.ReadAsync(ct);
         var members = r.GetInt64(0);
-        await r.NextResultAsync(ct);
-        DateOnly? day = null;
-        long dayCount = 0;
-        if (await r.ReadAsync(ct))
-        {
-            day = DateOnly.FromDateTime(r.GetDateTime(0));
-            dayCount = r.GetInt64(1);
-        }
-        await r.NextResultAsync(ct);
-        int? hour = null;
-        long hourCount = 0;
-        if (await r.ReadAsync(ct))
-        {
-            hour = r.GetInt32(0);
-            hourCount = r.GetInt64(1);
-        }
         long? before = null;
         if (previous is not null)
         {
@@ -204,13 +204,12 @@ internal sealed class StatsQueries(NpgsqlDataSource dataSource)
             SELECT coalesce((SELECT m FROM t WHERE user_id = $5), 0)::bigint, coalesce((SELECT w FROM t WHERE user_id = $5), 0)::bigint,
                    (SELECT count(*) FROM t WHERE m > (SELECT m FROM t WHERE user_id = $5)) + 1, (SELECT count(*) FROM t)
             """, [.. p, user]));
+        // One pass over the member's hours: messages by local hour of day, and the local days they wrote on.
         batch.BatchCommands.Add(Command("""
-            SELECT extract(hour FROM hour AT TIME ZONE $4)::int, sum(messages) FROM chat_user_hourly
-            WHERE chat_id = $1 AND hour >= $2 AND hour < $3 AND user_id = $5 GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 3
-            """, [.. Range(chatId, period), new NpgsqlParameter<long> { TypedValue = userId }]));
-        batch.BatchCommands.Add(Command("""
-            SELECT DISTINCT (hour AT TIME ZONE $4)::date FROM chat_user_hourly
-            WHERE chat_id = $1 AND hour >= $2 AND hour < $3 AND user_id = $5 AND messages > 0 ORDER BY 1
+            SELECT grouping(day, h), day, h, sum(messages)::bigint
+            FROM (SELECT (hour AT TIME ZONE $4)::date AS day, extract(hour FROM hour AT TIME ZONE $4)::int AS h, messages
+                  FROM chat_user_hourly WHERE chat_id = $1 AND hour >= $2 AND hour < $3 AND user_id = $5 AND messages > 0) s
+            GROUP BY GROUPING SETS ((day), (h))
             """, [.. Range(chatId, period), new NpgsqlParameter<long> { TypedValue = userId }]));
         batch.BatchCommands.Add(Command("SELECT min(hour), max(hour) FROM chat_user_hourly WHERE chat_id = $1 AND user_id = $2 AND messages > 0",
             new NpgsqlParameter<long> { TypedValue = chatId }, new NpgsqlParameter<long> { TypedValue = userId }));
@@ -224,17 +223,21 @@ internal sealed class StatsQueries(NpgsqlDataSource dataSource)
         await r.ReadAsync(ct);
         var (messages, words, rank, ranked) = (r.GetInt64(0), r.GetInt64(1), (int)r.GetInt64(2), (int)r.GetInt64(3));
         await r.NextResultAsync(ct);
-        var hours = new List<int>();
-        while (await r.ReadAsync(ct))
-        {
-            hours.Add(r.GetInt32(0));
-        }
-        await r.NextResultAsync(ct);
+        var byHour = new List<(int Hour, long Messages)>();
         var days = new List<DateOnly>();
         while (await r.ReadAsync(ct))
         {
-            days.Add(DateOnly.FromDateTime(r.GetDateTime(0)));
+            if (r.GetInt32(0) == 1)
+            {
+                days.Add(DateOnly.FromDateTime(r.GetDateTime(1)));
+            }
+            else
+            {
+                byHour.Add((r.GetInt32(2), r.GetInt64(3)));
+            }
         }
+        days.Sort();
+        var hours = byHour.OrderByDescending(h => h.Messages).ThenBy(h => h.Hour).Take(3).Select(h => h.Hour).ToList();
         await r.NextResultAsync(ct);
         await r.ReadAsync(ct);
         DateTimeOffset? first = r.IsDBNull(0) ? null : r.GetFieldValue<DateTimeOffset>(0);
