@@ -2,6 +2,7 @@ using ChatStats.Bot.Commands;
 using ChatStats.Bot.Configuration;
 using ChatStats.Bot.Data;
 using ChatStats.Bot.Ingest;
+using ChatStats.Bot.Jobs;
 using ChatStats.Bot.Telegram;
 using ChatStats.Bot.Throttling;
 using ChatStats.Bot.Web;
@@ -63,14 +64,18 @@ internal static class AppHost
         builder.Services.AddHostedService<InstanceHeartbeat>();
         builder.AddCapacity();
         builder.Services.AddSingleton<ChatTiers>();
-        if (roles.Bot)
+        builder.AddJobQueue(workers: roles.Worker);
+        if (roles.Bot || roles.Worker)
         {
-            // The web role stays up on an old schema and says so on /health/ready; the bot must not write into one.
+            // The web role stays up on an old schema and says so on /health/ready; the bot and workers must not write into one.
             builder.Services.AddHostedService<SchemaCheck>();
             builder.AddTelegram();
             builder.AddThrottling();
-            builder.AddIngest();
             builder.AddCommands();
+        }
+        if (roles.Bot)
+        {
+            builder.AddIngest();
             builder.AddPolling();
         }
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(25));

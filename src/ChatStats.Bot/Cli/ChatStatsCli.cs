@@ -12,9 +12,10 @@ internal static class ChatStatsCli
     public static RootCommand Build()
     {
         var root = new RootCommand("ChatStats: records Telegram group chats and answers with statistics.");
-        root.Subcommands.Add(Role("run", "Run the bot, the workers and the web role in one process.", new RoleSet(Bot: true, Web: true)));
+        root.Subcommands.Add(Role("run", "Run the bot, the job workers and the web role in one process.", new RoleSet(Bot: true, Web: true, Worker: true)));
         root.Subcommands.Add(Role("bot", "Run the poller and command handlers only.", new RoleSet(Bot: true, Web: false)));
-        root.Subcommands.Add(Role("web", "Run /health, /metrics and the admin pages only.", new RoleSet(Bot: false, Web: true)));
+        root.Subcommands.Add(Role("worker", "Run the job workers (reports, digests, purges) only.", new RoleSet(Bot: false, Web: false, Worker: true)));
+        root.Subcommands.Add(Role("web", "Run /health, /metrics, /api and the dashboards only.", new RoleSet(Bot: false, Web: true)));
         root.Subcommands.Add(MigrateCommand());
         root.Subcommands.Add(DoctorCommand.Build());
         root.Subcommands.Add(StatsCliCommand.Build());

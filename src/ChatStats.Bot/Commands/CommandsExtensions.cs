@@ -1,4 +1,5 @@
 using ChatStats.Bot.Stats;
+using ChatStats.Jobs;
 
 namespace ChatStats.Bot.Commands;
 
@@ -13,7 +14,10 @@ internal static class CommandsExtensions
         builder.Services.AddSingleton<Privacy>();
         builder.Services.AddSingleton<Charts.ChartRenderer>();
         builder.Services.AddSingleton<StatsSupport>();
-        builder.Services.AddHostedService<RetentionService>();
+        builder.Services.AddSingleton<Reports.ReportBuilder>();
+        builder.Services.AddSingleton<Reports.PdfRenderer>();
+        builder.Services.AddJob<Reports.ReportJob, Reports.ReportArgs>("report");
+        builder.Services.AddJob<Reports.RetentionPurgeJob, Reports.PurgeArgs>("retention-purge");
         builder.Services.AddScoped<IBotCommand, StartCommand>();
         builder.Services.AddScoped<IBotCommand, HelpCommand>();
         builder.Services.AddScoped<IBotCommand, StatsCommand>();
@@ -27,6 +31,7 @@ internal static class CommandsExtensions
         builder.Services.AddScoped<IBotCommand, RepliesCommand>();
         builder.Services.AddScoped<IBotCommand, InactiveCommand>();
         builder.Services.AddScoped<IBotCommand, TitlesCommand>();
+        builder.Services.AddScoped<IBotCommand, ReportCommand>();
         builder.Services.AddScoped<IBotCommand, OptOutCommand>();
         builder.Services.AddScoped<IBotCommand, OptInCommand>();
         builder.Services.AddScoped<IBotCommand, ForgetMeCommand>();

@@ -226,34 +226,3 @@ internal sealed class SettingsCommand(
         await cmd.ExecuteNonQueryAsync(ct);
     }
 }
-
-/// <summary>Deletes what is past each chat's retention, hourly, unless the process is under pressure.</summary>
-internal sealed class RetentionService(Privacy privacy, ChatStats.Throttling.LoadShedding.LoadMonitor load, TimeProvider time, ILogger<RetentionService> logger) : BackgroundService
-{
-    public static readonly TimeSpan Interval = TimeSpan.FromHours(1);
-
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
-    {
-        using var timer = new PeriodicTimer(Interval, time);
-        while (await timer.WaitForNextTickAsync(stoppingToken))
-        {
-            if (LoadSheddingService.RecurringWorkPaused(load))
-            {
-                logger.LogInformation("Retention purge postponed: load is {Level}", load.Level);
-                continue;
-            }
-            try
-            {
-                var deleted = await privacy.PurgeExpiredAsync(stoppingToken);
-                if (deleted > 0)
-                {
-                    logger.LogInformation("Retention purge deleted {Count} messages", deleted);
-                }
-            }
-            catch (Exception ex) when (ex is NpgsqlException or TimeoutException)
-            {
-                logger.LogWarning("Retention purge failed, retrying next hour: {Error}", ex.Message);
-            }
-        }
-    }
-}

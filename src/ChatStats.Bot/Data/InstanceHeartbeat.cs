@@ -76,13 +76,15 @@ internal sealed class InstanceHeartbeat(NpgsqlDataSource dataSource, IServicePro
 }
 
 /// <summary>Which roles this process runs.</summary>
-internal sealed record RoleSet(bool Bot, bool Web)
+internal sealed record RoleSet(bool Bot, bool Web, bool Worker = false)
 {
-    public override string ToString() => (Bot, Web) switch
+    public override string ToString() => (Bot, Web, Worker) switch
     {
-        (true, true) => "run",
-        (true, false) => "bot",
-        (false, true) => "web",
-        _ => "none",
+        (true, true, true) => "run",
+        (true, false, false) => "bot",
+        (false, true, false) => "web",
+        (false, false, true) => "worker",
+        (false, false, false) => "none",
+        _ => string.Join('+', new[] { Bot ? "bot" : null, Web ? "web" : null, Worker ? "worker" : null }.OfType<string>()),
     };
 }

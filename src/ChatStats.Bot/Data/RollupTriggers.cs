@@ -22,30 +22,35 @@ internal static class RollupTriggers
             WITH d AS ({delta}),
             hourly AS (
               INSERT INTO chat_hourly AS t (chat_id, hour, messages, words, chars, {kindCols})
-              SELECT chat_id, hour, sum(sign * messages), sum(sign * words), sum(sign * chars), {kindSums} FROM d GROUP BY chat_id, hour
+              SELECT chat_id, hour, sum(sign * messages), sum(sign * words), sum(sign * chars), {kindSums} FROM d GROUP BY chat_id, hour ORDER BY chat_id, hour
               ON CONFLICT (chat_id, hour) DO UPDATE
                 SET messages = t.messages + excluded.messages, words = t.words + excluded.words, chars = t.chars + excluded.chars, {kindAdds})
             INSERT INTO chat_user_totals AS t (chat_id, user_id, messages, words, chars, media)
-            SELECT chat_id, user_id, sum(sign * messages), sum(sign * words), sum(sign * chars), sum(sign * ({Media})) FROM d GROUP BY chat_id, user_id
+            SELECT chat_id, user_id, sum(sign * messages), sum(sign * words), sum(sign * chars), sum(sign * ({Media})) FROM d GROUP BY chat_id, user_id ORDER BY chat_id, user_id
             ON CONFLICT (chat_id, user_id) DO UPDATE
               SET messages = t.messages + excluded.messages, words = t.words + excluded.words, chars = t.chars + excluded.chars, media = t.media + excluded.media;
             """;
     }
 
-    public static string Create => $"""
-        CREATE FUNCTION chat_user_hourly_inserted() RETURNS trigger LANGUAGE plpgsql AS $f$
+    public static string Create => Functions("CREATE") + Triggers;
+
+    /// <summary>The function bodies again, for a migration that changes them.</summary>
+    public static string Replace => Functions("CREATE OR REPLACE");
+
+    private static string Functions(string create) => $"""
+        {create} FUNCTION chat_user_hourly_inserted() RETURNS trigger LANGUAGE plpgsql AS $f$
         BEGIN
           {Apply("SELECT 1 AS sign, * FROM new_rows")}
           RETURN NULL;
         END $f$;
 
-        CREATE FUNCTION chat_user_hourly_updated() RETURNS trigger LANGUAGE plpgsql AS $f$
+        {create} FUNCTION chat_user_hourly_updated() RETURNS trigger LANGUAGE plpgsql AS $f$
         BEGIN
           {Apply("SELECT 1 AS sign, * FROM new_rows UNION ALL SELECT -1, * FROM old_rows")}
           RETURN NULL;
         END $f$;
 
-        CREATE FUNCTION chat_user_hourly_deleted() RETURNS trigger LANGUAGE plpgsql AS $f$
+        {create} FUNCTION chat_user_hourly_deleted() RETURNS trigger LANGUAGE plpgsql AS $f$
         BEGIN
           {Apply("SELECT -1 AS sign, * FROM old_rows")}
           -- A member with nothing left is no member of the totals.
@@ -54,6 +59,9 @@ internal static class RollupTriggers
           RETURN NULL;
         END $f$;
 
+        """;
+
+    private static string Triggers => $"""
         CREATE TRIGGER rollup_inserted AFTER INSERT ON chat_user_hourly REFERENCING NEW TABLE AS new_rows
           FOR EACH STATEMENT EXECUTE FUNCTION chat_user_hourly_inserted();
         CREATE TRIGGER rollup_updated AFTER UPDATE ON chat_user_hourly REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows

@@ -29,7 +29,7 @@ internal readonly record struct ImportProgress(string Chat, long Messages, long 
 /// needs a few megabytes. Messages are upserted by (chat_id, message_id) through the same writer live updates use:
 /// imported and live history merge without duplicates and the rollups move exactly with the rows added.
 /// </summary>
-internal sealed class ExportImporter(NpgsqlDataSource dataSource, IngestWriter writer, bool storeText, int batchSize = 5_000)
+internal sealed class ExportImporter(NpgsqlDataSource dataSource, IngestWriter writer, bool storeText, int batchSize = 5_000, int writers = 2)
 {
     public async Task<ImportSummary> ImportAsync(string path, IProgress<ImportProgress>? progress, CancellationToken ct)
     {
@@ -138,18 +138,52 @@ internal sealed class ExportImporter(NpgsqlDataSource dataSource, IngestWriter w
         }
 
         var before = await CountAsync(chat.Id, ct);
-        var batches = Channel.CreateBounded<IngestBatch>(new BoundedChannelOptions(2) { SingleReader = true, SingleWriter = true });
-        var writing = Task.Run(async () =>
+        // Batches are written by several writers at once (PostgreSQL does the work; one writer leaves a core idle).
+        // Rows every batch would touch are kept out of all but the first: the chat row, and members whose name is
+        // unchanged since a batch already wrote it; so writers wait on each other only where rollups meet.
+        var batches = Channel.CreateBounded<IngestBatch>(new BoundedChannelOptions(writers * 2) { SingleWriter = true });
+        var first = true;
+        var writing = new List<Task>();
+        var firstWritten = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        for (var w = 0; w < writers; w++)
         {
-            await foreach (var batch in batches.Reader.ReadAllAsync(ct))
+            var index = w;
+            writing.Add(Task.Run(async () =>
             {
-                await writer.WriteAsync(batch, ct);
-            }
-        }, ct);
+                if (index > 0)
+                {
+                    await firstWritten.Task;
+                }
+                await foreach (var batch in batches.Reader.ReadAllAsync(ct))
+                {
+                    await writer.WriteAsync(batch, ct);
+                    firstWritten.TrySetResult();
+                }
+                firstWritten.TrySetResult();
+            }, ct));
+        }
 
         long messages = 0, events = 0;
         var current = new IngestBatch();
+        var names = new Dictionary<long, string>();
         var lastReport = Stopwatch.GetTimestamp();
+        async Task FlushAsync()
+        {
+            if (!first)
+            {
+                current.Chats.Clear();
+            }
+            var users = current.Users.GroupBy(u => u.Id).Select(g => g.MaxBy(u => u.SeenAt)).Where(u => !names.TryGetValue(u.Id, out var n) || n != u.FirstName).ToList();
+            current.Users.Clear();
+            current.Users.AddRange(users);
+            foreach (var u in users)
+            {
+                names[u.Id] = u.FirstName;
+            }
+            first = false;
+            await batches.Writer.WriteAsync(current, ct);
+            current = new IngestBatch();
+        }
         try
         {
             while (json.Read() && json.Token != JsonTokenType.EndArray)
@@ -164,8 +198,7 @@ internal sealed class ExportImporter(NpgsqlDataSource dataSource, IngestWriter w
                 events += mapped.Events;
                 if (current.Messages.Count + current.Events.Count >= batchSize)
                 {
-                    await batches.Writer.WriteAsync(current, ct);
-                    current = new IngestBatch();
+                    await FlushAsync();
                 }
                 if (progress is not null && Stopwatch.GetElapsedTime(lastReport) > TimeSpan.FromMilliseconds(250))
                 {
@@ -175,13 +208,13 @@ internal sealed class ExportImporter(NpgsqlDataSource dataSource, IngestWriter w
             }
             if (!current.IsEmpty)
             {
-                await batches.Writer.WriteAsync(current, ct);
+                await FlushAsync();
             }
         }
         finally
         {
             batches.Writer.TryComplete();
-            await writing;
+            await Task.WhenAll(writing);
         }
         progress?.Report(new ImportProgress(title, messages, json.BytesRead, total));
         await LinkRepliesAsync(chat.Id, ct);

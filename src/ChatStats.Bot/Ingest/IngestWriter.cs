@@ -266,6 +266,7 @@ internal sealed class IngestWriter(NpgsqlDataSource dataSource)
                    {RollupFilters}
             FROM ins WHERE counted AND sender_user_id IS NOT NULL
             GROUP BY 1, 2, 3
+            ORDER BY 1, 2, 3 -- one lock order for every writer: concurrent batches wait, never deadlock
             ON CONFLICT (chat_id, hour, user_id) DO UPDATE
               SET messages = h.messages + excluded.messages, words = h.words + excluded.words, chars = h.chars + excluded.chars, {RollupAdds}
             """);
