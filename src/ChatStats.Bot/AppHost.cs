@@ -42,6 +42,9 @@ internal static class AppHost
         builder.Services.AddSingleton<DatabaseMigrator>();
         builder.Services.AddSingleton<Stats.StatsQueries>();
         builder.Services.AddSingleton<Charts.ChartRenderer>();
+        builder.Services.AddSingleton<Reports.ReportBuilder>();
+        builder.Services.AddSingleton<Reports.PdfRenderer>();
+        builder.Services.AddSingleton<Throttling.CommandLimiters>();
         // Registered so that doctor can validate every section, not only the ones this verb uses.
         builder.Services.AddValidatedOptions<IngestOptions>(IngestOptions.Section);
         builder.Services.AddValidatedOptions<PrivacyOptions>(PrivacyOptions.Section);

@@ -20,7 +20,7 @@ internal sealed class BotHarness : IAsyncDisposable
     public IHost Host { get; }
 
     public static async Task<BotHarness> StartAsync(FakeBotApi api, string connectionString, bool web = false,
-        IReadOnlyDictionary<string, string?>? settings = null, Action<IServiceCollection>? services = null)
+        IReadOnlyDictionary<string, string?>? settings = null, Action<IServiceCollection>? services = null, bool worker = false)
     {
         var overrides = new Dictionary<string, string?>
         {
@@ -36,7 +36,7 @@ internal sealed class BotHarness : IAsyncDisposable
         {
             overrides[key] = value;
         }
-        var host = AppHost.Build(new RoleSet(Bot: true, Web: web), [], overrides, s =>
+        var host = AppHost.Build(new RoleSet(Bot: true, Web: web, Worker: worker), [], overrides, s =>
         {
             // Tests wait for catch-up, not for production-sized backoffs.
             s.AddSingleton(new LongPollerOptions

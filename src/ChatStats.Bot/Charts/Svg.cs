@@ -18,7 +18,7 @@ internal sealed record Point(string Label, double Value);
 internal static class Svg
 {
     public const int Width = 800;
-    private const string Font = "DejaVu Sans, Noto Sans, Noto Sans CJK SC, Noto Color Emoji, Arial, sans-serif";
+    private const string Font = "DejaVu Sans, Noto Sans, Noto Sans CJK SC, Droid Sans Fallback, Noto Color Emoji, Arial, sans-serif";
     private const string Ink = "#1f2933";
     private const string Muted = "#7b8794";
     private const string Grid = "#e4e7eb";

@@ -22,6 +22,7 @@ internal static class ChatStatsCli
         root.Subcommands.Add(TierCliCommand.Build());
         root.Subcommands.Add(StatsCliCommand.BuildChart());
         root.Subcommands.Add(ImportCliCommand.Build());
+        root.Subcommands.Add(ReportCliCommand.Build());
         return root;
     }
 

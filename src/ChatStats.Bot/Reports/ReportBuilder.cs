@@ -46,7 +46,7 @@ internal sealed class ReportBuilder(StatsQueries queries)
             <title>{{E(chat.Title ?? T("ThisChat"))}} — {{E(label)}}</title>
             <style>
               @page { size: A4; margin: 16mm 14mm; @bottom-right { content: counter(page) " / " counter(pages); font-size: 9pt; color: #7b8794; } }
-              body { font-family: "DejaVu Sans", "Noto Sans", "Noto Sans CJK SC", "Noto Color Emoji", sans-serif; color: #1f2933; font-size: 10.5pt; }
+              body { font-family: "DejaVu Sans", "Noto Sans", "Noto Sans CJK SC", "Droid Sans Fallback", "Noto Color Emoji", sans-serif; color: #1f2933; font-size: 10.5pt; }
               h1 { font-size: 20pt; margin: 0 0 2mm; } h2 { font-size: 13pt; margin: 7mm 0 2mm; border-bottom: 1px solid #e4e7eb; padding-bottom: 1mm; }
               .muted { color: #7b8794; } table { border-collapse: collapse; width: 100%; } td, th { padding: 1mm 2mm; text-align: left; }
               td.n, th.n { text-align: right; } tr:nth-child(even) td { background: #f5f7fa; }

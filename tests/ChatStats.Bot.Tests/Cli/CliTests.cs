@@ -118,6 +118,36 @@ public sealed class CliTests : IAsyncLifetime
         Assert.Contains("'last week' is not a period. Periods: today, yesterday", bad.Error);
     }
 
+    [Fact]
+    public async Task ReportIsWrittenOfflineAsHtmlOrPdf()
+    {
+        await SeedAsync(-100_230);
+        var dir = Directory.CreateTempSubdirectory("chatstats-cli-report");
+        try
+        {
+            var html = Path.Combine(dir.FullName, "report.html");
+            var pdf = Path.Combine(dir.FullName, "report.pdf");
+
+            var asHtml = await ChatStatsProcess.RunAsync(Env(), "report", "--chat", "-100230", "--period", "all", "--out", html);
+            var asPdf = await ChatStatsProcess.RunAsync(Env(), "report", "--chat", "-100230", "--period", "all", "--out", pdf);
+            var badPeriod = await ChatStatsProcess.RunAsync(Env(), "report", "--chat", "-100230", "--period", "soon", "--out", pdf);
+
+            Assert.True(asHtml.ExitCode == 0, asHtml.Error);
+            Assert.True(asPdf.ExitCode == 0, asPdf.Error);
+            var text = await File.ReadAllTextAsync(html);
+            Assert.Contains("CLI &lt;chat&gt;", text);
+            Assert.Contains("Ann &amp; Co", text);
+            Assert.Contains("<svg", text);
+            Assert.Equal("%PDF-", System.Text.Encoding.ASCII.GetString((await File.ReadAllBytesAsync(pdf))[..5]));
+            Assert.Equal(2, badPeriod.ExitCode);
+            Assert.Contains("'soon' is not a period", badPeriod.Error);
+        }
+        finally
+        {
+            dir.Delete(recursive: true);
+        }
+    }
+
     [Theory]
     [InlineData("activity", "svg")]
     [InlineData("history", "png")]

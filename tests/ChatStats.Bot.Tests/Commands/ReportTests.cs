@@ -1,0 +1,87 @@
+using System.Diagnostics;
+using ChatStats.Testing;
+
+namespace ChatStats.Bot.Tests.Commands;
+
+/// <summary>/report through the bot and a worker in one process: queued, deduplicated, printed by weasyprint, sent.</summary>
+public sealed class ReportTests : IAsyncLifetime
+{
+    private static readonly FakeChat Chat = new(-100_950, "Отчётный чат & co");
+    private readonly PostgresDatabase _db = new();
+    private FakeBotApi _api = null!;
+    private BotHarness _bot = null!;
+    private int _messageId;
+
+    public async Task InitializeAsync()
+    {
+        await _db.InitializeAsync();
+        _api = await FakeBotApi.StartAsync();
+        _bot = await BotHarness.StartAsync(_api, _db.ConnectionString, worker: true, settings: new Dictionary<string, string?>
+        {
+            ["Jobs:PollIntervalSeconds"] = "0.2",
+            ["Limits:DailyHeavyQuota"] = "5",
+        });
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _bot.DisposeAsync();
+        await _api.DisposeAsync();
+        await _db.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task AReportIsQueuedOnceAndArrivesAsAPdfWithNamesInAnyScript()
+    {
+        var now = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
+        var names = new[] { "Дмитрий", "李小龍", "Ελένη", "<b>bold</b>" };
+        var updates = new List<string>();
+        for (var i = 0; i < 40; i++)
+        {
+            updates.Add(UpdateFactory.Message(Chat, ++_messageId, new FakeUser(700 + i % 4, names[i % 4]), now - 3600 * i, "пицца pizza 披萨 again"));
+        }
+        updates.Add(UpdateFactory.Message(Chat, ++_messageId, new FakeUser(700, names[0], LanguageCode: "en"), now, "/report all"));
+        updates.Add(UpdateFactory.Message(Chat, ++_messageId, new FakeUser(701, names[1], LanguageCode: "en"), now, "/report all"));
+        _api.AddUpdates(updates);
+
+        var replies = await _api.WaitForSentAsync(s => s.ChatId == Chat.Id && s.Method == "sendMessage", 2, BotHarness.Patience);
+        var document = (await _api.WaitForSentAsync(s => s.ChatId == Chat.Id && s.Method == "sendDocument", 1, TimeSpan.FromSeconds(120)))[0];
+
+        Assert.Equal("Preparing your report for all time… position 1 in the queue. It will arrive here when it's ready.", replies[0].Text);
+        Assert.StartsWith("A report for all time is already being prepared", replies[1].Text);
+        Assert.Equal("Отчётный чат & co · report for all time", document.Text);
+        Assert.Equal("%PDF-", System.Text.Encoding.ASCII.GetString(document.File![..5]));
+        Assert.Equal(1, await _db.ScalarAsync<int>("SELECT used FROM chat_daily_usage WHERE chat_id = $1", Chat.Id));
+        Assert.Equal("succeeded", await _db.ScalarAsync<string>("SELECT state FROM jobs.job WHERE type = 'report'"));
+
+        var text = await PdfTextAsync(document.File!);
+        foreach (var name in names)
+        {
+            Assert.Contains(name, text);
+        }
+        Assert.Contains("пицца", text);
+    }
+
+    /// <summary>The text of a PDF, as pdftotext (poppler-utils, installed by deploy/dev.sh) reads it.</summary>
+    internal static async Task<string> PdfTextAsync(byte[] pdf)
+    {
+        var path = Path.GetTempFileName();
+        try
+        {
+            await File.WriteAllBytesAsync(path, pdf);
+            var start = new ProcessStartInfo("pdftotext") { RedirectStandardOutput = true, RedirectStandardError = true };
+            start.ArgumentList.Add("-enc");
+            start.ArgumentList.Add("UTF-8");
+            start.ArgumentList.Add(path);
+            start.ArgumentList.Add("-");
+            using var process = Process.Start(start)!;
+            var text = await process.StandardOutput.ReadToEndAsync();
+            await process.WaitForExitAsync();
+            return text;
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+}
