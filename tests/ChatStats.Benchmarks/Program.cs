@@ -5,12 +5,14 @@ using ChatStats.Benchmarks;
 // deploy/dev.sh bench micro [BenchmarkDotNet args]      hot-path micro-benchmarks
 // deploy/dev.sh bench stats [--messages N] [--members N] [--iterations N]   statistics commands on a big chat
 // deploy/dev.sh bench import [--messages N] [--runs N]   chatstats import of a generated export
+// deploy/dev.sh bench jobs [--jobs N] [--workers N] [--runs N]   no-op jobs/s and enqueue-to-start latency
 return args switch
 {
     ["ingest", .. var rest] => await IngestLoadRun.RunAsync(rest),
     ["micro", .. var rest] => RunMicro(rest),
     ["stats", .. var rest] => await StatsLoadRun.RunAsync(rest),
     ["import", .. var rest] => await ImportLoadRun.RunAsync(rest),
+    ["jobs", .. var rest] => await JobsLoadRun.RunAsync(rest),
     _ => Usage(),
 };
 
