@@ -23,6 +23,7 @@ internal static class AppHost
             services?.Invoke(web.Services);
             var app = web.Build();
             app.MapApi();
+            app.MapJobsDashboard();
             app.MapHealthAndMetrics();
             return app;
         }
@@ -68,6 +69,7 @@ internal static class AppHost
         builder.AddCapacity();
         builder.Services.AddSingleton<ChatTiers>();
         builder.AddJobQueue(workers: roles.Worker);
+        builder.Services.AddSingleton<ChatStats.Jobs.JobsDashboardQueries>();
         if (roles.Bot || roles.Worker)
         {
             // The web role stays up on an old schema and says so on /health/ready; the bot and workers must not write into one.
