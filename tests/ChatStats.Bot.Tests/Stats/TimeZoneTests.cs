@@ -106,3 +106,42 @@ public sealed class TimeZoneTests : IAsyncLifetime
     public void StreaksCountConsecutiveDays() =>
         Assert.Equal((3, new DateOnly(2026, 1, 7)), StatsQueries.LongestStreak([new(2026, 1, 1), new(2026, 1, 2), new(2026, 1, 5), new(2026, 1, 6), new(2026, 1, 7), new(2026, 1, 9)]));
 }
+
+/// <summary>The retention purge deletes messages and rollup hours before one hour-aligned cut-off, keeping the invariant.</summary>
+public sealed class RetentionTests : IAsyncLifetime
+{
+    private readonly PostgresDatabase _db = new();
+
+    public Task InitializeAsync() => _db.InitializeAsync();
+
+    public Task DisposeAsync() => _db.DisposeAsync();
+
+    [Fact]
+    public async Task ThePurgeKeepsRollupsEqualToARecount()
+    {
+        var now = new DateTimeOffset(2026, 6, 1, 12, 30, 0, TimeSpan.Zero);
+        var kept = new FakeChat(-100_960, "Keeps 30 days");
+        var forever = new FakeChat(-100_961, "Keeps everything");
+        var batch = new IngestBatch();
+        var id = 0;
+        foreach (var chat in new[] { kept, forever })
+        {
+            for (var day = 0; day < 60; day++)
+            {
+                var node = System.Text.Json.Nodes.JsonNode.Parse(UpdateFactory.Message(chat, ++id, new FakeUser(1 + day % 3, "Ann"), (now - TimeSpan.FromDays(day) - TimeSpan.FromMinutes(day)).ToUnixTimeSeconds(), "one two"))!.AsObject();
+                node["update_id"] = id;
+                UpdateMapper.Map(System.Text.Json.JsonSerializer.Deserialize(node.ToJsonString(), ChatStats.Telegram.TelegramJsonContext.Default.Update)!, batch, true);
+            }
+        }
+        await new IngestWriter(_db.DataSource).WriteAsync(batch, CancellationToken.None);
+        await _db.ExecuteAsync("UPDATE chats SET retention_days = 30 WHERE id = $1", kept.Id);
+
+        var time = new ManualTimeProvider(now);
+        var deleted = await new Privacy(_db.DataSource, time).PurgeExpiredAsync(CancellationToken.None);
+
+        Assert.Equal(29, deleted); // days 31–59; day 30's message (12:00 on 2 May) is within the hour-aligned cut-off
+        Assert.Equal(31, await _db.ScalarAsync<long>("SELECT count(*) FROM messages WHERE chat_id = $1", kept.Id));
+        Assert.Equal(60, await _db.ScalarAsync<long>("SELECT count(*) FROM messages WHERE chat_id = $1", forever.Id));
+        await RollupInvariant.AssertMatchesMessagesAsync(_db);
+    }
+}

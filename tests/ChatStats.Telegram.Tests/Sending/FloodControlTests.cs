@@ -66,6 +66,10 @@ public sealed class FloodControlTests : IAsyncLifetime
         var start = _time.GetUtcNow();
 
         var sends = Enumerable.Range(0, 8).Select(i => sender.SendTextAsync(new OutgoingMessage { ChatId = -42, Text = $"m{i}" }, CancellationToken.None)).ToList();
+        // The burst goes before the clock moves at all (waiting here, not racing the clock, keeps arrival stamps exact).
+        await Until(() => _api.Sent.Count == 3, "the burst of three");
+        await Task.Delay(100);
+        Assert.Equal(3, _api.Sent.Count);
         await RunClockUntil(Task.WhenAll(sends));
 
         var times = _api.Sent.Select(s => (s.At - start).TotalSeconds).Order().ToList();
