@@ -276,7 +276,11 @@ internal static class ImportLoadRun
         {
             try
             {
-                peak = Math.Max(peak, IngestLoadRun.PeakRssMb(process.Id));
+                var now = IngestLoadRun.PeakRssMb(process.Id);
+                if (!double.IsNaN(now))
+                {
+                    peak = Math.Max(peak, now);
+                }
             }
             catch (IOException)
             {

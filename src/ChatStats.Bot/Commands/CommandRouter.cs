@@ -36,41 +36,44 @@ internal sealed class CommandRouter(
             logger.LogDebug("Ignoring unknown command /{Command} in chat {ChatId}", parsed.Name, message.Chat.Id);
             return;
         }
-        var chat = message.Chat.IsGroup
-            ? await db.Chats.AsNoTracking().Where(c => c.Id == message.Chat.Id).Select(c => new { c.Language, c.Tier, c.Settings }).FirstOrDefaultAsync(ct)
-            : null;
-        limiters.SetTier(message.Chat.Id, chat?.Tier);
-        var context = new CommandContext(message, parsed, Localizer.Choose(chat?.Language, message.From?.LanguageCode));
-        var verdict = await guard.CheckAsync(context, command, chat?.Settings, ct);
-        if (!verdict.Allowed)
+        var culture = Localizer.Choose(null, message.From?.LanguageCode);
+        try
         {
-            logger.LogDebug("/{Command} from {UserId} in chat {ChatId} refused", parsed.Name, message.From?.Id, message.Chat.Id);
-            if (verdict.Notice is not null)
+            var chat = message.Chat.IsGroup
+                ? await db.Chats.AsNoTracking().Where(c => c.Id == message.Chat.Id).Select(c => new { c.Language, c.Tier, c.Settings }).FirstOrDefaultAsync(ct)
+                : null;
+            limiters.SetTier(message.Chat.Id, chat?.Tier);
+            var context = new CommandContext(message, parsed, Localizer.Choose(chat?.Language, message.From?.LanguageCode));
+            culture = context.Culture;
+            var verdict = await guard.CheckAsync(context, command, chat?.Settings, ct);
+            if (!verdict.Allowed)
             {
-                await replies.SendAsync(message, verdict.Notice, ct);
+                logger.LogDebug("/{Command} from {UserId} in chat {ChatId} refused", parsed.Name, message.From?.Id, message.Chat.Id);
+                if (verdict.Notice is not null)
+                {
+                    await replies.SendAsync(message, verdict.Notice, ct);
+                }
+                return;
             }
-            return;
-        }
-        using (verdict.Lease)
-        {
-            try
+            using (verdict.Lease)
             {
                 await command.ExecuteAsync(context, ct);
             }
-            catch (Exception ex) when (!ct.IsCancellationRequested)
+        }
+        catch (Exception ex) when (!ct.IsCancellationRequested && ex is not ChatStats.Telegram.BotApiException)
+        {
+            // Never silence: the person hears that it failed and whether waiting helps (a database with no free
+            // connection within Database:ConnectionTimeoutSeconds is "busy"); the update is still dead-lettered.
+            var busy = ex is Npgsql.NpgsqlException or TimeoutException or InvalidOperationException { InnerException: TimeoutException or Npgsql.NpgsqlException };
+            try
             {
-                // Never silence: the person hears that it failed and whether waiting helps; the update is still dead-lettered.
-                var busy = ex is Npgsql.NpgsqlException or TimeoutException or InvalidOperationException { InnerException: TimeoutException };
-                try
-                {
-                    await replies.SendAsync(message, context.T(busy ? "DatabaseBusy" : "CommandFailed"), ct);
-                }
-                catch (Exception replyError) when (replyError is ChatStats.Telegram.BotApiException or HttpRequestException)
-                {
-                    logger.LogWarning("Could not tell chat {ChatId} that /{Command} failed: {Error}", message.Chat.Id, parsed.Name, replyError.Message);
-                }
-                throw;
+                await replies.SendAsync(message, Localizer.Get(busy ? "DatabaseBusy" : "CommandFailed", culture), ct);
             }
+            catch (Exception replyError) when (replyError is ChatStats.Telegram.BotApiException or HttpRequestException)
+            {
+                logger.LogWarning("Could not tell chat {ChatId} that /{Command} failed: {Error}", message.Chat.Id, parsed.Name, replyError.Message);
+            }
+            throw;
         }
     }
 }
