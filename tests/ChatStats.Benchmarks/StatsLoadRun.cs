@@ -108,6 +108,28 @@ internal static class StatsLoadRun
                 $"| {name} | {Percentile(times, 0.5):F1} | {Percentile(times, 0.95):F1} | {times[^1]:F1} |"));
         }
 
+        // The 30-day report: HTML with every chart, printed by weasyprint (a child process), from job start to PDF bytes.
+        var limits = Microsoft.Extensions.Options.Options.Create(new ChatStats.Bot.Throttling.LimitsOptions());
+        using var limiters = new ChatStats.Bot.Throttling.CommandLimiters(limits, TimeProvider.System);
+        var pdf = new ChatStats.Bot.Reports.PdfRenderer(limiters, new Microsoft.Extensions.Configuration.ConfigurationBuilder().Build(),
+            Microsoft.Extensions.Logging.Abstractions.NullLogger<ChatStats.Bot.Reports.PdfRenderer>.Instance);
+        var builder = new ChatStats.Bot.Reports.ReportBuilder(queries);
+        var reportTimes = new List<double>();
+        var size = 0;
+        for (var i = 0; i < 6; i++)
+        {
+            var started = Stopwatch.GetTimestamp();
+            var html = await builder.BuildAsync(ChatId, "30d", DateTimeOffset.UtcNow, CancellationToken.None);
+            size = (await pdf.RenderAsync(html!, CancellationToken.None)).Length;
+            if (i > 0)
+            {
+                reportTimes.Add(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+            }
+        }
+        reportTimes.Sort();
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"| /report 30d: data, HTML and PDF ({size / 1024} KB) | {Percentile(reportTimes, 0.5):F0} | {Percentile(reportTimes, 0.95):F0} | {reportTimes[^1]:F0} |"));
+
         // PNG conversion is a child process per chart; timed apart so the query path is not hidden behind it.
         var renderer = new ChartRenderer(new Microsoft.Extensions.Configuration.ConfigurationBuilder().Build(), Microsoft.Extensions.Logging.Abstractions.NullLogger<ChartRenderer>.Instance);
         var svg = Svg.Heatmap("Activity", await queries.HeatmapAsync(ChatId, all, CancellationToken.None), ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"], "max", En);

@@ -29,7 +29,7 @@ internal readonly record struct ImportProgress(string Chat, long Messages, long 
 /// needs a few megabytes. Messages are upserted by (chat_id, message_id) through the same writer live updates use:
 /// imported and live history merge without duplicates and the rollups move exactly with the rows added.
 /// </summary>
-internal sealed class ExportImporter(NpgsqlDataSource dataSource, IngestWriter writer, bool storeText, int batchSize = 20_000, int writers = 3)
+internal sealed class ExportImporter(NpgsqlDataSource dataSource, IngestWriter writer, bool storeText, int batchSize = 10_000, int writers = 3)
 {
     public async Task<ImportSummary> ImportAsync(string path, IProgress<ImportProgress>? progress, CancellationToken ct)
     {
