@@ -18,6 +18,8 @@ internal static class CommandsExtensions
         builder.Services.AddSingleton<Reports.PdfRenderer>();
         builder.Services.AddJob<Reports.ReportJob, Reports.ReportArgs>("report");
         builder.Services.AddJob<Reports.RetentionPurgeJob, Reports.PurgeArgs>("retention-purge");
+        builder.Services.AddJob<Reports.DigestSweepJob, Reports.DigestSweepArgs>("digest-sweep");
+        builder.Services.AddJob<Reports.DigestJob, Reports.DigestArgs>("digest");
         builder.Services.AddScoped<IBotCommand, StartCommand>();
         builder.Services.AddScoped<IBotCommand, HelpCommand>();
         builder.Services.AddScoped<IBotCommand, StatsCommand>();

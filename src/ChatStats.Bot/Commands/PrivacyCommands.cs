@@ -140,6 +140,24 @@ internal sealed class SettingsCommand(
                 }
                 await UpdateAsync("UPDATE chats SET retention_days = $2 WHERE id = $1", chat.Id, days, ct);
                 return context.T("SettingsSaved", "retention", days is null ? context.T("SettingsRetentionOff") : context.T("SettingsRetentionDays", days));
+            case "digest" when words.Length == 2:
+                string? at = value.Equals("off", StringComparison.OrdinalIgnoreCase) ? null
+                    : TimeOnly.TryParseExact(value, ["H:mm", "HH:mm"], CultureInfo.InvariantCulture, DateTimeStyles.None, out var time) ? time.ToString("HH:mm", CultureInfo.InvariantCulture) : "bad";
+                if (at == "bad")
+                {
+                    return context.T("SettingsBadDigest", Html.Escape(value));
+                }
+                var current = JsonNode.Parse(string.IsNullOrWhiteSpace(chat.Settings) ? "{}" : chat.Settings) as JsonObject ?? [];
+                if (at is null)
+                {
+                    current.Remove("digest");
+                }
+                else
+                {
+                    current["digest"] = at;
+                }
+                await UpdateAsync("UPDATE chats SET settings = $2::jsonb WHERE id = $1", chat.Id, current.ToJsonString(), ct);
+                return context.T("SettingsSaved", "digest", at ?? context.T("Off"));
             case "store_text" when words.Length == 2:
                 if (Switch(value) is not { } on)
                 {
@@ -204,6 +222,8 @@ internal sealed class SettingsCommand(
         text.Append(context.T("SettingsLanguage", chat.Language ?? context.T("SettingsLanguageAuto"))).Append('\n');
         text.Append(context.T("SettingsRetention", chat.RetentionDays is { } d ? context.T("SettingsRetentionDays", d) : context.T("SettingsRetentionOff"))).Append('\n');
         text.Append(context.T("SettingsStoreText", context.T(chat.StoreText ? "On" : "Off"))).Append('\n');
+        var digest = JsonNode.Parse(string.IsNullOrWhiteSpace(chat.Settings) ? "{}" : chat.Settings)?["digest"]?.GetValue<string>();
+        text.Append(context.T("SettingsDigest", digest is null ? context.T("Off") : $"{digest} ({Html.Escape(chat.Zone.Id)})")).Append('\n');
         var rules = JsonNode.Parse(string.IsNullOrWhiteSpace(chat.Settings) ? "{}" : chat.Settings)?["commands"] as JsonObject;
         var list = rules is null || rules.Count == 0 ? context.T("SettingsNone") : string.Join(", ", rules.Select(r => $"/{r.Key} {r.Value}"));
         text.Append(context.T("SettingsCommands", Html.Escape(list))).Append("\n\n");

@@ -111,6 +111,8 @@ internal sealed class RecurringSetup(JobClient jobs, ILogger<RecurringSetup> log
             {
                 // Nightly, when groups are quiet: messages and rollup hours past each chat's retention.
                 await jobs.AddOrUpdateRecurringAsync<Reports.RetentionPurgeJob, Reports.PurgeArgs>("retention-purge", "15 3 * * *", TimeZoneInfo.Utc, new Reports.PurgeArgs(), "default", stoppingToken);
+                // Each chat's digest at its own local time: a sweep every five minutes finds the ones due.
+                await jobs.AddOrUpdateRecurringAsync<Reports.DigestSweepJob, Reports.DigestSweepArgs>("digest-sweep", Reports.DigestSweepJob.Cron, TimeZoneInfo.Utc, new Reports.DigestSweepArgs(), "default", stoppingToken);
                 return;
             }
             catch (Npgsql.NpgsqlException ex) when (attempt < 30)
