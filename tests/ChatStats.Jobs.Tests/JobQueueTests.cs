@@ -323,6 +323,42 @@ public sealed class JobQueueTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task MetricsCountJobsByQueueStateAndOutcome()
+    {
+        var measurements = new ConcurrentBag<(string Name, double Value, string Tags)>();
+        using var listener = new System.Diagnostics.Metrics.MeterListener();
+        listener.InstrumentPublished = (instrument, l) =>
+        {
+            if (instrument.Meter.Name == JobsMetrics.MeterName)
+            {
+                l.EnableMeasurementEvents(instrument);
+            }
+        };
+        void Record(System.Diagnostics.Metrics.Instrument i, double v, ReadOnlySpan<KeyValuePair<string, object?>> tags) =>
+            measurements.Add((i.Name, v, string.Join(",", tags.ToArray().Select(t => $"{t.Key}={t.Value}"))));
+        listener.SetMeasurementEventCallback<long>((i, v, tags, _) => Record(i, v, tags));
+        listener.SetMeasurementEventCallback<double>((i, v, tags, _) => Record(i, v, tags));
+        listener.Start();
+
+        var host = await StartAsync(Options(attempts: 2));
+        var client = Client(host);
+        var ok = await client.EnqueueAsync<NoteJob, NoteArgs>(new NoteArgs("fine"));
+        var bad = await client.EnqueueAsync<FailingJob, NoteArgs>(new NoteArgs("broken"));
+        await UntilAsync(async () => await StateAsync(ok.Id) == "succeeded" && await StateAsync(bad.Id) == "dead", "both to finish");
+        await host.Services.GetRequiredService<JobWorker>().CountAsync(CancellationToken.None);
+        listener.RecordObservableInstruments();
+
+        Assert.Contains(measurements, m => m.Name == "chatstats.jobs.enqueued" && m.Tags == "queue=default");
+        Assert.Contains(measurements, m => m.Name == "chatstats.jobs.finished" && m.Tags == "queue=default,outcome=succeeded");
+        Assert.Contains(measurements, m => m.Name == "chatstats.jobs.finished" && m.Tags == "queue=default,outcome=dead");
+        Assert.Contains(measurements, m => m.Name == "chatstats.jobs.retries" && m.Value == 1);
+        Assert.Contains(measurements, m => m.Name == "chatstats.jobs.duration");
+        Assert.Contains(measurements, m => m.Name == "chatstats.jobs.start_delay");
+        Assert.Contains(measurements, m => m.Name == "chatstats.jobs.count" && m.Tags == "queue=default,state=succeeded" && m.Value == 1);
+        Assert.Contains(measurements, m => m.Name == "chatstats.jobs.count" && m.Tags == "queue=default,state=dead" && m.Value == 1);
+    }
+
+    [Fact]
     public void CronTimesFollowTheZoneAcrossDst()
     {
         var berlin = TimeZoneInfo.FindSystemTimeZoneById("Europe/Berlin");
