@@ -102,6 +102,33 @@ public sealed class JobsDashboardTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task InHeadlessChromiumAnOperatorOpensTheOverviewThenAFailedJobPressesRetryAndSeesItSucceed()
+    {
+        FlakyJob.Failing = true;
+        await using var run = await StartAsync();
+        var url = UrlOf(run);
+        var job = await run.Get<JobClient>().EnqueueAsync<FlakyJob, FlakyArgs>(new FlakyArgs("weekly digest"), new EnqueueOptions { MaxAttempts = 1 });
+        await Wait.UntilAsync(async () => await _db.ScalarAsync<string>("SELECT state FROM jobs.job WHERE id = $1", job.Id) == "dead", "the job to die");
+        await using var browser = await HeadlessChromium.StartAsync();
+
+        await browser.OpenAsync($"{url}/jobs");
+        var overview = await browser.TextAsync();
+        await browser.ClickAsync("a.card[href='/jobs/state/dead']", "/jobs/state/dead");
+        await browser.ClickAsync($"a[href='/jobs/job/{job.Id}']", $"/jobs/job/{job.Id}");
+        var failed = await browser.TextAsync();
+        FlakyJob.Failing = false;
+        await browser.ClickAsync("form[action$='/retry'] button", $"/jobs/job/{job.Id}");
+        await Wait.UntilAsync(async () => await _db.ScalarAsync<string>("SELECT state FROM jobs.job WHERE id = $1", job.Id) == "succeeded", "the retried job to succeed");
+        await browser.OpenAsync($"{url}/jobs/job/{job.Id}");
+        var succeeded = await browser.TextAsync();
+
+        Assert.Contains("dead\n1", overview);
+        Assert.Contains("weekly digest: the flaky dependency is down", failed);
+        Assert.Contains("state\tsucceeded", succeeded);
+        Assert.Contains("#1 succeeded", succeeded);
+    }
+
+    [Fact]
     public async Task WithATokenTheDashboardAsksForItAndRemembersIt()
     {
         await using var run = await StartAsync(Token);
