@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text;
 
 namespace ChatStats.Bot.Charts;
@@ -28,66 +27,26 @@ internal sealed class ChartRenderer(IConfiguration configuration, ILogger<ChartR
         {
             return null;
         }
-        var start = new ProcessStartInfo(binary)
-        {
-            RedirectStandardInput = true,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        // Twice the pixels: sharp on phone screens.
-        start.ArgumentList.Add("--zoom=2");
-        start.ArgumentList.Add("--format=png");
-        using var process = new Process { StartInfo = start };
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        timeout.CancelAfter(Timeout);
         try
         {
-            process.Start();
-            var output = new MemoryStream();
-            var copy = process.StandardOutput.BaseStream.CopyToAsync(output, timeout.Token);
-            var error = process.StandardError.ReadToEndAsync(timeout.Token);
-            await process.StandardInput.BaseStream.WriteAsync(Encoding.UTF8.GetBytes(svg), timeout.Token);
-            process.StandardInput.Close();
-            await copy;
-            await process.WaitForExitAsync(timeout.Token);
-            if (process.ExitCode != 0)
+            // Twice the pixels: sharp on phone screens.
+            var result = await ChildProcess.RunAsync(binary, ["--zoom=2", "--format=png"], Encoding.UTF8.GetBytes(svg), Timeout, ct);
+            if (result.ExitCode != 0)
             {
-                logger.LogWarning("rsvg-convert failed ({ExitCode}): {Error}", process.ExitCode, (await error).Trim());
+                logger.LogWarning("rsvg-convert failed ({ExitCode}): {Error}", result.ExitCode, result.Error);
                 return null;
             }
-            return output.ToArray();
+            return result.Output;
         }
-        catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+        catch (TimeoutException ex)
         {
-            logger.LogWarning("rsvg-convert took longer than {Timeout}; answering with a text chart", Timeout);
-            Kill(process);
+            logger.LogWarning("{Error}; answering with a text chart", ex.Message);
             return null;
         }
         catch (Exception ex) when (ex is System.ComponentModel.Win32Exception or IOException or InvalidOperationException)
         {
             logger.LogWarning("rsvg-convert could not run: {Error}", ex.Message);
-            Kill(process);
             return null;
-        }
-        catch
-        {
-            Kill(process);
-            throw;
-        }
-    }
-
-    private static void Kill(Process process)
-    {
-        try
-        {
-            if (!process.HasExited)
-            {
-                process.Kill(entireProcessTree: true);
-            }
-        }
-        catch (InvalidOperationException)
-        {
         }
     }
 }

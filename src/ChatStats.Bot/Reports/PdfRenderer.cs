@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Text;
+using ChatStats.Bot.Charts;
 using ChatStats.Bot.Throttling;
 
 namespace ChatStats.Bot.Reports;
@@ -15,67 +16,29 @@ internal sealed class PdfRenderer(CommandLimiters limiters, IConfiguration confi
 {
     public TimeSpan Timeout { get; } = TimeSpan.FromSeconds(configuration.GetValue("Reports:PdfTimeoutSeconds", 120));
 
-    private string? Binary => configuration["Reports:Weasyprint"] is { Length: > 0 } path ? path : Cli.DoctorCommand.FindOnPath("weasyprint");
+    private string? Binary => configuration["Reports:Weasyprint"] is { Length: > 0 } path
+        ? File.Exists(path) ? path : throw new PdfException($"Reports:Weasyprint is {path}, which does not exist; fix the setting or remove it to use weasyprint from PATH.")
+        : Cli.DoctorCommand.FindOnPath("weasyprint");
 
     public async Task<byte[]> RenderAsync(string html, CancellationToken ct)
     {
         var binary = Binary ?? throw new PdfException("weasyprint is not installed: apt-get install weasyprint (chatstats doctor checks it).");
         using var lease = await limiters.Pdf.EnterAsync(ct);
-        var start = new ProcessStartInfo(binary)
-        {
-            RedirectStandardInput = true,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        start.ArgumentList.Add("--quiet");
-        start.ArgumentList.Add("-");
-        start.ArgumentList.Add("-");
-        using var process = new Process { StartInfo = start };
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        timeout.CancelAfter(Timeout);
         var started = Stopwatch.GetTimestamp();
-        process.Start();
+        ChildResult result;
         try
         {
-            var output = new MemoryStream();
-            var copy = process.StandardOutput.BaseStream.CopyToAsync(output, timeout.Token);
-            var error = process.StandardError.ReadToEndAsync(timeout.Token);
-            await process.StandardInput.BaseStream.WriteAsync(Encoding.UTF8.GetBytes(html), timeout.Token);
-            process.StandardInput.Close();
-            await copy;
-            await process.WaitForExitAsync(timeout.Token);
-            var stderr = (await error).Trim();
-            if (process.ExitCode != 0 || output.Length == 0)
-            {
-                throw new PdfException($"weasyprint exited with {process.ExitCode}: {stderr}");
-            }
-            logger.LogDebug("PDF of {Bytes} bytes in {Elapsed}", output.Length, Stopwatch.GetElapsedTime(started));
-            return output.ToArray();
+            result = await ChildProcess.RunAsync(binary, ["--quiet", "-", "-"], Encoding.UTF8.GetBytes(html), Timeout, ct);
         }
-        catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+        catch (TimeoutException ex)
         {
-            Kill(process);
-            throw new PdfException($"weasyprint took longer than {Timeout.TotalSeconds:0} s and was killed (Reports:PdfTimeoutSeconds).");
+            throw new PdfException($"{ex.Message} (Reports:PdfTimeoutSeconds).");
         }
-        catch
+        if (result.ExitCode != 0 || result.Output.Length == 0)
         {
-            Kill(process);
-            throw;
+            throw new PdfException($"weasyprint exited with {result.ExitCode}: {result.Error}");
         }
-    }
-
-    private static void Kill(Process process)
-    {
-        try
-        {
-            if (!process.HasExited)
-            {
-                process.Kill(entireProcessTree: true);
-            }
-        }
-        catch (InvalidOperationException)
-        {
-        }
+        logger.LogDebug("PDF of {Bytes} bytes in {Elapsed}", result.Output.Length, Stopwatch.GetElapsedTime(started));
+        return result.Output;
     }
 }

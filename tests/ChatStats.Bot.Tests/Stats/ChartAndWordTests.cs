@@ -74,4 +74,26 @@ public sealed class ChartAndWordTests
 
     [Fact]
     public void AxesUseRoundNumbers() => Assert.Equal([0.5, 10, 20, 25, 50, 100, 200], new double[] { 0.3, 7, 13, 21, 42, 99, 101 }.Select(Svg.NiceMax));
+
+    [Fact]
+    public async Task AHelperThatHangsIsKilledAtItsTimeout()
+    {
+        var started = System.Diagnostics.Stopwatch.StartNew();
+        var error = await Assert.ThrowsAsync<TimeoutException>(() => ChildProcess.RunAsync("/bin/sleep", ["30"], [], TimeSpan.FromMilliseconds(300), CancellationToken.None));
+
+        Assert.Equal("sleep ran longer than 0 s and was killed", error.Message);
+        Assert.True(started.Elapsed < TimeSpan.FromSeconds(20), "the sleep was not killed");
+    }
+
+    [Fact]
+    public async Task WithoutWeasyprintAReportSaysWhatToInstall()
+    {
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection([new("Reports:Weasyprint", "/nonexistent/weasyprint")]).Build();
+        using var limiters = new ChatStats.Bot.Throttling.CommandLimiters(Microsoft.Extensions.Options.Options.Create(new ChatStats.Bot.Throttling.LimitsOptions()), TimeProvider.System);
+        var renderer = new ChatStats.Bot.Reports.PdfRenderer(limiters, configuration, Microsoft.Extensions.Logging.Abstractions.NullLogger<ChatStats.Bot.Reports.PdfRenderer>.Instance);
+
+        var error = await Assert.ThrowsAsync<ChatStats.Bot.Reports.PdfException>(() => renderer.RenderAsync("<p>x</p>", CancellationToken.None));
+
+        Assert.Equal("Reports:Weasyprint is /nonexistent/weasyprint, which does not exist; fix the setting or remove it to use weasyprint from PATH.", error.Message);
+    }
 }
