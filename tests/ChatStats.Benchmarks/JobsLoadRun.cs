@@ -81,8 +81,12 @@ public static class JobsLoadRun
             var rate = jobs / Stopwatch.GetElapsedTime(started).TotalSeconds;
             rates.Add(rate);
 
-            // Latency when idle: one job at a time, from enqueue to the job's first line.
-            await Task.Delay(1500);
+            // Latency when idle: one job at a time, from enqueue to the job's first line, once every slot is free.
+            var worker = host.Services.GetRequiredService<JobWorker>();
+            while (worker.RunningCount > 0)
+            {
+                await Task.Delay(10);
+            }
             var latencies = new List<double>();
             for (var i = 0; i < samples; i++)
             {

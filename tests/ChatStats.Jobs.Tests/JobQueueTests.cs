@@ -96,12 +96,12 @@ public sealed class JobQueueTests : IAsyncLifetime
         SchedulerInterval = TimeSpan.FromHours(1),
     };
 
-    private async Task<IHost> StartAsync(JobsOptions options, bool workers = true)
+    private async Task<IHost> StartAsync(JobsOptions options, bool workers = true, TimeProvider? time = null)
     {
         var builder = Host.CreateApplicationBuilder();
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
         builder.Services.AddSingleton(_db.DataSource);
-        builder.Services.AddSingleton(TimeProvider.System);
+        builder.Services.AddSingleton(time ?? TimeProvider.System);
         builder.Services.AddSingleton(_journal);
         builder.Services.AddJobs(_ => options);
         builder.Services.AddJob<NoteJob, NoteArgs>("note");
@@ -147,17 +147,26 @@ public sealed class JobQueueTests : IAsyncLifetime
     [Fact]
     public async Task AJobThatKeepsHeartbeatingRunsOnceEvenForThreeTimesItsLease()
     {
-        var host = await StartAsync(Options(lease: 1));
+        // The worker's clock is a manual one: leases, heartbeats and the rescue all follow it, a third of a lease a step.
+        var clock = new ManualTimeProvider(DateTimeOffset.UtcNow);
+        var host = await StartAsync(Options(lease: 3) with { RescueInterval = TimeSpan.FromSeconds(1) }, time: clock);
         var job = await Client(host).EnqueueAsync<GatedJob, NoteArgs>(new NoteArgs("long"));
         await UntilAsync(async () => await StateAsync(job.Id) == "processing", "the job to start");
 
-        await Task.Delay(TimeSpan.FromSeconds(3.5));
+        for (var step = 0; step < 10; step++)
+        {
+            var before = await _db.ScalarAsync<DateTime>("SELECT lease_until FROM jobs.job WHERE id = $1", job.Id);
+            clock.Advance(TimeSpan.FromSeconds(1));
+            await UntilAsync(async () => await _db.ScalarAsync<DateTime>("SELECT lease_until FROM jobs.job WHERE id = $1", job.Id) > before, $"heartbeat {step + 1}");
+        }
         _journal.Gate("long").SetResult();
         await UntilAsync(async () => await StateAsync(job.Id) == "succeeded", "the job to succeed");
 
         Assert.Single(_journal.Runs);
         Assert.Equal(1, await _db.ScalarAsync<int>("SELECT attempt FROM jobs.job WHERE id = $1", job.Id));
         Assert.Equal(0, await _db.ScalarAsync<long>("SELECT count(*) FROM jobs.attempt WHERE outcome = 'rescued'"));
+        var started = DateTime.SpecifyKind(await _db.ScalarAsync<DateTime>("SELECT started_at FROM jobs.job WHERE id = $1", job.Id), DateTimeKind.Utc);
+        Assert.True(clock.GetUtcNow().UtcDateTime - started >= TimeSpan.FromSeconds(9), "the job ran for at least three leases");
     }
 
     [Fact]
@@ -172,7 +181,7 @@ public sealed class JobQueueTests : IAsyncLifetime
         await UntilAsync(() => Task.FromResult(_journal.Runs.Count == 2), "attempt 2 to start in the second worker", 30);
         _journal.Gate("late").SetResult();
         await UntilAsync(async () => await StateAsync(job.Id) == "succeeded", "the job to succeed");
-        await Task.Delay(500);
+        await UntilAsync(() => Task.FromResult(first.Services.GetRequiredService<JobWorker>().RunningCount == 0), "attempt 1's late finish");
 
         Assert.Equal(2, await _db.ScalarAsync<int>("SELECT attempt FROM jobs.job WHERE id = $1", job.Id));
         // One recorded finish: attempt 2's. Attempt 1's late success found the job no longer its own.
@@ -260,23 +269,19 @@ public sealed class JobQueueTests : IAsyncLifetime
     [Fact]
     public async Task IdleWorkersWakeOnNotificationsAndStillFindWorkWhenThoseAreLost()
     {
-        // A poll interval of 30 s: only a notification can start a job quickly.
-        var host = await StartAsync(Options(poll: 30));
-        await Task.Delay(500);
-        var started = Stopwatch.StartNew();
+        // A poll interval of an hour: a job that starts at all was started by its notification.
+        var host = await StartAsync(Options(poll: 3600));
+        await UntilAsync(async () => await _db.ScalarAsync<long>("SELECT count(*) FROM pg_stat_activity WHERE query = 'LISTEN chatstats_jobs'") > 0, "the worker to listen");
         var notified = await Client(host).EnqueueAsync<NoteJob, NoteArgs>(new NoteArgs("notified"));
-        await UntilAsync(async () => await StateAsync(notified.Id) == "succeeded", "the notified job", 20);
-        var woken = started.Elapsed;
+        await UntilAsync(async () => await StateAsync(notified.Id) == "succeeded", "the notified job", 30);
 
         var polling = await StartAsync(Options(poll: 0.5));
-        // Inserted without pg_notify: as if the notification were lost.
+        // Inserted without pg_notify: as if the notification were lost; only polling can find it.
         var silentId = await _db.ScalarAsync<long>("""
             INSERT INTO jobs.job (queue, type, args, state, max_attempts, run_at, created_at)
             VALUES ('default', 'note', '{"label": "silent"}', 'enqueued', 3, now(), now()) RETURNING id
             """);
-        await UntilAsync(async () => await StateAsync(silentId) == "succeeded", "the job nobody was told about", 20);
-
-        Assert.True(woken < TimeSpan.FromSeconds(15), $"woken after {woken}");
+        await UntilAsync(async () => await StateAsync(silentId) == "succeeded", "the job nobody was told about", 30);
         _ = polling;
     }
 
@@ -290,7 +295,7 @@ public sealed class JobQueueTests : IAsyncLifetime
         await UntilAsync(async () => await StateAsync(quick.Id) == "processing" && await StateAsync(slow.Id) == "processing", "both to start");
 
         var stopping = host.StopAsync();
-        await Task.Delay(200);
+        await UntilAsync(() => Task.FromResult(host.Services.GetRequiredService<IHostApplicationLifetime>().ApplicationStopping.IsCancellationRequested), "the stop to begin");
         _journal.Gate("quick").SetResult();
         await stopping;
 

@@ -55,7 +55,7 @@ public sealed class DigestTests : IAsyncLifetime
         await SweepAsync();
         await SweepAsync();
         var digest = (await _api.WaitForSentAsync(s => s.ChatId == Chat.Id && s.Text.StartsWith("Yesterday in", StringComparison.Ordinal), 1, BotHarness.Patience))[0];
-        await Task.Delay(1000);
+        await Wait.UntilAsync(async () => await _db.ScalarAsync<long>("SELECT count(*) FROM jobs.job WHERE type = 'digest' AND state = 'succeeded'") == 1, "the digest job to finish");
 
         Assert.Equal($"Yesterday in Digest chat ({yesterday:d MMM yyyy})", digest.Text.Split('\n')[0]);
         Assert.Contains("Messages: 5", digest.Text);

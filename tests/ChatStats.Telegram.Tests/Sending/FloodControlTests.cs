@@ -67,8 +67,7 @@ public sealed class FloodControlTests : IAsyncLifetime
 
         var sends = Enumerable.Range(0, 8).Select(i => sender.SendTextAsync(new OutgoingMessage { ChatId = -42, Text = $"m{i}" }, CancellationToken.None)).ToList();
         // The burst goes before the clock moves at all (waiting here, not racing the clock, keeps arrival stamps exact).
-        await Until(() => _api.Sent.Count == 3, "the burst of three");
-        await Task.Delay(100);
+        await Until(() => _api.Sent.Count == 3 && sender.Waiting == 5, "the burst of three, the other five waiting for tokens");
         Assert.Equal(3, _api.Sent.Count);
         await RunClockUntil(Task.WhenAll(sends));
 
