@@ -130,6 +130,11 @@ internal static class DoctorCommand
             var path = FindOnPath(binary);
             Line(path is not null, binary, path ?? $"missing, needed for {usedFor}: apt-get install {package}", warnOnly: true);
         }
+        foreach (var (language, script, package) in new[] { ("ru", "Cyrillic", "fonts-dejavu-core"), ("zh", "Chinese, Japanese and Korean", "fonts-droid-fallback") })
+        {
+            var font = await FontForAsync(language, ct);
+            Line(font is not null, "fonts", font is null ? $"no font for {script} names in charts and reports: apt-get install {package}" : $"{script}: {font}", warnOnly: true);
+        }
 
         output.WriteLine(failures == 0 ? "All required checks passed." : $"{failures} check(s) failed.");
         return failures == 0 ? 0 : 1;
@@ -163,6 +168,25 @@ internal static class DoctorCommand
         catch (OptionsValidationException ex)
         {
             return ex.Failures;
+        }
+    }
+
+    /// <summary>The first font fontconfig has for a language, or null (also when fontconfig itself is missing).</summary>
+    private static async Task<string?> FontForAsync(string language, CancellationToken ct)
+    {
+        if (FindOnPath("fc-list") is not { } fcList)
+        {
+            return null;
+        }
+        try
+        {
+            var result = await Charts.ChildProcess.RunAsync(fcList, [$":lang={language}", "family"], [], TimeSpan.FromSeconds(10), ct);
+            var first = System.Text.Encoding.UTF8.GetString(result.Output).Split('\n', StringSplitOptions.RemoveEmptyEntries).FirstOrDefault();
+            return first?.Split(',')[0].Trim();
+        }
+        catch (Exception ex) when (ex is TimeoutException or System.ComponentModel.Win32Exception or IOException)
+        {
+            return null;
         }
     }
 
