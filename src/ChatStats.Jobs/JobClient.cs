@@ -10,6 +10,9 @@ public interface IJob<in TArgs>
     Task RunAsync(TArgs args, JobContext context);
 }
 
+/// <summary>A failure another attempt cannot fix (a missing program, arguments that make no sense): the job is dead at once.</summary>
+public sealed class PermanentJobFailureException(string message, Exception? inner = null) : Exception(message, inner);
+
 /// <summary>What a running job knows about itself.</summary>
 public sealed class JobContext(long id, string queue, int attempt, int maxAttempts, Func<int, Task> progress, CancellationToken cancellation)
 {

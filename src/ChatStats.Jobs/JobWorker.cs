@@ -238,8 +238,8 @@ public sealed class JobWorker(
             {
                 return; // cancelled by the shutdown; DrainAsync returns it
             }
-            await FinishAsync(job, failed: true, soft ? $"Cancelled at the soft timeout ({settings.SoftTimeoutSeconds} s).\n{error}" : error.ToString(), retry: true,
-                outcome: soft ? "timeout" : "failed");
+            await FinishAsync(job, failed: true, soft ? $"Cancelled at the soft timeout ({settings.SoftTimeoutSeconds} s).\n{error}" : error.ToString(),
+                retry: error is not PermanentJobFailureException, outcome: soft ? "timeout" : "failed");
         }
     }
 

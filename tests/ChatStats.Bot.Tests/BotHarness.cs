@@ -55,6 +55,20 @@ internal sealed class BotHarness : IAsyncDisposable
 
     public T Get<T>() where T : notnull => Host.Services.GetRequiredService<T>();
 
+    /// <summary>Waits until everything sent so far is confirmed, recorded and handled: nothing more is on its way.</summary>
+    public async Task SettledAsync()
+    {
+        await Api.WaitUntilConfirmedAsync(Api.LastUpdateId, Patience);
+        var dataSource = Get<Npgsql.NpgsqlDataSource>();
+        await Wait.UntilAsync(async () =>
+        {
+            await using var cmd = dataSource.CreateCommand("SELECT count(*) FROM update_inbox");
+            return (long)(await cmd.ExecuteScalarAsync())! == 0;
+        }, "the inbox to drain");
+        var dispatcher = Get<ChatStats.Bot.Ingest.UpdateDispatcher>();
+        await Wait.UntilAsync(() => Task.FromResult(dispatcher.InFlight == 0 && dispatcher.Waiting == 0), "the handlers to finish");
+    }
+
     public async Task StopAsync()
     {
         using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));

@@ -32,7 +32,9 @@ public sealed class FailingJob(Journal journal) : IJob<NoteArgs>
     public Task RunAsync(NoteArgs args, JobContext context)
     {
         journal.Runs.Add((context.Id, context.Attempt, args.Label));
-        throw new InvalidOperationException($"{args.Label} failed on attempt {context.Attempt}");
+        throw args.Label.StartsWith("hopeless", StringComparison.Ordinal)
+            ? new PermanentJobFailureException($"{args.Label}: no retry can fix this")
+            : new InvalidOperationException($"{args.Label} failed on attempt {context.Attempt}");
     }
 }
 
@@ -246,6 +248,17 @@ public sealed class JobQueueTests : IAsyncLifetime
             SELECT (SELECT started_at FROM jobs.attempt WHERE job_id = {job.Id} AND attempt = 2)
                    >= (SELECT finished_at FROM jobs.attempt WHERE job_id = {job.Id} AND attempt = 1) + interval '80 milliseconds'
             """));
+    }
+
+    [Fact]
+    public async Task APermanentFailureIsDeadAtOnceWithoutRetries()
+    {
+        var host = await StartAsync(Options(attempts: 3));
+        var job = await Client(host).EnqueueAsync<FailingJob, NoteArgs>(new NoteArgs("hopeless"));
+        await UntilAsync(async () => await StateAsync(job.Id) == "dead", "the job to die");
+
+        Assert.Single(_journal.Runs);
+        Assert.Equal(1, await _db.ScalarAsync<long>("SELECT count(*) FROM jobs.attempt WHERE job_id = $1 AND outcome = 'dead'", job.Id));
     }
 
     [Fact]

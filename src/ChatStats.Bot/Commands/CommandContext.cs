@@ -4,7 +4,8 @@ using ChatStats.Telegram.Types;
 namespace ChatStats.Bot.Commands;
 
 /// <summary>Everything a command handler needs about the message that invoked it.</summary>
-internal sealed record CommandContext(Message Message, ParsedCommand Command, CultureInfo Culture)
+/// <param name="Chat">The chat as recorded, read once by the router for every command of a group; null in private chats.</param>
+internal sealed record CommandContext(Message Message, ParsedCommand Command, CultureInfo Culture, Stats.ChatInfo? Chat = null)
 {
     public long ChatId => Message.Chat.Id;
     public bool IsGroup => Message.Chat.IsGroup;

@@ -1,7 +1,6 @@
-using ChatStats.Bot.Data;
+using ChatStats.Bot.Stats;
 using ChatStats.Bot.Throttling;
 using ChatStats.Telegram.Types;
-using Microsoft.EntityFrameworkCore;
 
 namespace ChatStats.Bot.Commands;
 
@@ -9,7 +8,7 @@ namespace ChatStats.Bot.Commands;
 internal sealed class CommandRouter(
     IEnumerable<IBotCommand> commands,
     BotIdentity identity,
-    ChatStatsDbContext db,
+    StatsQueries queries,
     CommandGuard guard,
     CommandLimiters limiters,
     CapacityMonitor capacity,
@@ -39,11 +38,10 @@ internal sealed class CommandRouter(
         var culture = Localizer.Choose(null, message.From?.LanguageCode);
         try
         {
-            var chat = message.Chat.IsGroup
-                ? await db.Chats.AsNoTracking().Where(c => c.Id == message.Chat.Id).Select(c => new { c.Language, c.Tier, c.Settings }).FirstOrDefaultAsync(ct)
-                : null;
+            // One read of the chat serves the guard (tier, command rules), the language and the command itself.
+            var chat = message.Chat.IsGroup ? await queries.ChatAsync(message.Chat.Id, ct) : null;
             limiters.SetTier(message.Chat.Id, chat?.Tier);
-            var context = new CommandContext(message, parsed, Localizer.Choose(chat?.Language, message.From?.LanguageCode));
+            var context = new CommandContext(message, parsed, Localizer.Choose(chat?.Language, message.From?.LanguageCode), chat);
             culture = context.Culture;
             var verdict = await guard.CheckAsync(context, command, chat?.Settings, ct);
             if (!verdict.Allowed)

@@ -83,7 +83,7 @@ internal sealed class SettingsCommand(
             return;
         }
         var words = context.Command.Arguments.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries);
-        var chat = await queries.ChatAsync(context.ChatId, ct);
+        var chat = context.Chat ?? await queries.ChatAsync(context.ChatId, ct);
         if (chat is null)
         {
             await replies.SendAsync(context.Message, context.T("StatsEmpty"), ct);
@@ -119,7 +119,7 @@ internal sealed class SettingsCommand(
                 {
                     return context.T("SettingsBadZone", Html.Escape(value));
                 }
-                await UpdateAsync("UPDATE chats SET time_zone = $2 WHERE id = $1", chat.Id, zone.Id, ct);
+                await SetAsync("time_zone", chat.Id, zone.Id, ct);
                 return context.T("SettingsSaved", "tz", Html.Escape(zone.Id));
             case "lang" or "language" when words.Length == 2:
                 var lang = value.ToLowerInvariant();
@@ -127,7 +127,7 @@ internal sealed class SettingsCommand(
                 {
                     return context.T("SettingsBadLanguage", Html.Escape(value));
                 }
-                await UpdateAsync("UPDATE chats SET language = $2 WHERE id = $1", chat.Id, lang == "auto" ? null : lang, ct);
+                await SetAsync("language", chat.Id, lang == "auto" ? null : lang, ct);
                 // Confirmed in the language just chosen.
                 var culture = Localizer.Choose(lang == "auto" ? null : lang, context.Message.From?.LanguageCode);
                 return Localizer.Format("SettingsSaved", culture, "lang", lang);
@@ -138,7 +138,7 @@ internal sealed class SettingsCommand(
                 {
                     return context.T("SettingsBadRetention", Html.Escape(value));
                 }
-                await UpdateAsync("UPDATE chats SET retention_days = $2 WHERE id = $1", chat.Id, days, ct);
+                await SetAsync("retention_days", chat.Id, days, ct);
                 return context.T("SettingsSaved", "retention", days is null ? context.T("SettingsRetentionOff") : context.T("SettingsRetentionDays", days));
             case "digest" when words.Length == 2:
                 string? at = value.Equals("off", StringComparison.OrdinalIgnoreCase) ? null
@@ -156,14 +156,14 @@ internal sealed class SettingsCommand(
                 {
                     current["digest"] = at;
                 }
-                await UpdateAsync("UPDATE chats SET settings = $2::jsonb WHERE id = $1", chat.Id, current.ToJsonString(), ct);
+                await SetAsync("settings", chat.Id, current.ToJsonString(), ct);
                 return context.T("SettingsSaved", "digest", at ?? context.T("Off"));
             case "store_text" when words.Length == 2:
                 if (Switch(value) is not { } on)
                 {
                     return context.T("SettingsBadSwitch", Html.Escape(value));
                 }
-                await UpdateAsync("UPDATE chats SET store_text = $2 WHERE id = $1", chat.Id, on, ct);
+                await SetAsync("store_text", chat.Id, on, ct);
                 if (!on)
                 {
                     await privacy.DropTextAsync(chat.Id, ct);
@@ -200,7 +200,7 @@ internal sealed class SettingsCommand(
                 {
                     commands[name] = policy;
                 }
-                await UpdateAsync("UPDATE chats SET settings = $2::jsonb WHERE id = $1", chat.Id, settings.ToJsonString(), ct);
+                await SetAsync("settings", chat.Id, settings.ToJsonString(), ct);
                 return context.T("SettingsSaved", "/" + name, policy);
             default:
                 return $"{context.T("SettingsUnknown", Html.Escape(string.Join(' ', words)))}\n{context.T("SettingsHelp")}";
@@ -238,9 +238,11 @@ internal sealed class SettingsCommand(
         return await cmd.ExecuteScalarAsync(ct) is true;
     }
 
-    private async Task UpdateAsync(string sql, long chatId, object? value, CancellationToken ct)
+    /// <summary>Writes one setting column of the chat (a name from this class, never from the message).</summary>
+    private async Task SetAsync(string column, long chatId, object? value, CancellationToken ct)
     {
-        await using var cmd = dataSource.CreateCommand(sql.Replace(" WHERE id = $1", ", updated_at = now() WHERE id = $1", StringComparison.Ordinal));
+        var cast = column == "settings" ? "::jsonb" : "";
+        await using var cmd = dataSource.CreateCommand($"UPDATE chats SET {column} = $2{cast}, updated_at = now() WHERE id = $1");
         cmd.Parameters.Add(new NpgsqlParameter<long> { TypedValue = chatId });
         cmd.Parameters.Add(new NpgsqlParameter { Value = value ?? DBNull.Value });
         await cmd.ExecuteNonQueryAsync(ct);

@@ -40,7 +40,7 @@ internal sealed class ReportCommand(StatsSupport stats, JobClient jobs, DailyQuo
         var label = StatsSupport.Describe(request.Period, context.Culture);
         if (!job.Created)
         {
-            await quota.RefundAsync(context.ChatId, ct);
+            await quota.RefundAsync(context.ChatId, request.Chat.Zone, ct);
         }
         await stats.Replies.SendAsync(message, context.T(job.Created ? "ReportQueued" : "ReportAlreadyQueued", Html.Escape(label), position), ct);
     }

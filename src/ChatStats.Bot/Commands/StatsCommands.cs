@@ -500,7 +500,7 @@ internal sealed class InactiveCommand(StatsSupport stats) : IBotCommand
             await stats.Replies.SendAsync(context.Message, $"{context.T("BadArgument", $"«{Html.Escape(string.Join(' ', words))}»")} {context.T("Usage_inactive")}", ct);
             return;
         }
-        var chat = await stats.Queries.ChatAsync(context.ChatId, ct);
+        var chat = context.Chat ?? await stats.Queries.ChatAsync(context.ChatId, ct);
         var members = await stats.Queries.InactiveAsync(context.ChatId, days, stats.Now, MaxRows, ct);
         if (members.Count == 0)
         {
@@ -534,7 +534,7 @@ internal sealed class TitlesCommand(StatsSupport stats) : IBotCommand
             await stats.Replies.SendAsync(context.Message, context.T("GroupOnly"), ct);
             return;
         }
-        var chat = await stats.Queries.ChatAsync(context.ChatId, ct);
+        var chat = context.Chat ?? await stats.Queries.ChatAsync(context.ChatId, ct);
         var titles = await stats.Queries.TitlesAsync(context.ChatId, 30, ct);
         if (titles.Count == 0)
         {

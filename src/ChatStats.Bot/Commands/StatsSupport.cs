@@ -27,7 +27,7 @@ internal sealed class StatsSupport(StatsQueries queries, Replies replies, Messag
             await replies.SendAsync(context.Message, context.T("GroupOnly"), ct);
             return null;
         }
-        var chat = await queries.ChatAsync(context.ChatId, ct);
+        var chat = context.Chat ?? await queries.ChatAsync(context.ChatId, ct);
         if (chat is null)
         {
             await replies.SendAsync(context.Message, context.T("StatsEmpty"), ct);

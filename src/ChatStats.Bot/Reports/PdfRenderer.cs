@@ -6,7 +6,11 @@ using ChatStats.Bot.Throttling;
 namespace ChatStats.Bot.Reports;
 
 /// <summary>weasyprint is missing, failed, or took too long: the message says which, with its stderr.</summary>
-internal sealed class PdfException(string message) : Exception(message);
+/// <param name="Missing">No weasyprint to run: trying again cannot help until an operator installs it.</param>
+internal sealed class PdfException(string message, bool missing = false) : Exception(message)
+{
+    public bool Missing { get; } = missing;
+}
 
 /// <summary>
 /// HTML to PDF with <c>weasyprint</c> (Debian: weasyprint) as a child process, behind the PDF gate (at most
@@ -17,12 +21,12 @@ internal sealed class PdfRenderer(CommandLimiters limiters, IConfiguration confi
     public TimeSpan Timeout { get; } = TimeSpan.FromSeconds(configuration.GetValue("Reports:PdfTimeoutSeconds", 120));
 
     private string? Binary => configuration["Reports:Weasyprint"] is { Length: > 0 } path
-        ? File.Exists(path) ? path : throw new PdfException($"Reports:Weasyprint is {path}, which does not exist; fix the setting or remove it to use weasyprint from PATH.")
+        ? File.Exists(path) ? path : throw new PdfException($"Reports:Weasyprint is {path}, which does not exist; fix the setting or remove it to use weasyprint from PATH.", missing: true)
         : Cli.DoctorCommand.FindOnPath("weasyprint");
 
     public async Task<byte[]> RenderAsync(string html, CancellationToken ct)
     {
-        var binary = Binary ?? throw new PdfException("weasyprint is not installed: apt-get install weasyprint (chatstats doctor checks it).");
+        var binary = Binary ?? throw new PdfException("weasyprint is not installed: apt-get install weasyprint (chatstats doctor checks it).", missing: true);
         using var lease = await limiters.Pdf.EnterAsync(ct);
         var started = Stopwatch.GetTimestamp();
         ChildResult result;

@@ -32,11 +32,11 @@ internal sealed class ReportJob(ReportBuilder builder, PdfRenderer pdf, MessageS
             var caption = Localizer.Format("ReportCaption", culture, Html.Escape(chat?.Title ?? Localizer.Get("ThisChat", culture)), Html.Escape(label));
             await sender.SendDocumentAsync(args.ChatId, new InputFile(name, bytes, "application/pdf"), caption, args.ThreadId, ct);
         }
-        catch (Exception ex) when (ex is not OperationCanceledException && context.Attempt >= context.MaxAttempts)
+        catch (Exception ex) when (ex is not OperationCanceledException && (context.Attempt >= context.MaxAttempts || ex is PdfException { Missing: true }))
         {
             // The last attempt: the chat hears that it failed instead of waiting forever.
             logger.LogError(ex, "Report for chat {ChatId} failed on its last attempt", args.ChatId);
-            var reason = ex is PdfException ? ex.Message.Split(':')[0] : ex.GetType().Name;
+            var reason = ex is PdfException ? ex.Message.Split('\n')[0] is var line && line.Length > 200 ? line[..199] + "…" : ex.Message.Split('\n')[0] : ex.GetType().Name;
             await sender.SendTextAsync(new OutgoingMessage
             {
                 ChatId = args.ChatId,
@@ -44,6 +44,11 @@ internal sealed class ReportJob(ReportBuilder builder, PdfRenderer pdf, MessageS
                 MessageThreadId = args.ThreadId,
                 Priority = SendPriority.Bulk,
             }, CancellationToken.None);
+            if (ex is PdfException { Missing: true })
+            {
+                // No retry can print without weasyprint: the job is dead now, the chat told why.
+                throw new PermanentJobFailureException(ex.Message, ex);
+            }
             throw;
         }
     }

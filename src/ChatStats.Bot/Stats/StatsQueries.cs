@@ -5,7 +5,8 @@ using Npgsql;
 namespace ChatStats.Bot.Stats;
 
 /// <summary>What the statistics of one chat need to know about it.</summary>
-internal sealed record ChatInfo(long Id, string? Title, TimeZoneInfo Zone, string? Language, bool StoreText, int? RetentionDays, string Settings);
+/// <param name="Tier">The operator's rate tier for the chat; null means Limits:DefaultTier.</param>
+internal sealed record ChatInfo(long Id, string? Title, TimeZoneInfo Zone, string? Language, bool StoreText, int? RetentionDays, string Settings, string? Tier = null);
 
 internal sealed record Overview(
     long Messages, long Members, long Words, long Chars, long Media,
@@ -47,12 +48,12 @@ internal sealed class StatsQueries(NpgsqlDataSource dataSource)
 
     public async Task<ChatInfo?> ChatAsync(long chatId, CancellationToken ct)
     {
-        await using var cmd = dataSource.CreateCommand("SELECT title, time_zone, language, store_text, retention_days, settings::text FROM chats WHERE id = $1");
+        await using var cmd = dataSource.CreateCommand("SELECT title, time_zone, language, store_text, retention_days, settings::text, tier FROM chats WHERE id = $1");
         cmd.Parameters.Add(new NpgsqlParameter<long> { TypedValue = chatId });
         await using var r = await cmd.ExecuteReaderAsync(ct);
         return await r.ReadAsync(ct)
             ? new ChatInfo(chatId, r.IsDBNull(0) ? null : r.GetString(0), Period.ZoneOf(r.GetString(1)), r.IsDBNull(2) ? null : r.GetString(2),
-                r.GetBoolean(3), r.IsDBNull(4) ? null : r.GetInt32(4), r.GetString(5))
+                r.GetBoolean(3), r.IsDBNull(4) ? null : r.GetInt32(4), r.GetString(5), r.IsDBNull(6) ? null : r.GetString(6))
             : null;
     }
 

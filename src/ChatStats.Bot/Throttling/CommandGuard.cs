@@ -87,7 +87,7 @@ internal sealed class CommandGuard(CommandLimiters limiters, ChatAdmins admins, 
         QuotaDecision decision;
         try
         {
-            decision = await quota.TryConsumeAsync(context.ChatId, ct);
+            decision = await quota.TryConsumeAsync(context.ChatId, context.Chat?.Zone, ct);
         }
         catch
         {

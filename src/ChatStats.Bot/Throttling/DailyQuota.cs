@@ -16,9 +16,10 @@ internal sealed class DailyQuota(NpgsqlDataSource dataSource, IOptions<LimitsOpt
 {
     public int Limit => options.Value.DailyHeavyQuota;
 
-    public async Task<QuotaDecision> TryConsumeAsync(long chatId, CancellationToken ct)
+    /// <param name="zone">The chat's zone when the caller has it; read from the chat otherwise.</param>
+    public async Task<QuotaDecision> TryConsumeAsync(long chatId, TimeZoneInfo? zone, CancellationToken ct)
     {
-        var zone = await ZoneAsync(chatId, ct);
+        zone ??= await ZoneAsync(chatId, ct);
         var (day, resetsAt) = Today(zone);
         if (Limit == 0)
         {
@@ -38,9 +39,9 @@ internal sealed class DailyQuota(NpgsqlDataSource dataSource, IOptions<LimitsOpt
     }
 
     /// <summary>Gives a unit back: the work it was taken for did not happen (a duplicate report, a failed start).</summary>
-    public async Task RefundAsync(long chatId, CancellationToken ct)
+    public async Task RefundAsync(long chatId, TimeZoneInfo? zone, CancellationToken ct)
     {
-        var (day, _) = Today(await ZoneAsync(chatId, ct));
+        var (day, _) = Today(zone ?? await ZoneAsync(chatId, ct));
         await using var cmd = dataSource.CreateCommand("UPDATE chat_daily_usage SET used = used - 1 WHERE chat_id = $1 AND day = $2 AND used > 0");
         cmd.Parameters.Add(new NpgsqlParameter<long> { TypedValue = chatId });
         cmd.Parameters.Add(new NpgsqlParameter<DateOnly> { TypedValue = day });

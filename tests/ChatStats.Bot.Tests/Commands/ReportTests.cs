@@ -62,6 +62,29 @@ public sealed class ReportTests : IAsyncLifetime
         Assert.Contains("пицца", text);
     }
 
+    [Fact]
+    public async Task WithoutWeasyprintTheChatIsToldAtOnceAndTheJobIsNotRetried()
+    {
+        await _bot.DisposeAsync();
+        _bot = await BotHarness.StartAsync(_api, _db.ConnectionString, worker: true, settings: new Dictionary<string, string?>
+        {
+            ["Jobs:PollIntervalSeconds"] = "0.2",
+            ["Reports:Weasyprint"] = "/nonexistent/weasyprint",
+        });
+        var now = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
+        _api.AddUpdates([
+            UpdateFactory.Message(Chat, ++_messageId, new FakeUser(700, "Ann"), now, "hello"),
+            UpdateFactory.Message(Chat, ++_messageId, new FakeUser(700, "Ann"), now, "/report 7d"),
+        ]);
+
+        var told = await _api.WaitForSentAsync(s => s.ChatId == Chat.Id && s.Text.StartsWith("I couldn't prepare", StringComparison.Ordinal), 1, BotHarness.Patience);
+
+        Assert.StartsWith("I couldn't prepare the report for ", told[0].Text);
+        Assert.Contains("after 1 attempts (Reports:Weasyprint is /nonexistent/weasyprint, which does not exist", told[0].Text);
+        await Wait.UntilAsync(async () => await _db.ScalarAsync<string>("SELECT state FROM jobs.job WHERE type = 'report'") == "dead", "the report job to be dead");
+        Assert.Equal(1, await _db.ScalarAsync<int>("SELECT attempt FROM jobs.job WHERE type = 'report'"));
+    }
+
     /// <summary>The text of a PDF, as pdftotext (poppler-utils, installed by deploy/dev.sh) reads it.</summary>
     internal static async Task<string> PdfTextAsync(byte[] pdf)
     {

@@ -82,15 +82,7 @@ public sealed class StatisticsCommandTests : IAsyncLifetime
         }
         updates.Add(UpdateFactory.Message(Chat, ++_messageId, Bob, At(today.AddMinutes(6)), null, FakeKind.Photo));
         _api.AddUpdates(updates);
-        await SettledAsync();
-    }
-
-    private async Task SettledAsync()
-    {
-        await _api.WaitUntilConfirmedAsync(_api.LastUpdateId, BotHarness.Patience);
-        await Wait.UntilAsync(async () => await _db.ScalarAsync<long>("SELECT count(*) FROM update_inbox") == 0, "the inbox to drain");
-        var dispatcher = _bot!.Get<ChatStats.Bot.Ingest.UpdateDispatcher>();
-        await Wait.UntilAsync(() => Task.FromResult(dispatcher.InFlight == 0 && dispatcher.Waiting == 0), "the handlers to finish");
+        await _bot!.SettledAsync();
     }
 
     private async Task<SentMessage> AskAsync(FakeUser user, string text, int? replyTo = null, FakeUser? replyToFrom = null)
@@ -256,7 +248,7 @@ public sealed class StatisticsCommandTests : IAsyncLifetime
         var answer = (await AskAsync(Ann, "/optout")).Text;
         var top = (await AskAsync(Bob, "/top")).Text;
         _api.AddUpdate(UpdateFactory.Message(Chat, ++_messageId, Ann, At(Now), "secret pizza"));
-        await SettledAsync();
+        await _bot!.SettledAsync();
 
         Assert.StartsWith("Done: I no longer keep the text", answer);
         Assert.DoesNotContain("Ann", top);
@@ -266,7 +258,7 @@ public sealed class StatisticsCommandTests : IAsyncLifetime
 
         Assert.StartsWith("Welcome back", (await AskAsync(Ann, "/optin")).Text);
         _api.AddUpdate(UpdateFactory.Message(Chat, ++_messageId, Ann, At(Now), "public pizza"));
-        await SettledAsync();
+        await _bot!.SettledAsync();
         Assert.Equal(1, await _db.ScalarAsync<long>("SELECT count(*) FROM messages WHERE sender_user_id = $1 AND text IS NOT NULL", Ann.Id));
     }
 
@@ -329,7 +321,7 @@ public sealed class StatisticsCommandTests : IAsyncLifetime
 
         Assert.Equal("Saved: store_text is now off.", (await AskAsync(Admin, "/settings store_text off")).Text);
         _api.AddUpdate(UpdateFactory.Message(Chat, ++_messageId, Ann, At(Now), "not kept"));
-        await SettledAsync();
+        await _bot!.SettledAsync();
 
         Assert.Equal(0, await _db.ScalarAsync<long>("SELECT count(*) FROM messages WHERE chat_id = $1 AND text IS NOT NULL", Chat.Id));
         Assert.StartsWith("No text to count in", (await AskAsync(Ann, "/words")).Text);

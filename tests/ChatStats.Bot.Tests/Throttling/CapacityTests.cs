@@ -32,14 +32,6 @@ public sealed class CapacityTests : IAsyncLifetime
 
     private static long Now => DateTimeOffset.UtcNow.ToUnixTimeSeconds();
 
-    private async Task SettledAsync()
-    {
-        await _api.WaitUntilConfirmedAsync(_api.LastUpdateId, BotHarness.Patience);
-        await Wait.UntilAsync(async () => await _db.ScalarAsync<long>("SELECT count(*) FROM update_inbox") == 0, "the inbox to drain");
-        var dispatcher = _bot.Get<ChatStats.Bot.Ingest.UpdateDispatcher>();
-        await Wait.UntilAsync(() => Task.FromResult(dispatcher.InFlight == 0 && dispatcher.Waiting == 0), "the handlers to finish");
-    }
-
     private async Task<CapacitySnapshot> TwoActiveGroupsAsync()
     {
         var ann = new FakeUser(1, "Ann");
@@ -49,7 +41,7 @@ public sealed class CapacityTests : IAsyncLifetime
             // A private chat and a group the bot left do not count.
             UpdateFactory.Message(new FakeChat(1, "Ann", "private"), ++_messageId, ann, Now),
             UpdateFactory.MyChatMember(new FakeChat(-100_003, "Gone", "supergroup"), ann, Now, "member", "left")]);
-        await SettledAsync();
+        await _bot.SettledAsync();
         return await _bot.Get<CapacityMonitor>().RefreshAsync(CancellationToken.None);
     }
 
@@ -67,7 +59,7 @@ public sealed class CapacityTests : IAsyncLifetime
             UpdateFactory.Message(newcomer, ++_messageId, bob, Now, "/stats"),
             UpdateFactory.Message(newcomer, ++_messageId, bob, Now, "anyone here?")]);
         var notice = (await _api.WaitForSentAsync(s => s.ChatId == newcomer.Id, 1, BotHarness.Patience))[0];
-        await SettledAsync();
+        await _bot.SettledAsync();
         await Wait.UntilAsync(() => Task.FromResult(_api.LeftChats.Contains(newcomer.Id)), "the bot to leave");
 
         Assert.Equal("Server full (2/2 chats). Try again later.", notice.Text);
@@ -89,7 +81,7 @@ public sealed class CapacityTests : IAsyncLifetime
         var by = new FakeUser(3, "Cleo");
         var groups = Enumerable.Range(0, 3).Select(i => new FakeChat(-100_100 - i, $"Invited {i}", "supergroup")).ToList();
         _api.AddUpdates([.. groups.Select(g => UpdateFactory.MyChatMember(g, by, Now, "left", "member"))]);
-        await SettledAsync();
+        await _bot.SettledAsync();
 
         Assert.Equal(2, monitor.Snapshot!.Current);
         Assert.Equal(CapacityStatus.FULL, monitor.Snapshot.Status);

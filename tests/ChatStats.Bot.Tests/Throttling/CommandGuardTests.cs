@@ -43,16 +43,6 @@ public sealed class CommandGuardTests : IAsyncLifetime
     private Task<IReadOnlyList<SentMessage>> Replies(long chatId, int count) =>
         _api.WaitForSentAsync(s => s.ChatId == chatId, count, BotHarness.Patience);
 
-    /// <summary>Waits until the bot has recorded everything sent so far, so nothing more is on its way.</summary>
-    private async Task SettledAsync(long chatId)
-    {
-        var last = _api.LastUpdateId;
-        await _api.WaitUntilConfirmedAsync(last - 1, BotHarness.Patience);
-        await Wait.UntilAsync(async () => await _db.ScalarAsync<long>("SELECT count(*) FROM update_inbox") == 0, "the inbox to drain");
-        var dispatcher = _bot.Get<ChatStats.Bot.Ingest.UpdateDispatcher>();
-        await Wait.UntilAsync(() => Task.FromResult(dispatcher.InFlight == 0 && dispatcher.Waiting == 0), "the handlers to finish");
-    }
-
     [Fact]
     public async Task TheEleventhCommandInAMinuteIsRefusedOnceWithTheRealWaitAndNeverReachesItsHandler()
     {
@@ -64,7 +54,7 @@ public sealed class CommandGuardTests : IAsyncLifetime
 
         Send(chat, user, [.. Enumerable.Repeat("/start", 5)]);
         await Replies(chat.Id, 11);
-        await SettledAsync(chat.Id);
+        await _bot.SettledAsync();
 
         var sent = _api.Sent.Where(s => s.ChatId == chat.Id).ToList();
         Assert.Equal(11, sent.Count);
@@ -103,7 +93,7 @@ public sealed class CommandGuardTests : IAsyncLifetime
         var member = new FakeUser(905, "Member");
         _api.SetAdministrators(chat.Id, (admin.Id, admin.FirstName, "creator"));
         Send(chat, member, "hello");
-        await SettledAsync(chat.Id);
+        await _bot.SettledAsync();
         await _db.ExecuteAsync("""UPDATE chats SET settings = '{"commands": {"stats": "admin", "help": "disabled"}}' WHERE id = $1""", chat.Id);
 
         Send(chat, member, "/stats");
@@ -125,14 +115,14 @@ public sealed class CommandGuardTests : IAsyncLifetime
         var chat = new FakeChat(-100_304, "Busy chat", "supergroup");
         var users = Enumerable.Range(0, 7).Select(i => new FakeUser(910 + i, $"U{i}")).ToList();
         Send(chat, users[0], "hello");
-        await SettledAsync(chat.Id);
+        await _bot.SettledAsync();
         await _db.ExecuteAsync("UPDATE chats SET tier = 'TINY' WHERE id = $1", chat.Id);
         foreach (var user in users.Take(6))
         {
             Send(chat, user, "/start");
         }
         await Replies(chat.Id, 6);
-        await SettledAsync(chat.Id);
+        await _bot.SettledAsync();
 
         // A burst of four, then each further person hears once when to come back.
         var sent = _api.Sent.Where(s => s.ChatId == chat.Id).ToList();
