@@ -216,11 +216,20 @@ internal static class ImportLoadRun
         {
             Environment.SetEnvironmentVariable(PostgresServer.UrlVariable, server);
         }
-        var dir = Directory.CreateTempSubdirectory("chatstats-import-bench");
+        // --export PATH keeps the generated export there (and reuses it on the next invocation with the same size).
+        var keep = Array.IndexOf(args, "--export") is var at and >= 0 && at + 1 < args.Length ? Path.GetFullPath(args[at + 1]) : null;
+        var dir = keep is null ? Directory.CreateTempSubdirectory("chatstats-import-bench") : null;
         try
         {
-            var path = Path.Combine(dir.FullName, "result.json");
-            var contents = ExportBuilder.Write(path, messages, wholeAccount: true, users: 5_000);
+            var path = keep ?? Path.Combine(dir!.FullName, "result.json");
+            var counted = path + $".{messages}.count";
+            var contents = keep is not null && File.Exists(path) && File.Exists(counted)
+                ? new ExportContents { Messages = long.Parse(File.ReadAllText(counted), CultureInfo.InvariantCulture) }
+                : ExportBuilder.Write(path, messages, wholeAccount: true, users: 5_000);
+            if (keep is not null)
+            {
+                File.WriteAllText(counted, contents.Messages.ToString(CultureInfo.InvariantCulture));
+            }
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"export: {contents.Messages:N0} messages, {new FileInfo(path).Length / 1048576.0:N0} MB"));
             var rates = new List<double>();
             var baselines = new List<double>();
@@ -252,7 +261,7 @@ internal static class ImportLoadRun
         }
         finally
         {
-            dir.Delete(recursive: true);
+            dir?.Delete(recursive: true);
         }
     }
 

@@ -47,5 +47,11 @@ public static class RollupInvariant
         {
             throw new InvalidOperationException($"the coarse rollups drifted: {hourly} chat_hourly rows and {totals} chat_user_totals rows differ from chat_user_hourly");
         }
+        // Whatever wrote in bulk has folded its member totals.
+        var pending = await db.ScalarAsync<long>($"SELECT count(*) FROM chat_user_totals_pending WHERE true{filter}");
+        if (pending != 0)
+        {
+            throw new InvalidOperationException($"{pending} member totals are still pending: a bulk write was not folded");
+        }
     }
 }

@@ -20,6 +20,7 @@ internal static class CommandsExtensions
         builder.Services.AddJob<Reports.RetentionPurgeJob, Reports.PurgeArgs>("retention-purge");
         builder.Services.AddJob<Reports.DigestSweepJob, Reports.DigestSweepArgs>("digest-sweep");
         builder.Services.AddJob<Reports.DigestJob, Reports.DigestArgs>("digest");
+        builder.Services.AddJob<Stats.FoldPendingTotalsJob, Stats.FoldPendingArgs>("fold-pending-totals");
         builder.Services.AddScoped<IBotCommand, StartCommand>();
         builder.Services.AddScoped<IBotCommand, HelpCommand>();
         builder.Services.AddScoped<IBotCommand, StatsCommand>();

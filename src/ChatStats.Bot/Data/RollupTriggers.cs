@@ -4,6 +4,14 @@ namespace ChatStats.Bot.Data;
 /// Statement-level triggers on chat_user_hourly that carry every change — ingest, edits, /forgetme, retention,
 /// migrations, imports — into chat_hourly and chat_user_totals in the same transaction, from the transition tables:
 /// one grouped upsert per statement, so the coarse rollups can never drift from the fine one.
+/// <para>
+/// A bulk writer (an import) sets <c>chatstats.defer_totals</c> in its transactions: its inserts then append their member
+/// totals to <c>chat_user_totals_pending</c>, a heap without indexes, instead of updating the chat's members' totals
+/// row by row in every batch (with thousands of members, each batch would update nearly all of them, and concurrent
+/// batches would queue on their row locks). <see cref="FoldPending"/> adds the pending rows to the totals; it is
+/// additive, so anyone may run it at any time: the import when it is done, and a recurring job for whatever a crashed
+/// import left behind.
+/// </para>
 /// </summary>
 internal static class RollupTriggers
 {
@@ -12,24 +20,58 @@ internal static class RollupTriggers
 
     private const string Media = "photo_count + sticker_count + voice_count + video_count + video_note_count + audio_count + document_count + animation_count";
 
+    private const string Defer = "current_setting('chatstats.defer_totals', true) = 'on'";
+
+    /// <summary>The setting a bulk writer's transaction starts with.</summary>
+    public const string DeferTotals = "SET LOCAL chatstats.defer_totals = on";
+
+    public const string CreatePending = """
+        CREATE TABLE IF NOT EXISTS chat_user_totals_pending (
+          chat_id bigint NOT NULL, user_id bigint NOT NULL, messages bigint NOT NULL, words bigint NOT NULL, chars bigint NOT NULL, media bigint NOT NULL);
+        """;
+
+    /// <summary>Moves every pending member total into chat_user_totals, in key order (so it waits on live writers, never deadlocks).</summary>
+    public const string FoldPending = """
+        WITH moved AS (DELETE FROM chat_user_totals_pending RETURNING *)
+        INSERT INTO chat_user_totals AS t (chat_id, user_id, messages, words, chars, media)
+        SELECT chat_id, user_id, sum(messages), sum(words), sum(chars), sum(media) FROM moved GROUP BY chat_id, user_id ORDER BY chat_id, user_id
+        ON CONFLICT (chat_id, user_id) DO UPDATE
+          SET messages = t.messages + excluded.messages, words = t.words + excluded.words, chars = t.chars + excluded.chars, media = t.media + excluded.media
+        """;
+
     /// <summary>Applies <paramref name="delta"/> (a query over the transition tables with a sign column) to both coarse rollups.</summary>
-    private static string Apply(string delta)
+    private static string Apply(string delta, bool deferrable = false)
     {
         var kindSums = string.Join(", ", Kinds.Select(k => $"sum(sign * {k}_count)"));
         var kindCols = string.Join(", ", Kinds.Select(k => $"{k}_count"));
         var kindAdds = string.Join(", ", Kinds.Select(k => $"{k}_count = t.{k}_count + excluded.{k}_count"));
-        return $"""
+        var hourly = $"""
             WITH d AS ({delta}),
             hourly AS (
               INSERT INTO chat_hourly AS t (chat_id, hour, messages, words, chars, {kindCols})
               SELECT chat_id, hour, sum(sign * messages), sum(sign * words), sum(sign * chars), {kindSums} FROM d GROUP BY chat_id, hour ORDER BY chat_id, hour
               ON CONFLICT (chat_id, hour) DO UPDATE
                 SET messages = t.messages + excluded.messages, words = t.words + excluded.words, chars = t.chars + excluded.chars, {kindAdds})
+            """;
+        var totals = $"SELECT chat_id, user_id, sum(sign * messages), sum(sign * words), sum(sign * chars), sum(sign * ({Media})) FROM d GROUP BY chat_id, user_id";
+        var now = $"""
+            {hourly}
             INSERT INTO chat_user_totals AS t (chat_id, user_id, messages, words, chars, media)
-            SELECT chat_id, user_id, sum(sign * messages), sum(sign * words), sum(sign * chars), sum(sign * ({Media})) FROM d GROUP BY chat_id, user_id ORDER BY chat_id, user_id
+            {totals} ORDER BY chat_id, user_id
             ON CONFLICT (chat_id, user_id) DO UPDATE
               SET messages = t.messages + excluded.messages, words = t.words + excluded.words, chars = t.chars + excluded.chars, media = t.media + excluded.media;
             """;
+        return deferrable
+            ? $"""
+              IF {Defer} THEN
+                {hourly}
+                INSERT INTO chat_user_totals_pending (chat_id, user_id, messages, words, chars, media)
+                {totals};
+              ELSE
+                {now}
+              END IF;
+              """
+            : now;
     }
 
     public static string Create => Functions("CREATE") + Triggers;
@@ -40,7 +82,7 @@ internal static class RollupTriggers
     private static string Functions(string create) => $"""
         {create} FUNCTION chat_user_hourly_inserted() RETURNS trigger LANGUAGE plpgsql AS $f$
         BEGIN
-          {Apply("SELECT 1 AS sign, * FROM new_rows")}
+          {Apply("SELECT 1 AS sign, * FROM new_rows", deferrable: true)}
           RETURN NULL;
         END $f$;
 

@@ -138,51 +138,102 @@ internal sealed class ExportImporter(NpgsqlDataSource dataSource, IngestWriter w
         }
 
         var before = await CountAsync(chat.Id, ct);
+        var recorded = await RecordedAsync(chat.Id, ct);
         // Batches are written by several writers at once (PostgreSQL does the work; one writer leaves a core idle).
-        // Rows every batch would touch are kept out of all but the first: the chat row, and members whose name is
-        // unchanged since a batch already wrote it; so writers wait on each other only where rollups meet.
-        var batches = Channel.CreateBounded<IngestBatch>(new BoundedChannelOptions(writers * 2) { SingleWriter = true });
+        // Rows every batch would touch are kept out of the concurrent writers, so that they never wait on each other's
+        // row locks: the chat row goes with the first batch, and members (new ones, or a changed name) go through one
+        // writer of their own, in the order they were read, so the name history stays in order too. Batches end on
+        // an hour's boundary, so no two share a rollup row; one whose messages and hours are all new to the chat is
+        // written with plain inserts (see IngestWriter.WriteBulkAsync).
+        var batches = Channel.CreateBounded<(IngestBatch Batch, bool Fresh)>(new BoundedChannelOptions(writers * 2) { SingleWriter = true });
+        var merging = false;
+        var members = Channel.CreateBounded<IngestBatch>(new BoundedChannelOptions(writers * 2) { SingleWriter = true, SingleReader = true });
         var first = true;
         var writing = new List<Task>();
         var firstWritten = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        // A writer that fails closes both channels, so reading stops at once and the failure is what the import reports.
+        Task Writer(Func<Task> write) => Task.Run(async () =>
+        {
+            try
+            {
+                await write();
+            }
+            catch (Exception ex)
+            {
+                batches.Writer.TryComplete(ex);
+                members.Writer.TryComplete(ex);
+                firstWritten.TrySetResult();
+                throw;
+            }
+        }, ct);
         for (var w = 0; w < writers; w++)
         {
             var index = w;
-            writing.Add(Task.Run(async () =>
+            writing.Add(Writer(async () =>
             {
                 if (index > 0)
                 {
                     await firstWritten.Task;
                 }
-                await foreach (var batch in batches.Reader.ReadAllAsync(ct))
+                await foreach (var (batch, fresh) in batches.Reader.ReadAllAsync(ct))
                 {
-                    await writer.WriteAsync(batch, ct);
+                    if (!await writer.WriteBulkAsync(batch, fresh, ct))
+                    {
+                        // Live updates are landing where the export is: merge from here on.
+                        Volatile.Write(ref merging, true);
+                    }
                     firstWritten.TrySetResult();
                 }
                 firstWritten.TrySetResult();
-            }, ct));
+            }));
         }
+        writing.Add(Writer(async () =>
+        {
+            await foreach (var batch in members.Reader.ReadAllAsync(ct))
+            {
+                await writer.WriteBulkAsync(batch, fresh: false, ct);
+            }
+        }));
 
         long messages = 0, events = 0;
         var current = new IngestBatch();
         var names = new Dictionary<long, string>();
+        var replies = new ReplySenders();
         var lastReport = Stopwatch.GetTimestamp();
+        // The highest message id and hour of the batches before: a batch reaching back to them is no longer fresh.
+        var (idsBefore, hoursBefore) = (int.MinValue, DateTime.MinValue);
+        DateTime? cutAt = null;
         async Task FlushAsync()
         {
             if (!first)
             {
                 current.Chats.Clear();
             }
-            var users = current.Users.GroupBy(u => u.Id).Select(g => g.MaxBy(u => u.SeenAt)).Where(u => !names.TryGetValue(u.Id, out var n) || n != u.FirstName).ToList();
-            current.Users.Clear();
-            current.Users.AddRange(users);
-            foreach (var u in users)
-            {
-                names[u.Id] = u.FirstName;
-            }
             first = false;
-            await batches.Writer.WriteAsync(current, ct);
+            var changed = new IngestBatch();
+            // In reading order, which is the export's time order: each change of a member's name is kept once.
+            foreach (var u in current.Users)
+            {
+                if (!names.TryGetValue(u.Id, out var n) || n != u.FirstName)
+                {
+                    names[u.Id] = u.FirstName;
+                    changed.Users.Add(u);
+                }
+            }
+            current.Users.Clear();
+            if (changed.Users.Count > 0)
+            {
+                await members.Writer.WriteAsync(changed, ct);
+            }
+            var span = MessageSpan.Of(current.Messages);
+            var fresh = span is { } own && !Volatile.Read(ref merging) && recorded.Admits(own) && own.FirstId > idsBefore && own.FirstHour > hoursBefore;
+            if (span is { } s)
+            {
+                (idsBefore, hoursBefore) = (Math.Max(idsBefore, s.LastId), s.LastHour > hoursBefore ? s.LastHour : hoursBefore);
+            }
+            await batches.Writer.WriteAsync((current, fresh), ct);
             current = new IngestBatch();
+            cutAt = null;
         }
         try
         {
@@ -193,12 +244,17 @@ internal sealed class ExportImporter(NpgsqlDataSource dataSource, IngestWriter w
                     continue;
                 }
                 using var doc = JsonDocument.Parse(json.ReadValueBytes());
-                var mapped = ExportMapper.Map(doc.RootElement, chat.Id, chat.Type, title, current, storeText);
-                messages += mapped.Messages;
-                events += mapped.Events;
-                if (current.Messages.Count + current.Events.Count >= batchSize)
+                // A full batch is sent at the next hour's first message (or, in an hour busier than a batch, at twice the size).
+                if (cutAt is { } cut && (MessageSpan.Hour(ExportMapper.SentAt(doc.RootElement)) != cut || current.Messages.Count + current.Events.Count >= 2 * batchSize))
                 {
                     await FlushAsync();
+                }
+                var mapped = ExportMapper.Map(doc.RootElement, chat.Id, chat.Type, title, current, storeText, replies);
+                messages += mapped.Messages;
+                events += mapped.Events;
+                if (cutAt is null && current.Messages.Count + current.Events.Count >= batchSize)
+                {
+                    cutAt = MessageSpan.Hour(ExportMapper.SentAt(doc.RootElement));
                 }
                 if (progress is not null && Stopwatch.GetElapsedTime(lastReport) > TimeSpan.FromMilliseconds(250))
                 {
@@ -214,26 +270,53 @@ internal sealed class ExportImporter(NpgsqlDataSource dataSource, IngestWriter w
         finally
         {
             batches.Writer.TryComplete();
+            members.Writer.TryComplete();
             await Task.WhenAll(writing);
         }
         progress?.Report(new ImportProgress(title, messages, json.BytesRead, total));
-        await LinkRepliesAsync(chat.Id, ct);
+        // An ordinary commit: durable, and with it every batch before (their commits did not wait for the disk).
+        await writer.FoldPendingTotalsAsync(ct);
+        if (replies.Unresolved.Count > 0)
+        {
+            await LinkRepliesAsync(chat.Id, [.. replies.Unresolved], ct);
+        }
         var added = await CountAsync(chat.Id, ct) - before;
         return (new ImportedChat(chat.Id, title, chat.Type, messages, added, events), null);
     }
 
-    /// <summary>The export names who was replied to only through the message id: look the sender up once the chat is in.</summary>
-    private async Task LinkRepliesAsync(long chatId, CancellationToken ct)
+    /// <summary>
+    /// Replies to messages the export does not hold (it began later, or they were recorded live): their senders are
+    /// looked up once the chat is in.
+    /// </summary>
+    private async Task LinkRepliesAsync(long chatId, int[] replies, CancellationToken ct)
     {
         await using var cmd = dataSource.CreateCommand("""
             UPDATE messages m SET reply_to_user_id = r.sender_user_id
             FROM messages r
-            WHERE m.chat_id = $1 AND m.reply_to_message_id IS NOT NULL AND m.reply_to_user_id IS NULL
+            WHERE m.chat_id = $1 AND m.message_id = ANY($2) AND m.reply_to_user_id IS NULL
               AND r.chat_id = $1 AND r.message_id = m.reply_to_message_id AND r.sender_user_id IS NOT NULL
             """);
         cmd.CommandTimeout = 0;
         cmd.Parameters.Add(new NpgsqlParameter<long> { TypedValue = chatId });
+        cmd.Parameters.Add(new NpgsqlParameter<int[]> { TypedValue = replies });
         await cmd.ExecuteNonQueryAsync(ct);
+    }
+
+    /// <summary>What the chat holds already: the message ids and rollup hours a fresh batch must stay clear of.</summary>
+    private async Task<RecordedRange> RecordedAsync(long chatId, CancellationToken ct)
+    {
+        await using var cmd = dataSource.CreateCommand("""
+            SELECT (SELECT min(message_id) FROM messages WHERE chat_id = $1), (SELECT max(message_id) FROM messages WHERE chat_id = $1),
+                   (SELECT min(hour) FROM chat_user_hourly WHERE chat_id = $1), (SELECT max(hour) FROM chat_user_hourly WHERE chat_id = $1),
+                   EXISTS (SELECT 1 FROM chats WHERE id = $1 AND migrated_to_chat_id IS NOT NULL)
+            """);
+        cmd.Parameters.Add(new NpgsqlParameter<long> { TypedValue = chatId });
+        await using var reader = await cmd.ExecuteReaderAsync(ct);
+        await reader.ReadAsync(ct);
+        return new RecordedRange(
+            reader.IsDBNull(0) ? null : reader.GetInt32(0), reader.IsDBNull(1) ? null : reader.GetInt32(1),
+            reader.IsDBNull(2) ? null : reader.GetFieldValue<DateTime>(2), reader.IsDBNull(3) ? null : reader.GetFieldValue<DateTime>(3),
+            reader.GetBoolean(4));
     }
 
     private async Task<long> CountAsync(long chatId, CancellationToken ct)
@@ -245,38 +328,78 @@ internal sealed class ExportImporter(NpgsqlDataSource dataSource, IngestWriter w
     }
 }
 
+/// <summary>The message ids and UTC hours a batch covers.</summary>
+internal readonly record struct MessageSpan(int FirstId, int LastId, DateTime FirstHour, DateTime LastHour)
+{
+    public static DateTime Hour(DateTime at) => new(at.Ticks - at.Ticks % TimeSpan.TicksPerHour, DateTimeKind.Utc);
+
+    public static MessageSpan? Of(List<MessageRow> rows)
+    {
+        if (rows.Count == 0)
+        {
+            return null;
+        }
+        var (firstId, lastId, first, last) = (int.MaxValue, int.MinValue, DateTime.MaxValue, DateTime.MinValue);
+        foreach (var row in rows)
+        {
+            (firstId, lastId) = (Math.Min(firstId, row.MessageId), Math.Max(lastId, row.MessageId));
+            (first, last) = (row.SentAt < first ? row.SentAt : first, row.SentAt > last ? row.SentAt : last);
+        }
+        return new MessageSpan(firstId, lastId, Hour(first), Hour(last));
+    }
+}
+
+/// <summary>The message ids and rollup hours a chat held when its import began; a migrated group's history lives elsewhere.</summary>
+internal sealed record RecordedRange(int? FirstId, int? LastId, DateTime? FirstHour, DateTime? LastHour, bool Migrated)
+{
+    /// <summary>Whether a batch can be inserted without merging: none of its ids or hours is among those recorded.</summary>
+    public bool Admits(MessageSpan batch) =>
+        !Migrated
+        && (FirstId is null || batch.LastId < FirstId || batch.FirstId > LastId)
+        && (FirstHour is null || batch.LastHour < FirstHour || batch.FirstHour > LastHour);
+}
+
 /// <summary>One exported message or service action to the rows live updates produce.</summary>
 internal static class ExportMapper
 {
-    public static (int Messages, int Events) Map(JsonElement m, long chatId, string chatType, string chatTitle, IngestBatch batch, bool storeText)
+    public static (int Messages, int Events) Map(
+        JsonElement m, long chatId, string chatType, string chatTitle, IngestBatch batch, bool storeText, ReplySenders? replies = null)
     {
         if (!m.TryGetProperty("id", out var idElement) || !idElement.TryGetInt32(out var id))
         {
             return (0, 0);
         }
-        var at = Date(m, "date_unixtime", "date") ?? DateTime.UnixEpoch;
-        var (userId, senderChatId) = Sender(m, m.TryGetProperty("type", out var t) && t.GetString() == "service" ? "actor_id" : "from_id");
+        var at = SentAt(m);
+        var service = m.TryGetProperty("type", out var t) && t.ValueKind == JsonValueKind.String && t.ValueEquals("service");
+        var (userId, senderChatId) = Sender(m, service ? "actor_id" : "from_id");
+        // A service action is no message: a reply to one has nobody to answer.
+        replies?.Record(id, service ? null : userId);
         var senderName = Str(m, m.TryGetProperty("actor", out _) ? "actor" : "from");
-        batch.Chats.Add(new ChatRow(chatId, chatType, string.IsNullOrEmpty(chatTitle) ? null : TextStats.Clean(chatTitle), null, false, at));
+        if (batch.Chats.Count == 0)
+        {
+            // The chat as of the batch's first message: the row is the same for all of them.
+            batch.Chats.Add(new ChatRow(chatId, chatType, string.IsNullOrEmpty(chatTitle) ? null : TextStats.Clean(chatTitle), null, false, at));
+        }
         if (userId is { } uid)
         {
             batch.Users.Add(new UserRow(uid, false, TextStats.Clean(senderName) is { Length: > 0 } n ? n : $"user {uid}", null, null, null, at));
         }
 
-        if (t.ValueKind == JsonValueKind.String && t.GetString() == "service")
+        if (service)
         {
             return (0, MapService(m, chatId, id, userId, at, batch));
         }
 
         var text = TextStats.Clean(TextOf(m));
         var kind = KindOf(m, text);
+        int? replyTo = m.TryGetProperty("reply_to_message_id", out var reply) && reply.TryGetInt32(out var replyId) ? replyId : null;
         batch.Messages.Add(new MessageRow(
             chatId, id, userId, senderChatId, at, (short)kind,
             storeText && !string.IsNullOrEmpty(text) ? text : null,
             text is null ? 0 : TextStats.CountChars(text),
             text is null ? 0 : TextStats.CountWords(text),
-            m.TryGetProperty("reply_to_message_id", out var reply) && reply.TryGetInt32(out var replyId) ? replyId : null,
-            null,
+            replyTo,
+            replyTo is { } r && replies is not null ? replies.SenderOf(r, id) : null,
             m.TryGetProperty("forwarded_from", out _),
             null,
             Date(m, "edited_unixtime", "edited"),
@@ -333,6 +456,8 @@ internal static class ExportMapper
         }
         return seq;
     }
+
+    public static DateTime SentAt(JsonElement m) => Date(m, "date_unixtime", "date") ?? DateTime.UnixEpoch;
 
     /// <summary>"user123" is a person; "channel123" (or "chat123") a channel or group speaking for itself.</summary>
     private static (long? User, long? Chat) Sender(JsonElement m, string property)

@@ -113,6 +113,8 @@ internal sealed class RecurringSetup(JobClient jobs, ILogger<RecurringSetup> log
                 await jobs.AddOrUpdateRecurringAsync<Reports.RetentionPurgeJob, Reports.PurgeArgs>("retention-purge", "15 3 * * *", TimeZoneInfo.Utc, new Reports.PurgeArgs(), "default", stoppingToken);
                 // Each chat's digest at its own local time: a sweep every five minutes finds the ones due.
                 await jobs.AddOrUpdateRecurringAsync<Reports.DigestSweepJob, Reports.DigestSweepArgs>("digest-sweep", Reports.DigestSweepJob.Cron, TimeZoneInfo.Utc, new Reports.DigestSweepArgs(), "default", stoppingToken);
+                // Member totals an interrupted import left pending (an import folds its own when it finishes).
+                await jobs.AddOrUpdateRecurringAsync<Stats.FoldPendingTotalsJob, Stats.FoldPendingArgs>("fold-pending-totals", Stats.FoldPendingTotalsJob.Cron, TimeZoneInfo.Utc, new Stats.FoldPendingArgs(), "default", stoppingToken);
                 return;
             }
             catch (Npgsql.NpgsqlException ex) when (attempt < 30)

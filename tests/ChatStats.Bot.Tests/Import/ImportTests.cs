@@ -1,6 +1,7 @@
 using System.Text;
 using ChatStats.Bot.Import;
 using ChatStats.Bot.Ingest;
+using ChatStats.Bot.Stats;
 using ChatStats.Testing;
 
 namespace ChatStats.Bot.Tests.Import;
@@ -47,6 +48,11 @@ public sealed class ImportTests : IAsyncLifetime
         Assert.Equal(expected.Replies, await _db.ScalarAsync<long>("SELECT count(*) FROM messages WHERE chat_id = $1 AND reply_to_user_id IS NOT NULL", chat.ChatId)
             + await _db.ScalarAsync<long>("SELECT count(*) FROM messages m WHERE chat_id = $1 AND reply_to_message_id IS NOT NULL AND reply_to_user_id IS NULL", chat.ChatId));
         Assert.True(await _db.ScalarAsync<long>("SELECT count(*) FROM messages WHERE chat_id = $1 AND reply_to_user_id IS NOT NULL", chat.ChatId) > expected.Replies * 9 / 10);
+        // Every reply names the sender of the message it answers, as it was read (the export gives only the message id).
+        Assert.Equal(0, await _db.ScalarAsync<long>("""
+            SELECT count(*) FROM messages m JOIN messages r ON r.chat_id = m.chat_id AND r.message_id = m.reply_to_message_id
+            WHERE m.chat_id = $1 AND m.reply_to_user_id IS DISTINCT FROM r.sender_user_id
+            """, chat.ChatId));
         Assert.Equal(expected.ServiceEvents, await _db.ScalarAsync<long>("SELECT count(*) FROM service_events WHERE chat_id = $1", chat.ChatId));
         Assert.Equal(expected.TitleChanges, await _db.ScalarAsync<long>("SELECT count(*) FROM chat_title_history WHERE chat_id = $1 AND message_id > 0", chat.ChatId));
         Assert.Equal(0, await _db.ScalarAsync<long>("SELECT count(*) FROM chats WHERE id IN (777, -777)"));
@@ -87,6 +93,93 @@ public sealed class ImportTests : IAsyncLifetime
         Assert.Equal(expected.Messages, await _db.ScalarAsync<long>("SELECT count(*) FROM messages WHERE chat_id = $1", ExportBuilder.BotApiChatId));
         Assert.Equal(expected.Counted, await _db.ScalarAsync<long>("SELECT sum(messages) FROM chat_user_hourly WHERE chat_id = $1", ExportBuilder.BotApiChatId));
         await RollupInvariant.AssertMatchesMessagesAsync(_db);
+    }
+
+    [Fact]
+    public async Task RepliesToMessagesBeforeTheExportAreLinkedFromRecordedHistory()
+    {
+        // Message 3 was recorded live; the export begins later, with a reply to it and a reply to that reply.
+        await WriteLiveAsync(messageId: 3, new FakeUser(42, "Ann"), "the question");
+        var path = Path.Combine(_dir, "result.json");
+        await File.WriteAllTextAsync(path, $$"""
+            {"name": "Group", "type": "private_supergroup", "id": {{ExportBuilder.ExportChatId}}, "messages": [
+              {"id": 10, "type": "message", "date_unixtime": "1700000100", "from": "Bob", "from_id": "user43", "text": "an answer", "reply_to_message_id": 3},
+              {"id": 11, "type": "message", "date_unixtime": "1700000200", "from": "Cid", "from_id": "user44", "text": "a reply", "reply_to_message_id": 10},
+              {"id": 12, "type": "message", "date_unixtime": "1700000300", "from": "Cid", "from_id": "user44", "text": "to nothing", "reply_to_message_id": 7}
+            ]}
+            """);
+
+        await Importer().ImportAsync(path, null, CancellationToken.None);
+
+        const string replyTo = "SELECT coalesce(reply_to_user_id, 0) FROM messages WHERE chat_id = $1 AND message_id = $2";
+        Assert.Equal(42, await _db.ScalarAsync<long>(replyTo, ExportBuilder.BotApiChatId, 10));
+        Assert.Equal(43, await _db.ScalarAsync<long>(replyTo, ExportBuilder.BotApiChatId, 11));
+        Assert.Equal(0, await _db.ScalarAsync<long>(replyTo, ExportBuilder.BotApiChatId, 12));
+        await RollupInvariant.AssertMatchesMessagesAsync(_db);
+    }
+
+    [Fact]
+    public async Task MemberTotalsAnInterruptedImportLeftPendingAreFoldedByTheRecurringJob()
+    {
+        // An import's batches as they are committed, with the process killed before its own fold (a day after the live message).
+        await WriteLiveAsync(messageId: 1, new FakeUser(42, "Ann"), "live words");
+        var batch = new IngestBatch();
+        for (var id = 2; id < 400; id++)
+        {
+            using var doc = System.Text.Json.JsonDocument.Parse($$"""
+                {"id": {{id}}, "type": "message", "date_unixtime": "{{1_700_086_400 + id * 600}}", "from": "M", "from_id": "user{{40 + id % 5}}", "text": "two words"}
+                """);
+            ExportMapper.Map(doc.RootElement, ExportBuilder.BotApiChatId, "supergroup", "Group", batch, storeText: true);
+        }
+        var writer = new IngestWriter(_db.DataSource);
+        await writer.WriteBulkAsync(batch, fresh: true, CancellationToken.None);
+
+        // The messages and hourly rollups are in; the members' totals wait, untouched, in the pending heap.
+        Assert.Equal(399, await _db.ScalarAsync<long>("SELECT sum(messages) FROM chat_hourly WHERE chat_id = $1", ExportBuilder.BotApiChatId));
+        Assert.Equal(1, await _db.ScalarAsync<long>("SELECT sum(messages) FROM chat_user_totals WHERE chat_id = $1", ExportBuilder.BotApiChatId));
+        Assert.Equal(398, await _db.ScalarAsync<long>("SELECT sum(messages) FROM chat_user_totals_pending WHERE chat_id = $1", ExportBuilder.BotApiChatId));
+
+        await new FoldPendingTotalsJob(_db.DataSource, Microsoft.Extensions.Logging.Abstractions.NullLogger<FoldPendingTotalsJob>.Instance)
+            .RunAsync(new FoldPendingArgs(), new ChatStats.Jobs.JobContext(0, "default", 1, 1, _ => Task.CompletedTask, CancellationToken.None));
+
+        Assert.Equal(0, await _db.ScalarAsync<long>("SELECT count(*) FROM chat_user_totals_pending"));
+        Assert.Equal(1 + 80, await _db.ScalarAsync<long>("SELECT messages FROM chat_user_totals WHERE chat_id = $1 AND user_id = 42", ExportBuilder.BotApiChatId));
+        await RollupInvariant.AssertMatchesMessagesAsync(_db);
+    }
+
+    [Fact]
+    public async Task ABatchSaidToBeFreshThatMeetsARecordedMessageIsMergedInstead()
+    {
+        // A live update lands inside the export's span after the import looked (a race): the plain insert fails on the
+        // key, and the batch goes in again the merging way, counted once.
+        await WriteLiveAsync(messageId: 7, new FakeUser(42, "Ann"), "live words");
+        var batch = new IngestBatch();
+        for (var id = 2; id < 50; id++)
+        {
+            using var doc = System.Text.Json.JsonDocument.Parse($$"""
+                {"id": {{id}}, "type": "message", "date_unixtime": "{{1_700_000_000 + id}}", "from": "M", "from_id": "user{{40 + id % 5}}", "text": "two words"}
+                """);
+            ExportMapper.Map(doc.RootElement, ExportBuilder.BotApiChatId, "supergroup", "Group", batch, storeText: true);
+        }
+        var writer = new IngestWriter(_db.DataSource);
+
+        Assert.False(await writer.WriteBulkAsync(batch, fresh: true, CancellationToken.None));
+        Assert.True(await writer.WriteBulkAsync(batch, fresh: false, CancellationToken.None));
+        await writer.FoldPendingTotalsAsync(CancellationToken.None);
+
+        Assert.Equal(48, await _db.ScalarAsync<long>("SELECT count(*) FROM messages WHERE chat_id = $1", ExportBuilder.BotApiChatId));
+        Assert.Equal(48, await _db.ScalarAsync<long>("SELECT sum(messages) FROM chat_user_totals WHERE chat_id = $1", ExportBuilder.BotApiChatId));
+        Assert.Equal("live words", await _db.ScalarAsync<string>("SELECT text FROM messages WHERE chat_id = $1 AND message_id = 7", ExportBuilder.BotApiChatId));
+        await RollupInvariant.AssertMatchesMessagesAsync(_db);
+    }
+
+    private async Task WriteLiveAsync(int messageId, FakeUser from, string text)
+    {
+        var live = new IngestBatch();
+        var node = System.Text.Json.Nodes.JsonNode.Parse(UpdateFactory.Message(new FakeChat(ExportBuilder.BotApiChatId, "Group"), messageId, from, 1_700_000_000, text))!.AsObject();
+        node["update_id"] = messageId;
+        UpdateMapper.Map(System.Text.Json.JsonSerializer.Deserialize(node.ToJsonString(), ChatStats.Telegram.TelegramJsonContext.Default.Update)!, live, true);
+        await new IngestWriter(_db.DataSource).WriteAsync(live, CancellationToken.None);
     }
 
     [Fact]
