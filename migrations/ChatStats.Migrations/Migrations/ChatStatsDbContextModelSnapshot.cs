@@ -347,6 +347,26 @@ namespace ChatStats.Migrations.Migrations
                     b.ToTable("dead_letters", (string)null);
                 });
 
+            modelBuilder.Entity("ChatStats.Bot.Data.ForgottenMember", b =>
+                {
+                    b.Property<long>("UserId")
+                        .HasColumnType("bigint")
+                        .HasColumnName("user_id");
+
+                    b.Property<long>("ChatId")
+                        .HasColumnType("bigint")
+                        .HasColumnName("chat_id");
+
+                    b.Property<DateTimeOffset>("ForgottenAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("forgotten_at");
+
+                    b.HasKey("UserId", "ChatId")
+                        .HasName("pk_forgotten_members");
+
+                    b.ToTable("forgotten_members", (string)null);
+                });
+
             modelBuilder.Entity("ChatStats.Bot.Data.HourlyActivity", b =>
                 {
                     b.Property<long>("ChatId")

@@ -17,6 +17,7 @@ internal sealed class ChatStatsDbContext(DbContextOptions<ChatStatsDbContext> op
     public DbSet<InboxBatch> Inbox => Set<InboxBatch>();
     public DbSet<ChatDailyUsage> DailyUsage => Set<ChatDailyUsage>();
     public DbSet<ChatMemberPrefs> MemberPrefs => Set<ChatMemberPrefs>();
+    public DbSet<ForgottenMember> ForgottenMembers => Set<ForgottenMember>();
     public DbSet<ChatHourly> ChatHourly => Set<ChatHourly>();
     public DbSet<ChatUserTotals> ChatUserTotals => Set<ChatUserTotals>();
 

@@ -335,6 +335,29 @@ internal sealed class ChatMemberPrefsConfiguration : IEntityTypeConfiguration<Ch
     }
 }
 
+/// <summary>
+/// Someone who said /forgetme: in one chat, or with <see cref="ChatId"/> 0 in every chat. Nothing of theirs from before
+/// <see cref="ForgottenAt"/> is recorded again — not from an import of an older export, not from a late edit of an old
+/// message; what they write afterwards counts as usual.
+/// </summary>
+internal sealed class ForgottenMember
+{
+    public const long EveryChat = 0;
+
+    public long UserId { get; set; }
+    public long ChatId { get; set; }
+    public DateTimeOffset ForgottenAt { get; set; }
+}
+
+internal sealed class ForgottenMemberConfiguration : IEntityTypeConfiguration<ForgottenMember>
+{
+    public void Configure(EntityTypeBuilder<ForgottenMember> b)
+    {
+        b.ToTable("forgotten_members");
+        b.HasKey(x => new { x.UserId, x.ChatId });
+    }
+}
+
 /// <summary>Heavy jobs (reports, AI) a chat started on one day of its own calendar, against Limits:DailyHeavyQuota.</summary>
 internal sealed class ChatDailyUsage
 {

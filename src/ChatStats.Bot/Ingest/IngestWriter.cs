@@ -173,6 +173,8 @@ internal sealed class IngestWriter(NpgsqlDataSource dataSource)
               SELECT DISTINCT ON (id) id, is_bot, first_name, last_name, username, language_code, seen_at
               FROM unnest($1::bigint[], $2::boolean[], $3::text[], $4::text[], $5::text[], $6::text[], $7::timestamptz[])
                 AS s(id, is_bot, first_name, last_name, username, language_code, seen_at)
+              -- Who forgot themselves everywhere keeps no name here until they are seen again.
+              WHERE NOT EXISTS (SELECT 1 FROM forgotten_members f WHERE f.user_id = s.id AND f.chat_id = 0 AND s.seen_at <= f.forgotten_at)
               ORDER BY id, seen_at DESC),
             changed AS (
               SELECT s.* FROM s LEFT JOIN users u ON u.id = s.id
@@ -296,8 +298,14 @@ internal sealed class IngestWriter(NpgsqlDataSource dataSource)
                                        AND p.user_id = s.sender_user_id AND p.opted_out)
                       THEN s.text END AS text, s.char_count, s.word_count,
                  CASE WHEN c.migrated_to_chat_id IS NULL THEN s.reply_to_message_id ELSE -s.reply_to_message_id END AS reply_to_message_id,
-                 s.reply_to_user_id, s.is_forwarded, s.thread_id, s.edited_at, s.counted, s.is_edit, s.ord
-          FROM s LEFT JOIN chats c ON c.id = s.chat_id)
+                 CASE WHEN s.reply_to_user_id IS NOT NULL
+                       AND EXISTS (SELECT 1 FROM forgotten_members f WHERE f.user_id = s.reply_to_user_id
+                                   AND f.chat_id IN (0, coalesce(c.migrated_to_chat_id, s.chat_id)) AND s.sent_at <= f.forgotten_at)
+                      THEN NULL ELSE s.reply_to_user_id END AS reply_to_user_id,
+                 s.is_forwarded, s.thread_id, s.edited_at, s.counted, s.is_edit, s.ord
+          FROM s LEFT JOIN chats c ON c.id = s.chat_id
+          WHERE NOT EXISTS (SELECT 1 FROM forgotten_members f WHERE f.user_id = s.sender_user_id
+                            AND f.chat_id IN (0, coalesce(c.migrated_to_chat_id, s.chat_id)) AND s.sent_at <= f.forgotten_at))
         """;
 
     private static void AddMessages(NpgsqlBatch batch, List<MessageRow> rows, bool fresh)
@@ -406,7 +414,9 @@ internal sealed class IngestWriter(NpgsqlDataSource dataSource)
               SELECT coalesce(c.migrated_to_chat_id, s.chat_id) AS chat_id,
                      CASE WHEN c.migrated_to_chat_id IS NULL THEN s.message_id ELSE -s.message_id END AS message_id,
                      s.seq, s.kind, s.user_id, s.target_user_id, s.data, s.occurred_at
-              FROM s LEFT JOIN chats c ON c.id = s.chat_id),
+              FROM s LEFT JOIN chats c ON c.id = s.chat_id
+              WHERE NOT EXISTS (SELECT 1 FROM forgotten_members f WHERE f.user_id IN (s.user_id, s.target_user_id)
+                                AND f.chat_id IN (0, coalesce(c.migrated_to_chat_id, s.chat_id)) AND s.occurred_at <= f.forgotten_at)),
             ins AS (
               INSERT INTO service_events (chat_id, message_id, seq, kind, user_id, target_user_id, data, occurred_at)
               SELECT chat_id, message_id, seq, kind, user_id, target_user_id, data, occurred_at FROM r

@@ -71,6 +71,16 @@ internal sealed class Privacy(NpgsqlDataSource dataSource, TimeProvider time)
             await RunAsync("DELETE FROM user_name_history WHERE user_id = $1");
             await RunAsync("DELETE FROM users WHERE id = $1");
         }
+        // Remembered, so an import of an older export (or a late edit of an old message) brings none of it back.
+        await using (var remember = new NpgsqlCommand("""
+            INSERT INTO forgotten_members (user_id, chat_id, forgotten_at) VALUES ($1, $2, now())
+            ON CONFLICT (user_id, chat_id) DO UPDATE SET forgotten_at = excluded.forgotten_at
+            """, connection, tx))
+        {
+            remember.Parameters.Add(new NpgsqlParameter<long> { TypedValue = userId });
+            remember.Parameters.Add(new NpgsqlParameter<long> { TypedValue = chatId ?? Data.ForgottenMember.EveryChat });
+            await remember.ExecuteNonQueryAsync(ct);
+        }
         await tx.CommitAsync(ct);
         return new Forgotten(messages, (int)chats);
     }

@@ -173,10 +173,60 @@ public sealed class ImportTests : IAsyncLifetime
         await RollupInvariant.AssertMatchesMessagesAsync(_db);
     }
 
-    private async Task WriteLiveAsync(int messageId, FakeUser from, string text)
+    [Fact]
+    public async Task AnImportBringsBackNothingOfSomeoneWhoSaidForgetMe()
+    {
+        // Ann said /forgetme in the group; Bob said it in a private chat with the bot, for every chat.
+        await WriteLiveAsync(messageId: 3, new FakeUser(42, "Ann"), "mine");
+        var privacy = new Privacy(_db.DataSource, TimeProvider.System);
+        await privacy.ForgetAsync(42, ExportBuilder.BotApiChatId, CancellationToken.None);
+        await privacy.ForgetAsync(43, null, CancellationToken.None);
+        // An export taken before that: their messages, Bob joining, and Cid answering Ann.
+        var path = Path.Combine(_dir, "result.json");
+        await File.WriteAllTextAsync(path, $$"""
+            {"name": "Group", "type": "private_supergroup", "id": {{ExportBuilder.ExportChatId}}, "messages": [
+              {"id": 1, "type": "service", "date_unixtime": "1700000000", "actor": "Bob", "actor_id": "user43", "action": "join_group_by_link"},
+              {"id": 3, "type": "message", "date_unixtime": "1700000000", "from": "Ann", "from_id": "user42", "text": "mine"},
+              {"id": 4, "type": "message", "date_unixtime": "1700000100", "from": "Bob", "from_id": "user43", "text": "bob was here"},
+              {"id": 5, "type": "message", "date_unixtime": "1700000200", "from": "Cid", "from_id": "user44", "text": "an answer", "reply_to_message_id": 3}
+            ]}
+            """);
+
+        await Importer().ImportAsync(path, null, CancellationToken.None);
+
+        Assert.Equal(new[] { 5 }, await MessageIdsAsync());
+        Assert.Equal(0, await _db.ScalarAsync<long>("SELECT count(*) FROM messages WHERE reply_to_user_id IS NOT NULL"));
+        Assert.Equal(0, await _db.ScalarAsync<long>("SELECT count(*) FROM service_events WHERE 43 IN (user_id, target_user_id)"));
+        Assert.Equal(0, await _db.ScalarAsync<long>("SELECT count(*) FROM users WHERE id = 43"));
+        Assert.Equal("Cid", await _db.ScalarAsync<string>("SELECT first_name FROM users WHERE id = 44"));
+        await RollupInvariant.AssertMatchesMessagesAsync(_db);
+
+        // What they write afterwards counts as usual.
+        var now = DateTimeOffset.UtcNow.ToUnixTimeSeconds() + 1;
+        await WriteLiveAsync(messageId: 20, new FakeUser(42, "Ann"), "back again", now);
+        await WriteLiveAsync(messageId: 21, new FakeUser(43, "Bob"), "me too", now);
+        Assert.Equal(new[] { 5, 20, 21 }, await MessageIdsAsync());
+        Assert.Equal("Bob", await _db.ScalarAsync<string>("SELECT first_name FROM users WHERE id = 43"));
+        await RollupInvariant.AssertMatchesMessagesAsync(_db);
+    }
+
+    private async Task<int[]> MessageIdsAsync()
+    {
+        var ids = new List<int>();
+        await using var cmd = _db.DataSource.CreateCommand("SELECT message_id FROM messages WHERE chat_id = $1 ORDER BY message_id");
+        cmd.Parameters.Add(new Npgsql.NpgsqlParameter<long> { TypedValue = ExportBuilder.BotApiChatId });
+        await using var reader = await cmd.ExecuteReaderAsync();
+        while (await reader.ReadAsync())
+        {
+            ids.Add(reader.GetInt32(0));
+        }
+        return [.. ids];
+    }
+
+    private async Task WriteLiveAsync(int messageId, FakeUser from, string text, long date = 1_700_000_000)
     {
         var live = new IngestBatch();
-        var node = System.Text.Json.Nodes.JsonNode.Parse(UpdateFactory.Message(new FakeChat(ExportBuilder.BotApiChatId, "Group"), messageId, from, 1_700_000_000, text))!.AsObject();
+        var node = System.Text.Json.Nodes.JsonNode.Parse(UpdateFactory.Message(new FakeChat(ExportBuilder.BotApiChatId, "Group"), messageId, from, date, text))!.AsObject();
         node["update_id"] = messageId;
         UpdateMapper.Map(System.Text.Json.JsonSerializer.Deserialize(node.ToJsonString(), ChatStats.Telegram.TelegramJsonContext.Default.Update)!, live, true);
         await new IngestWriter(_db.DataSource).WriteAsync(live, CancellationToken.None);
