@@ -87,11 +87,15 @@ internal sealed class IngestWriter(NpgsqlDataSource dataSource)
         IngestBatch batch, NpgsqlConnection connection, NpgsqlTransaction tx, long[] inboxRows, CancellationToken ct, bool bulk = false, bool fresh = false)
     {
         await using var command = new NpgsqlBatch(connection, tx);
+        // A batch of thousands of rows can cost past jit_above_cost, and compiling 80-odd functions (about 100 ms) for a
+        // statement that runs once costs more than it saves: these statements run interpreted.
+        command.BatchCommands.Add(new NpgsqlBatchCommand("SET LOCAL jit = off"));
         if (bulk)
         {
             command.BatchCommands.Add(new NpgsqlBatchCommand(RollupTriggers.DeferTotals));
             command.BatchCommands.Add(new NpgsqlBatchCommand("SET LOCAL synchronous_commit = off"));
         }
+        var settings = command.BatchCommands.Count;
         AddChats(command, batch.Chats);
         AddUsers(command, batch.Users);
         AddBotStatuses(command, batch.BotStatuses);
@@ -109,7 +113,7 @@ internal sealed class IngestWriter(NpgsqlDataSource dataSource)
             delete.Parameters.Add(new NpgsqlParameter<long[]> { TypedValue = inboxRows });
             command.BatchCommands.Add(delete);
         }
-        if (command.BatchCommands.Count > (bulk ? 2 : 0))
+        if (command.BatchCommands.Count > settings)
         {
             await command.ExecuteNonQueryAsync(ct);
         }
