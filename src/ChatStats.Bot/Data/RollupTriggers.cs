@@ -8,7 +8,7 @@ namespace ChatStats.Bot.Data;
 /// A bulk writer (an import) sets <c>chatstats.defer_totals</c> in its transactions: its inserts then append their member
 /// totals to <c>chat_user_totals_pending</c>, a heap without indexes, instead of updating the chat's members' totals
 /// row by row in every batch (with thousands of members, each batch would update nearly all of them, and concurrent
-/// batches would queue on their row locks). <see cref="FoldPending"/> adds the pending rows to the totals; it is
+/// batches would queue on their row locks). <see cref="FoldPendingAsync"/> adds the pending rows to the totals; it is
 /// additive, so anyone may run it at any time: the import when it is done, and a recurring job for whatever a crashed
 /// import left behind.
 /// </para>
@@ -31,13 +31,21 @@ internal static class RollupTriggers
         """;
 
     /// <summary>Moves every pending member total into chat_user_totals, in key order (so it waits on live writers, never deadlocks).</summary>
-    public const string FoldPending = """
+    internal const string FoldPending = """
         WITH moved AS (DELETE FROM chat_user_totals_pending RETURNING *)
         INSERT INTO chat_user_totals AS t (chat_id, user_id, messages, words, chars, media)
         SELECT chat_id, user_id, sum(messages), sum(words), sum(chars), sum(media) FROM moved GROUP BY chat_id, user_id ORDER BY chat_id, user_id
         ON CONFLICT (chat_id, user_id) DO UPDATE
           SET messages = t.messages + excluded.messages, words = t.words + excluded.words, chars = t.chars + excluded.chars, media = t.media + excluded.media
         """;
+
+    /// <summary>Adds the member totals bulk writes left pending to chat_user_totals (all of them: it is additive, so any time will do).</summary>
+    public static async Task<long> FoldPendingAsync(Npgsql.NpgsqlDataSource dataSource, CancellationToken ct)
+    {
+        await using var cmd = dataSource.CreateCommand(FoldPending);
+        cmd.CommandTimeout = 0;
+        return await cmd.ExecuteNonQueryAsync(ct);
+    }
 
     /// <summary>Applies <paramref name="delta"/> (a query over the transition tables with a sign column) to both coarse rollups.</summary>
     private static string Apply(string delta, bool deferrable = false)

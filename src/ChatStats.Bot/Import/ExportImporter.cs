@@ -137,7 +137,6 @@ internal sealed class ExportImporter(NpgsqlDataSource dataSource, IngestWriter w
             return (null, $"{title} ({type}): not a group; ChatStats counts groups");
         }
 
-        var before = await CountAsync(chat.Id, ct);
         var recorded = await RecordedAsync(chat.Id, ct);
         // Batches are written by several writers at once (PostgreSQL does the work; one writer leaves a core idle).
         // Rows every batch would touch are kept out of the concurrent writers, so that they never wait on each other's
@@ -275,12 +274,12 @@ internal sealed class ExportImporter(NpgsqlDataSource dataSource, IngestWriter w
         }
         progress?.Report(new ImportProgress(title, messages, json.BytesRead, total));
         // An ordinary commit: durable, and with it every batch before (their commits did not wait for the disk).
-        await writer.FoldPendingTotalsAsync(ct);
+        await RollupTriggers.FoldPendingAsync(dataSource, ct);
         if (replies.Unresolved.Count > 0)
         {
             await LinkRepliesAsync(chat.Id, [.. replies.Unresolved], ct);
         }
-        var added = await CountAsync(chat.Id, ct) - before;
+        var added = await CountAsync(chat.Id, ct) - recorded.Messages;
         return (new ImportedChat(chat.Id, title, chat.Type, messages, added, events), null);
     }
 
@@ -302,21 +301,23 @@ internal sealed class ExportImporter(NpgsqlDataSource dataSource, IngestWriter w
         await cmd.ExecuteNonQueryAsync(ct);
     }
 
-    /// <summary>What the chat holds already: the message ids and rollup hours a fresh batch must stay clear of.</summary>
+    /// <summary>What the chat holds already: its count, and the message ids and rollup hours a fresh batch must stay clear of.</summary>
     private async Task<RecordedRange> RecordedAsync(long chatId, CancellationToken ct)
     {
         await using var cmd = dataSource.CreateCommand("""
             SELECT (SELECT min(message_id) FROM messages WHERE chat_id = $1), (SELECT max(message_id) FROM messages WHERE chat_id = $1),
                    (SELECT min(hour) FROM chat_user_hourly WHERE chat_id = $1), (SELECT max(hour) FROM chat_user_hourly WHERE chat_id = $1),
-                   EXISTS (SELECT 1 FROM chats WHERE id = $1 AND migrated_to_chat_id IS NOT NULL)
+                   EXISTS (SELECT 1 FROM chats WHERE id = $1 AND migrated_to_chat_id IS NOT NULL),
+                   (SELECT count(*) FROM messages WHERE chat_id = $1)
             """);
+        cmd.CommandTimeout = 0;
         cmd.Parameters.Add(new NpgsqlParameter<long> { TypedValue = chatId });
         await using var reader = await cmd.ExecuteReaderAsync(ct);
         await reader.ReadAsync(ct);
         return new RecordedRange(
             reader.IsDBNull(0) ? null : reader.GetInt32(0), reader.IsDBNull(1) ? null : reader.GetInt32(1),
             reader.IsDBNull(2) ? null : reader.GetFieldValue<DateTime>(2), reader.IsDBNull(3) ? null : reader.GetFieldValue<DateTime>(3),
-            reader.GetBoolean(4));
+            reader.GetBoolean(4), reader.GetInt64(5));
     }
 
     private async Task<long> CountAsync(long chatId, CancellationToken ct)
@@ -349,8 +350,11 @@ internal readonly record struct MessageSpan(int FirstId, int LastId, DateTime Fi
     }
 }
 
-/// <summary>The message ids and rollup hours a chat held when its import began; a migrated group's history lives elsewhere.</summary>
-internal sealed record RecordedRange(int? FirstId, int? LastId, DateTime? FirstHour, DateTime? LastHour, bool Migrated)
+/// <summary>
+/// What a chat held when its import began: how many messages, their ids and rollup hours; a migrated group's history
+/// lives elsewhere.
+/// </summary>
+internal sealed record RecordedRange(int? FirstId, int? LastId, DateTime? FirstHour, DateTime? LastHour, bool Migrated, long Messages)
 {
     /// <summary>Whether a batch can be inserted without merging: none of its ids or hours is among those recorded.</summary>
     public bool Admits(MessageSpan batch) =>

@@ -34,7 +34,7 @@ internal sealed class IngestWriter(NpgsqlDataSource dataSource)
 
     /// <summary>
     /// Writes one batch of a bulk load (an import) in its own transaction. Its members' totals wait in
-    /// chat_user_totals_pending until the caller runs <see cref="FoldPendingTotalsAsync"/>, and it commits without
+    /// chat_user_totals_pending until the caller runs <see cref="RollupTriggers.FoldPendingAsync"/>, and it commits without
     /// waiting for the WAL flush: a bulk load is repeatable (every row is keyed), and the fold's ordinary commit at the
     /// end makes everything before it durable before the load reports success.
     /// </summary>
@@ -72,14 +72,6 @@ internal sealed class IngestWriter(NpgsqlDataSource dataSource)
         await using var tx = await connection.BeginTransactionAsync(ct);
         await WriteAsync(batch, connection, tx, [], ct, bulk: true, fresh: fresh);
         await tx.CommitAsync(ct);
-    }
-
-    /// <summary>Adds the member totals bulk loads left pending to chat_user_totals (all of them: it is additive, so any time will do).</summary>
-    public async Task<long> FoldPendingTotalsAsync(CancellationToken ct)
-    {
-        await using var cmd = dataSource.CreateCommand(RollupTriggers.FoldPending);
-        cmd.CommandTimeout = 0;
-        return await cmd.ExecuteNonQueryAsync(ct);
     }
 
     /// <summary>Writes the batch inside the caller's transaction and removes the inbox rows <paramref name="inboxRows"/>.</summary>

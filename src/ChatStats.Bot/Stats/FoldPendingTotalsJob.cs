@@ -16,9 +16,7 @@ internal sealed class FoldPendingTotalsJob(NpgsqlDataSource dataSource, ILogger<
 
     public async Task RunAsync(FoldPendingArgs args, JobContext context)
     {
-        await using var cmd = dataSource.CreateCommand(RollupTriggers.FoldPending);
-        cmd.CommandTimeout = 0;
-        var folded = await cmd.ExecuteNonQueryAsync(context.Cancellation);
+        var folded = await RollupTriggers.FoldPendingAsync(dataSource, context.Cancellation);
         if (folded > 0)
         {
             logger.LogInformation("Folded pending totals of {Count} members left by an unfinished import", folded);

@@ -165,7 +165,7 @@ public sealed class ImportTests : IAsyncLifetime
 
         Assert.False(await writer.WriteBulkAsync(batch, fresh: true, CancellationToken.None));
         Assert.True(await writer.WriteBulkAsync(batch, fresh: false, CancellationToken.None));
-        await writer.FoldPendingTotalsAsync(CancellationToken.None);
+        await ChatStats.Bot.Data.RollupTriggers.FoldPendingAsync(_db.DataSource, CancellationToken.None);
 
         Assert.Equal(48, await _db.ScalarAsync<long>("SELECT count(*) FROM messages WHERE chat_id = $1", ExportBuilder.BotApiChatId));
         Assert.Equal(48, await _db.ScalarAsync<long>("SELECT sum(messages) FROM chat_user_totals WHERE chat_id = $1", ExportBuilder.BotApiChatId));
