@@ -123,14 +123,7 @@ public sealed class ImportTests : IAsyncLifetime
     {
         // An import's batches as they are committed, with the process killed before its own fold (a day after the live message).
         await WriteLiveAsync(messageId: 1, new FakeUser(42, "Ann"), "live words");
-        var batch = new IngestBatch();
-        for (var id = 2; id < 400; id++)
-        {
-            using var doc = System.Text.Json.JsonDocument.Parse($$"""
-                {"id": {{id}}, "type": "message", "date_unixtime": "{{1_700_086_400 + id * 600}}", "from": "M", "from_id": "user{{40 + id % 5}}", "text": "two words"}
-                """);
-            ExportMapper.Map(doc.RootElement, ExportBuilder.BotApiChatId, "supergroup", "Group", batch, storeText: true);
-        }
+        var batch = ExportedBatch(firstId: 2, endId: 400, startUnix: 1_700_086_400, secondsApart: 600);
         var writer = new IngestWriter(_db.DataSource);
         await writer.WriteBulkAsync(batch, fresh: true, CancellationToken.None);
 
@@ -153,14 +146,7 @@ public sealed class ImportTests : IAsyncLifetime
         // A live update lands inside the export's span after the import looked (a race): the plain insert fails on the
         // key, and the batch goes in again the merging way, counted once.
         await WriteLiveAsync(messageId: 7, new FakeUser(42, "Ann"), "live words");
-        var batch = new IngestBatch();
-        for (var id = 2; id < 50; id++)
-        {
-            using var doc = System.Text.Json.JsonDocument.Parse($$"""
-                {"id": {{id}}, "type": "message", "date_unixtime": "{{1_700_000_000 + id}}", "from": "M", "from_id": "user{{40 + id % 5}}", "text": "two words"}
-                """);
-            ExportMapper.Map(doc.RootElement, ExportBuilder.BotApiChatId, "supergroup", "Group", batch, storeText: true);
-        }
+        var batch = ExportedBatch(firstId: 2, endId: 50, startUnix: 1_700_000_000, secondsApart: 1);
         var writer = new IngestWriter(_db.DataSource);
 
         Assert.False(await writer.WriteBulkAsync(batch, fresh: true, CancellationToken.None));
@@ -208,6 +194,20 @@ public sealed class ImportTests : IAsyncLifetime
         Assert.Equal(new[] { 5, 20, 21 }, await MessageIdsAsync());
         Assert.Equal("Bob", await _db.ScalarAsync<string>("SELECT first_name FROM users WHERE id = 43"));
         await RollupInvariant.AssertMatchesMessagesAsync(_db);
+    }
+
+    /// <summary>Exported messages <paramref name="firstId"/> to <paramref name="endId"/> (exclusive), mapped as an import maps them, from five members (user40–user44).</summary>
+    private static IngestBatch ExportedBatch(int firstId, int endId, long startUnix, int secondsApart)
+    {
+        var batch = new IngestBatch();
+        for (var id = firstId; id < endId; id++)
+        {
+            using var doc = System.Text.Json.JsonDocument.Parse($$"""
+                {"id": {{id}}, "type": "message", "date_unixtime": "{{startUnix + id * secondsApart}}", "from": "M", "from_id": "user{{40 + id % 5}}", "text": "two words"}
+                """);
+            ExportMapper.Map(doc.RootElement, ExportBuilder.BotApiChatId, "supergroup", "Group", batch, storeText: true);
+        }
+        return batch;
     }
 
     private async Task<int[]> MessageIdsAsync()
