@@ -4,7 +4,7 @@
 #   deploy/dev.sh run       install what is missing, start a local PostgreSQL under .data/, migrate, run the bot + web
 #   deploy/dev.sh test      the same set-up with a throw-away PostgreSQL, then the whole test suite
 #   deploy/dev.sh migrate   apply migrations to DATABASE_URL, or to the local cluster
-#   deploy/dev.sh bench     the end-to-end ingest benchmark (docs/benchmarks.md)
+#   deploy/dev.sh bench     load runs and micro-benchmarks (docs/benchmarks.md); --against REV compares with another commit
 #   deploy/dev.sh doctor    chatstats doctor against the local cluster
 #   deploy/dev.sh publish DIR   a self-contained-framework build in DIR (what deploy/systemd and supervisor run)
 set -euo pipefail
@@ -221,8 +221,25 @@ cmd_bench() {
   init_cluster "$tmp" "$port"
   start_cluster "$tmp"
   CONFIGURATION=Release build
+  # --against REV: build that commit beside this one, for an interleaved A/B in the same run.
+  local args=() against=""
+  while [ $# -gt 0 ]; do
+    case "$1" in
+      --against) against=${2:?--against needs a commit}; shift 2 ;;
+      *) args+=("$1"); shift ;;
+    esac
+  done
+  if [ -n "$against" ]; then
+    local rev; rev=$(git rev-parse --short "$against") || die "--against $against: not a commit of this repository"
+    say "building $against ($rev) for comparison"
+    mkdir -p "$tmp/against"
+    git archive "$rev" | tar -x -C "$tmp/against"
+    (cd "$tmp/against" && dotnet build migrations/ChatStats.Migrations -c Release -nologo -v quiet -clp:ErrorsOnly) \
+      || die "could not build $against"
+    args+=(--against-bot "$tmp/against/src/ChatStats.Bot/bin/Release/net10.0" --against-label "$against ($rev)")
+  fi
   export CHATSTATS_BENCH_SERVER_URL="postgres://$PG_USER@127.0.0.1:$port/postgres"
-  dotnet tests/ChatStats.Benchmarks/bin/Release/net10.0/ChatStats.Benchmarks.dll "$@"
+  dotnet tests/ChatStats.Benchmarks/bin/Release/net10.0/ChatStats.Benchmarks.dll "${args[@]}"
 }
 
 cmd_publish() {

@@ -20,8 +20,17 @@ internal static class AppHost
             AddCommon(web, roles, overrides);
             web.AddWeb();
             web.AddApi();
+            var webhook = web.Configuration.UsesWebhook();
+            if (webhook)
+            {
+                web.AddWebhook();
+            }
             services?.Invoke(web.Services);
             var app = web.Build();
+            if (webhook)
+            {
+                app.MapWebhook();
+            }
             app.MapApi();
             app.MapJobsDashboard();
             app.MapHealthAndMetrics();
@@ -81,7 +90,7 @@ internal static class AppHost
         if (roles.Bot)
         {
             builder.AddIngest();
-            builder.AddPolling();
+            builder.AddReceiving();
         }
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(25));
     }

@@ -16,5 +16,6 @@ public static class TelegramMetrics
     internal static readonly Counter<long> SendErrors = Meter.CreateCounter<long>("chatstats.telegram.send_errors", "{error}", "Failed sends by method and error code.");
     internal static readonly Counter<long> FloodWaits = Meter.CreateCounter<long>("chatstats.telegram.flood_waits", "{response}", "429 answers with retry_after received for sends.");
     internal static readonly Counter<long> StaleDropped = Meter.CreateCounter<long>("chatstats.telegram.stale_replies_dropped", "{message}", "Replies dropped because they waited longer than the maximum reply age.");
+    internal static readonly Counter<long> WebhookDeliveries = Meter.CreateCounter<long>("chatstats.telegram.webhook_deliveries", "{request}", "Webhook calls by outcome: stored, unauthorized, unreadable, too_large, aborted, failed.");
     internal static readonly Counter<long> Sent = Meter.CreateCounter<long>("chatstats.telegram.sent", "{message}", "Messages sent by method.");
 }

@@ -1,18 +1,18 @@
 using System.Text;
 using BenchmarkDotNet.Attributes;
 using ChatStats.Bot.Ingest;
-using ChatStats.Telegram;
-using ChatStats.Telegram.Types;
+using ChatStats.Telegram.Receiving;
 using ChatStats.Testing;
+using Telegram.Bot.Types;
 
 namespace ChatStats.Benchmarks;
 
-/// <summary>The per-update work on the ingest path: parsing a getUpdates batch and mapping it to rows.</summary>
+/// <summary>The per-update work on the ingest path: cutting a getUpdates batch, reading each update, mapping it to rows.</summary>
 [MemoryDiagnoser]
 [ShortRunJob]
 public class IngestBenchmarks
 {
-    private byte[] _response = [];
+    private byte[] _array = [];
     private IReadOnlyList<Update> _updates = [];
     private readonly IngestBatch _batch = new();
 
@@ -21,12 +21,23 @@ public class IngestBenchmarks
     {
         var traffic = Traffic.Generate(100, seed: 1);
         var id = 1;
-        _response = Encoding.UTF8.GetBytes("{\"ok\":true,\"result\":[" + string.Join(",", traffic.Updates.Select(u => "{\"update_id\":" + id++ + "," + u[1..])) + "]}");
-        _updates = BotApiClient.ParseUpdates(_response);
+        _array = Encoding.UTF8.GetBytes("[" + string.Join(",", traffic.Updates.Select(u => "{\"update_id\":" + id++ + "," + u[1..])) + "]");
+        _updates = [.. UpdateBatch.FromArray(_array).Updates.Select(u => u.Read().Update!)];
     }
 
-    [Benchmark(Description = "parse a 100-update getUpdates response")]
-    public int Parse() => BotApiClient.ParseUpdates(_response).Count;
+    [Benchmark(Description = "cut a 100-update batch (ids only)")]
+    public int Cut() => UpdateBatch.FromArray(_array).Count;
+
+    [Benchmark(Description = "cut and read 100 updates with Telegram.Bot")]
+    public int Read()
+    {
+        var readable = 0;
+        foreach (var update in UpdateBatch.FromArray(_array).Updates)
+        {
+            readable += update.Read().IsReadable ? 1 : 0;
+        }
+        return readable;
+    }
 
     [Benchmark(Description = "map 100 updates to rows")]
     public int Map()

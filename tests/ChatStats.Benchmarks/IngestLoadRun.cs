@@ -1,8 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
-using ChatStats.Telegram;
-using ChatStats.Telegram.Polling;
-using ChatStats.Telegram.Types;
+using System.Text;
+using ChatStats.Telegram.Receiving;
 using ChatStats.Testing;
 using Microsoft.Extensions.Logging.Abstractions;
 using Npgsql;
@@ -11,9 +10,12 @@ namespace ChatStats.Benchmarks;
 
 /// <summary>
 /// Fake Bot API (this process) → chatstats bot (a child process, as deployed) → PostgreSQL. Throughput is measured
-/// from the first delivered batch to the confirmation of the last one, which the bot sends only after committing it.
-/// The baseline, measured in the same run, is the same poller and parser with a handler that stores nothing: the
-/// ceiling the fake API and the HTTP/JSON path allow on this machine.
+/// from the first delivered batch to the last message row, and every row is checked. With <c>--against-bot DIR</c> a
+/// second build (another commit's chatstats.dll, on a database migrated by that build) runs interleaved with this one,
+/// so both are compared on the same machine in the same minutes. The baseline is this build's poller against a no-op
+/// inbox: the ceiling the fake API and the HTTP/JSON path allow here. The poll-loop anatomy then takes one batch's time
+/// apart — round trip, insert, the server's compression of the payload, the wait for the commit's flush — by timing each
+/// on its own against the same database with the same payloads.
 /// </summary>
 internal static class IngestLoadRun
 {
@@ -21,50 +23,91 @@ internal static class IngestLoadRun
     {
         var updates = Option(args, "--updates", 200_000);
         var runs = Option(args, "--runs", 3);
-        if (Environment.GetEnvironmentVariable("CHATSTATS_BENCH_SERVER_URL") is { } server)
-        {
-            Environment.SetEnvironmentVariable(PostgresServer.UrlVariable, server);
-        }
+        var against = Text(args, "--against-bot");
+        var againstLabel = Text(args, "--against-label") ?? "other build";
+        UseBenchServer();
 
         Console.WriteLine($"Generating {updates:N0} updates…");
         var traffic = Traffic.Generate(updates, chats: 200, users: 5_000, seed: 42);
         Console.WriteLine($"  {traffic.MessageRows:N0} message rows, {traffic.Edits:N0} edits, {traffic.ServiceEvents:N0} service events");
 
+        var builds = new List<(string Label, string Dir)> { ("this build", AppContext.BaseDirectory) };
+        if (against is not null)
+        {
+            builds.Add((againstLabel, Path.GetFullPath(against)));
+        }
         // Warm the JIT on the parsing path once, untimed, so the first baseline is not a cold start.
         await BaselineAsync(traffic);
-        var baselines = new List<double>();
-        var rates = new List<double>();
-        var peaks = new List<double>();
+        var baselines = new List<(double Rate, double MsPerBatch)>();
+        var results = builds.ToDictionary(b => b.Label, _ => new List<IngestResult>());
         for (var run = 1; run <= runs; run++)
         {
             var baseline = await BaselineAsync(traffic);
             baselines.Add(baseline);
-            var (rate, peakMb) = await IngestAsync(traffic);
-            rates.Add(rate);
-            peaks.Add(peakMb);
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"run {run}: ingest {rate:N0} updates/s, peak RSS {peakMb:N0} MB; baseline (poll + parse, nothing stored) {baseline:N0} updates/s"));
+                $"run {run}: baseline (poll + read, nothing stored) {baseline.Rate:N0} updates/s, {baseline.MsPerBatch:N2} ms per 100-update batch"));
+            // Interleaved: odd runs start with this build, even runs with the other.
+            foreach (var (label, dir) in run % 2 == 1 ? builds : Enumerable.Reverse(builds))
+            {
+                var result = await IngestAsync(traffic, dir);
+                results[label].Add(result);
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"run {run}: {label}: ingest {result.Rate:N0} updates/s, peak RSS {result.PeakMb:N0} MB; poll loop {result.PollMs:N2} ms round trip + {result.StoreMs:N2} ms into the inbox per batch"));
+            }
         }
+        var anatomy = await PollLoopAnatomyAsync(traffic);
 
-        var median = Median(rates);
-        var medianBaseline = Median(baselines);
         Console.WriteLine();
         Console.WriteLine("| measure | median | runs |");
         Console.WriteLine("|---|---|---|");
-        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| ingest, updates/s | {median:N0} | {string.Join(", ", rates.Select(r => r.ToString("N0", CultureInfo.InvariantCulture)))} |"));
-        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| baseline (poll + parse, nothing stored), updates/s | {medianBaseline:N0} | {string.Join(", ", baselines.Select(r => r.ToString("N0", CultureInfo.InvariantCulture)))} |"));
-        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| ingest / baseline | {median / medianBaseline:P0} | |"));
-        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| bot peak RSS, MB | {Median(peaks):N0} | {string.Join(", ", peaks.Select(p => p.ToString("N0", CultureInfo.InvariantCulture)))} |"));
+        foreach (var (label, list) in results)
+        {
+            Row($"{label}: ingest, updates/s", list.Select(r => r.Rate), "N0");
+            Row($"{label}: bot peak RSS, MB", list.Select(r => r.PeakMb), "N0");
+            Row($"{label}: getUpdates round trip per batch, ms", list.Select(r => r.PollMs), "N2");
+            Row($"{label}: batch into the inbox (insert + commit), ms", list.Select(r => r.StoreMs), "N2");
+        }
+        if (results.Count == 2)
+        {
+            var ratios = results["this build"].Zip(results[againstLabel], (a, b) => a.Rate / b.Rate).ToList();
+            Row($"this build / {againstLabel}, per run", ratios, "P0");
+        }
+        Row("baseline (poll + read, nothing stored), updates/s", baselines.Select(b => b.Rate), "N0");
+        Row("baseline round trip per 100-update batch, ms", baselines.Select(b => b.MsPerBatch), "N2");
+        Console.WriteLine();
+        Console.WriteLine("Poll loop, one 100-update batch taken apart (medians of interleaved samples, same database):");
+        Console.WriteLine("| part | ms |");
+        Console.WriteLine("|---|---|");
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| getUpdates round trip (baseline) | {Median([.. baselines.Select(b => b.MsPerBatch)]):N2} |"));
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| insert, payload stored uncompressed | {anatomy.InsertMs:N2} |"));
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| lz4 compression of the payload (server) | {anatomy.CompressionMs:N2} |"));
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| commit wait (WAL flush) | {anatomy.CommitMs:N2} |"));
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| payload, bytes (median) | {anatomy.PayloadBytes:N0} |"));
         return 0;
     }
 
-    private static async Task<(double Rate, double PeakMb)> IngestAsync(Traffic traffic)
+    internal sealed record IngestResult(double Rate, double PeakMb, double PollMs, double StoreMs);
+
+    private static void Row(string label, IEnumerable<double> values, string format)
     {
-        var cs = await PostgresServer.CreateDatabaseAsync("bench");
+        var list = values.ToList();
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"| {label} | {Median(list).ToString(format, CultureInfo.InvariantCulture)} | {string.Join(", ", list.Select(v => v.ToString(format, CultureInfo.InvariantCulture)))} |"));
+    }
+
+    private static async Task<IngestResult> IngestAsync(Traffic traffic, string botDir)
+    {
+        // Each build migrates its own database: the other build's schema may differ from this one's.
+        var cs = await PostgresServer.CreateEmptyDatabaseAsync("bench");
+        await MigrateAsync(botDir, cs);
         await using var api = await FakeBotApi.StartAsync();
         var ids = api.AddUpdates(traffic.Updates);
         var webPort = FreePort();
-        using var bot = StartBot(api.BaseUrl, cs, webPort);
+        using var bot = StartBot(botDir, "run", cs, new Dictionary<string, string>
+        {
+            ["Web__Urls"] = $"http://127.0.0.1:{webPort}",
+            ["TELEGRAM_API_BASE_URL"] = api.BaseUrl,
+        });
         try
         {
             var started = await WaitForFirstDeliveryAsync(api, bot);
@@ -76,13 +119,13 @@ internal static class IngestLoadRun
             var elapsed = Stopwatch.GetElapsedTime(started);
             var peak = PeakRssMb(bot.Id);
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  received all in {polled.TotalSeconds:F1} s, recorded all in {elapsed.TotalSeconds:F1} s"));
-            await PrintBotMetricsAsync(webPort);
+            var (pollMs, storeMs) = await PrintBotMetricsAsync(webPort);
             var rows = await CountAsync(dataSource);
             if (rows != traffic.MessageRows)
             {
                 throw new InvalidOperationException($"expected {traffic.MessageRows} message rows, found {rows}");
             }
-            return (traffic.Updates.Count / elapsed.TotalSeconds, peak);
+            return new IngestResult(traffic.Updates.Count / elapsed.TotalSeconds, peak, pollMs, storeMs);
         }
         finally
         {
@@ -91,83 +134,157 @@ internal static class IngestLoadRun
         }
     }
 
-    private static async Task<double> BaselineAsync(Traffic traffic)
+    private static async Task<(double Rate, double MsPerBatch)> BaselineAsync(Traffic traffic)
     {
         await using var api = await FakeBotApi.StartAsync();
         var ids = api.AddUpdates(traffic.Updates);
-        using var client = new BotApiClient(new BotApiClientOptions { Token = FakeBotApi.Token, ApiBaseUrl = api.BaseUrl });
-        var handler = new CountingHandler(ids.Length);
-        var poller = new LongPoller(client, handler, new LongPollerOptions { PollTimeout = TimeSpan.FromSeconds(1) }, TimeProvider.System, NullLogger<LongPoller>.Instance);
+        var client = api.CreateClient(pollTimeout: TimeSpan.FromSeconds(1));
+        var inbox = new ReadingInbox(ids.Length);
+        var poller = new LongPoller(client, inbox, new LongPollerOptions { PollTimeout = TimeSpan.FromSeconds(1) }, TimeProvider.System, NullLogger<LongPoller>.Instance);
         using var stop = new CancellationTokenSource();
         var started = Stopwatch.GetTimestamp();
         var run = poller.RunAsync(stop.Token);
-        await handler.Done.Task;
+        await inbox.Done.Task;
         var elapsed = Stopwatch.GetElapsedTime(started);
         await stop.CancelAsync();
         await run;
-        return ids.Length / elapsed.TotalSeconds;
+        return (ids.Length / elapsed.TotalSeconds, elapsed.TotalMilliseconds / inbox.Batches);
     }
 
-    private sealed class CountingHandler(int expected) : IUpdateBatchHandler
+    /// <summary>Stores nothing, but reads every update with Telegram.Bot as the recorder would.</summary>
+    private sealed class ReadingInbox(int expected) : IUpdateInbox
     {
         private int _seen;
+        public int Batches { get; private set; }
         public TaskCompletionSource Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-        public Task HandleBatchAsync(IReadOnlyList<RawUpdate> updates, CancellationToken ct)
+        public Task StoreAsync(UpdateBatch batch, CancellationToken ct)
         {
-            foreach (var update in updates)
+            Batches++;
+            foreach (var update in batch.Updates)
             {
-                _ = update.Parse();
+                _ = update.Read();
             }
-            if (Interlocked.Add(ref _seen, updates.Count) >= expected)
+            if (Interlocked.Add(ref _seen, batch.Count) >= expected)
             {
                 Done.TrySetResult();
             }
             return Task.CompletedTask;
         }
+
+        public Task StoreUnreadableAsync(ReadOnlyMemory<byte> body, string reason, CancellationToken ct) => Task.CompletedTask;
     }
 
-    /// <summary>What the bot itself measured: how big its chunks were and how long each took to record.</summary>
-    private static async Task PrintBotMetricsAsync(int port)
+    internal sealed record Anatomy(double InsertMs, double CompressionMs, double CommitMs, double PayloadBytes);
+
+    /// <summary>
+    /// The inbox insert three ways, interleaved over the same 100-update payloads: uncompressed without waiting for the
+    /// flush (the insert itself), lz4-compressed without waiting (adds the compression), lz4-compressed with the flush
+    /// (adds the commit wait) — the statement the bot runs.
+    /// </summary>
+    private static async Task<Anatomy> PollLoopAnatomyAsync(Traffic traffic)
     {
-        using var http = new HttpClient();
-        var text = await http.GetStringAsync($"http://127.0.0.1:{port}/metrics");
-        double Value(string name) => text.Split('\n').Where(l => l.StartsWith(name + " ", StringComparison.Ordinal))
-            .Select(l => double.Parse(l[(name.Length + 1)..], CultureInfo.InvariantCulture)).FirstOrDefault();
-        var chunks = Value("chatstats_ingest_chunk_size_count");
-        var updates = Value("chatstats_ingest_chunk_size_sum");
-        var seconds = Value("chatstats_ingest_process_duration_seconds_sum");
-        var batches = Value("chatstats_telegram_batch_size_count");
-        var poll = Value("chatstats_telegram_poll_duration_seconds_sum") * 1000 / Math.Max(1, batches);
-        var handle = Value("chatstats_telegram_batch_handle_duration_seconds_sum") * 1000 / Math.Max(1, batches);
-        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"  bot: {batches:N0} getUpdates batches, {poll:N2} ms round trip + {handle:N2} ms into the inbox each; {chunks:N0} chunks recorded, {updates / Math.Max(1, chunks):N0} updates each, {seconds * 1000 / Math.Max(1, chunks):N1} ms each (claim to commit)"));
+        var cs = await PostgresServer.CreateEmptyDatabaseAsync("anatomy");
+        try
+        {
+            await using var dataSource = NpgsqlDataSource.Create(cs);
+            await using (var setup = dataSource.CreateCommand("""
+                CREATE TABLE plain (first_update_id bigint, last_update_id bigint, update_count int, payload bytea, received_at timestamptz);
+                ALTER TABLE plain ALTER COLUMN payload SET STORAGE EXTERNAL;
+                CREATE TABLE packed (first_update_id bigint, last_update_id bigint, update_count int, payload bytea, received_at timestamptz);
+                ALTER TABLE packed ALTER COLUMN payload SET COMPRESSION lz4;
+                """))
+            {
+                await setup.ExecuteNonQueryAsync();
+            }
+            var id = 0L;
+            var payloads = traffic.Updates.Take(30_000).Chunk(100)
+                .Select(chunk => Encoding.UTF8.GetBytes("[" + string.Join(",", chunk.Select(u => "{\"update_id\":" + ++id + "," + u[1..])) + "]"))
+                .ToList();
+            var insert = new List<double>();
+            var compressed = new List<double>();
+            var flushed = new List<double>();
+            await using var connection = await dataSource.OpenConnectionAsync();
+            foreach (var payload in payloads)
+            {
+                insert.Add(await TimeInsertAsync(connection, "plain", payload, durable: false));
+                compressed.Add(await TimeInsertAsync(connection, "packed", payload, durable: false));
+                flushed.Add(await TimeInsertAsync(connection, "packed", payload, durable: true));
+            }
+            var i = Median(insert);
+            var c = Median(compressed);
+            return new Anatomy(i, c - i, Median(flushed) - c, Median([.. payloads.Select(p => (double)p.Length)]));
+        }
+        finally
+        {
+            await PostgresServer.DropDatabaseAsync(cs);
+        }
     }
 
-    private static int FreePort()
+    private static async Task<double> TimeInsertAsync(NpgsqlConnection connection, string table, byte[] payload, bool durable)
+    {
+        await using (var mode = new NpgsqlCommand($"SET synchronous_commit = {(durable ? "on" : "off")}", connection))
+        {
+            await mode.ExecuteNonQueryAsync();
+        }
+        await using var cmd = new NpgsqlCommand($"INSERT INTO {table} VALUES (1, 100, 100, @payload, now())", connection);
+        cmd.Parameters.Add(new NpgsqlParameter<byte[]>("payload", payload));
+        var started = Stopwatch.GetTimestamp();
+        await cmd.ExecuteNonQueryAsync();
+        return Stopwatch.GetElapsedTime(started).TotalMilliseconds;
+    }
+
+    /// <summary>What the bot itself measured; returns its round trip and inbox time per getUpdates batch.</summary>
+    private static async Task<(double PollMs, double StoreMs)> PrintBotMetricsAsync(int port)
+    {
+        var metrics = await BotMetrics.ReadAsync(port);
+        var chunks = metrics.Value("chatstats_ingest_chunk_size_count");
+        var updates = metrics.Value("chatstats_ingest_chunk_size_sum");
+        var seconds = metrics.Value("chatstats_ingest_process_duration_seconds_sum");
+        var batches = metrics.Value("chatstats_telegram_batch_size_count");
+        var poll = metrics.Value("chatstats_telegram_poll_duration_seconds_sum") * 1000 / Math.Max(1, batches);
+        var handle = metrics.Value("chatstats_telegram_batch_handle_duration_seconds_sum") * 1000 / Math.Max(1, batches);
+        var commits = metrics.Value("chatstats_inbox_commit_duration_seconds_count");
+        var commit = commits > 0 ? string.Create(CultureInfo.InvariantCulture, $" (of which {metrics.Value("chatstats_inbox_commit_duration_seconds_sum") * 1000 / commits:N2} ms insert + commit)") : "";
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"  bot: {batches:N0} getUpdates batches, {poll:N2} ms round trip + {handle:N2} ms into the inbox each{commit}; {chunks:N0} chunks recorded, {updates / Math.Max(1, chunks):N0} updates each, {seconds * 1000 / Math.Max(1, chunks):N1} ms each (claim to commit)"));
+        return (poll, handle);
+    }
+
+    internal static async Task MigrateAsync(string botDir, string connectionString)
+    {
+        using var migrate = StartBot(botDir, "migrate", connectionString, new Dictionary<string, string>(), echo: false);
+        if (!migrate.WaitForExit(TimeSpan.FromMinutes(3)) || migrate.ExitCode != 0)
+        {
+            throw new InvalidOperationException($"chatstats migrate in {botDir} failed");
+        }
+        await Task.CompletedTask;
+    }
+
+    internal static int FreePort()
     {
         using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
         listener.Start();
         return ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
     }
 
-    private static Process StartBot(string apiBaseUrl, string connectionString, int webPort)
+    internal static Process StartBot(string botDir, string role, string connectionString, IReadOnlyDictionary<string, string> environment, bool echo = true)
     {
-        var dll = Path.Combine(AppContext.BaseDirectory, "chatstats.dll");
         var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
-        start.ArgumentList.Add(dll);
-        // The web role rides along so the run can read the bot's own metrics; it costs nothing while unused.
-        start.ArgumentList.Add("run");
-        start.Environment["Web__Urls"] = $"http://127.0.0.1:{webPort}";
+        start.ArgumentList.Add(Path.Combine(botDir, "chatstats.dll"));
+        start.ArgumentList.Add(role);
         start.Environment.Remove("DATABASE_URL");
         start.Environment["Database__ConnectionString"] = connectionString;
         start.Environment["TELEGRAM_BOT_TOKEN"] = FakeBotApi.Token;
-        start.Environment["TELEGRAM_API_BASE_URL"] = apiBaseUrl;
         start.Environment["Telegram__SetCommandsOnStart"] = "false";
         start.Environment["Logging__LogLevel__Default"] = "Warning";
+        foreach (var (key, value) in environment)
+        {
+            start.Environment[key] = value;
+        }
         var process = Process.Start(start)!;
-        process.OutputDataReceived += (_, e) => { if (e.Data is not null) Console.WriteLine($"  bot: {e.Data}"); };
-        process.ErrorDataReceived += (_, e) => { if (e.Data is not null) Console.WriteLine($"  bot: {e.Data}"); };
+        process.OutputDataReceived += (_, e) => { if (e.Data is not null && echo) Console.WriteLine($"  {role}: {e.Data}"); };
+        process.ErrorDataReceived += (_, e) => { if (e.Data is not null && echo) Console.WriteLine($"  {role}: {e.Data}"); };
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
         return process;
@@ -175,7 +292,6 @@ internal static class IngestLoadRun
 
     private static async Task<long> WaitForFirstDeliveryAsync(FakeBotApi api, Process bot)
     {
-        var pending = api.PendingCount;
         while (api.GetUpdatesCalls == 0)
         {
             if (bot.HasExited)
@@ -184,11 +300,10 @@ internal static class IngestLoadRun
             }
             await Task.Delay(1);
         }
-        _ = pending;
         return Stopwatch.GetTimestamp();
     }
 
-    private static async Task WaitAsync(Func<bool> done, Process bot, TimeSpan timeout)
+    internal static async Task WaitAsync(Func<bool> done, Process bot, TimeSpan timeout)
     {
         var deadline = DateTime.UtcNow + timeout;
         while (!done())
@@ -224,12 +339,20 @@ internal static class IngestLoadRun
         return double.NaN;
     }
 
-    private static void Stop(Process bot)
+    internal static void Stop(Process bot)
     {
         if (!bot.HasExited)
         {
             bot.Kill(entireProcessTree: true);
             bot.WaitForExit(10_000);
+        }
+    }
+
+    internal static void UseBenchServer()
+    {
+        if (Environment.GetEnvironmentVariable("CHATSTATS_BENCH_SERVER_URL") is { } server)
+        {
+            Environment.SetEnvironmentVariable(PostgresServer.UrlVariable, server);
         }
     }
 
@@ -244,4 +367,23 @@ internal static class IngestLoadRun
         var index = Array.IndexOf(args, name);
         return index >= 0 && index + 1 < args.Length && int.TryParse(args[index + 1], CultureInfo.InvariantCulture, out var value) ? value : fallback;
     }
+
+    internal static string? Text(string[] args, string name)
+    {
+        var index = Array.IndexOf(args, name);
+        return index >= 0 && index + 1 < args.Length ? args[index + 1] : null;
+    }
+}
+
+/// <summary>A chatstats process's /metrics, read once.</summary>
+internal sealed class BotMetrics(string text)
+{
+    public static async Task<BotMetrics> ReadAsync(int port)
+    {
+        using var http = new HttpClient();
+        return new BotMetrics(await http.GetStringAsync($"http://127.0.0.1:{port}/metrics"));
+    }
+
+    public double Value(string name) => text.Split('\n').Where(l => l.StartsWith(name + " ", StringComparison.Ordinal))
+        .Select(l => double.Parse(l[(name.Length + 1)..], CultureInfo.InvariantCulture)).FirstOrDefault();
 }

@@ -1,7 +1,8 @@
 using BenchmarkDotNet.Running;
 using ChatStats.Benchmarks;
 
-// deploy/dev.sh bench ingest [--updates N] [--runs N]   end-to-end ingest load run
+// deploy/dev.sh bench ingest [--updates N] [--runs N] [--against REV]   end-to-end ingest load run (A/B against another commit)
+// deploy/dev.sh bench webhook [--updates N] [--concurrency N] [--runs N]   webhook receiving: updates/s stored durably
 // deploy/dev.sh bench micro [BenchmarkDotNet args]      hot-path micro-benchmarks
 // deploy/dev.sh bench stats [--messages N] [--members N] [--iterations N]   statistics commands on a big chat
 // deploy/dev.sh bench import [--messages N] [--runs N]   chatstats import of a generated export
@@ -9,6 +10,7 @@ using ChatStats.Benchmarks;
 return args switch
 {
     ["ingest", .. var rest] => await IngestLoadRun.RunAsync(rest),
+    ["webhook", .. var rest] => await WebhookLoadRun.RunAsync(rest),
     ["micro", .. var rest] => RunMicro(rest),
     ["stats", .. var rest] => await StatsLoadRun.RunAsync(rest),
     ["import", .. var rest] => await ImportLoadRun.RunAsync(rest),
@@ -24,6 +26,6 @@ static int RunMicro(string[] args)
 
 static int Usage()
 {
-    Console.Error.WriteLine("usage: ChatStats.Benchmarks ingest [--updates N] [--runs N] | stats [--messages N] [--members N] | import [--messages N] [--runs N] | micro [BenchmarkDotNet arguments]");
+    Console.Error.WriteLine("usage: ChatStats.Benchmarks ingest [--updates N] [--runs N] [--against-bot DIR] | webhook [--updates N] [--concurrency N] | stats [--messages N] [--members N] | import [--messages N] [--runs N] | micro [BenchmarkDotNet arguments]");
     return 2;
 }

@@ -42,7 +42,7 @@ internal static class StatsLoadRun
         var chat = (await queries.ChatAsync(ChatId, CancellationToken.None))!;
         var request = new StatsRequest(chat, all, []);
         var context = new CommandContext(
-            new ChatStats.Telegram.Types.Message { MessageId = 1, Date = 0, Chat = new ChatStats.Telegram.Types.Chat { Id = ChatId, Type = "supergroup" } },
+            new global::Telegram.Bot.Types.Message { Id = 1, Date = DateTime.UnixEpoch, Chat = new global::Telegram.Bot.Types.Chat { Id = ChatId, Type = global::Telegram.Bot.Types.Enums.ChatType.Supergroup } },
             new ParsedCommand("stats", "all"), En);
 
         var cases = new (string Name, Func<Task<int>> Run)[]

@@ -1,6 +1,6 @@
 using ChatStats.Bot.Data;
 using ChatStats.Telegram;
-using ChatStats.Telegram.Polling;
+using ChatStats.Telegram.Receiving;
 using ChatStats.Testing;
 
 namespace ChatStats.Bot.Tests;
@@ -55,10 +55,17 @@ internal sealed class BotHarness : IAsyncDisposable
 
     public T Get<T>() where T : notnull => Host.Services.GetRequiredService<T>();
 
+    /// <summary>Where the web role listens (it binds a free loopback port).</summary>
+    public string WebUrl => ((Microsoft.AspNetCore.Builder.WebApplication)Host).Urls.First();
+
     /// <summary>Waits until everything sent so far is confirmed, recorded and handled: nothing more is on its way.</summary>
     public async Task SettledAsync()
     {
-        await Api.WaitUntilConfirmedAsync(Api.LastUpdateId, Patience);
+        if (Api.LastUpdateId > 0)
+        {
+            // Polling: the last update is confirmed by the poll after it (webhook deliveries have nothing to confirm).
+            await Api.WaitUntilConfirmedAsync(Api.LastUpdateId, Patience);
+        }
         var dataSource = Get<Npgsql.NpgsqlDataSource>();
         await Wait.UntilAsync(async () =>
         {

@@ -7,10 +7,16 @@ using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
+using ChatStats.Telegram.Http;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Telegram.Bot;
 
 namespace ChatStats.Testing;
+
+/// <summary>The webhook registered with setWebhook.</summary>
+public sealed record FakeWebhook(string Url, string? SecretToken, int? MaxConnections, string? AllowedUpdates);
 
 /// <summary>A message the fake accepted, with the text as a chat member would see it (tags stripped, entities decoded).</summary>
 public sealed record SentMessage(string Method, long ChatId, string Text, string RawText, string? ParseMode, int? ThreadId, int? ReplyTo, DateTimeOffset At, byte[]? File);
@@ -64,6 +70,34 @@ public sealed class FakeBotApi : IAsyncDisposable
     public int SendsInsideRetryWindow { get; private set; }
 
     public int GetUpdatesCalls { get; private set; }
+
+    /// <summary>The webhook setWebhook registered, or null (then getUpdates works).</summary>
+    public FakeWebhook? Webhook { get; private set; }
+
+    /// <summary>The allowed_updates of the last getUpdates, as the JSON the client sent.</summary>
+    public string? LastAllowedUpdates { get; private set; }
+
+    /// <summary>
+    /// A Telegram.Bot client wired as ChatStats wires it (AddTelegramBotClient: bounded pool, deadlines, no 429 retries
+    /// of its own), pointed at this fake. Disposed with the fake.
+    /// </summary>
+    public ITelegramBotClient CreateClient(string? token = null, TimeSpan? pollTimeout = null, Action<ILoggingBuilder>? logging = null, TimeSpan? requestTimeout = null)
+    {
+        var services = new ServiceCollection();
+        services.AddLogging(b => logging?.Invoke(b));
+        services.AddTelegramBotClient(_ => new BotApiConnection
+        {
+            Token = token ?? Token,
+            BaseUrl = BaseUrl,
+            PollTimeout = pollTimeout ?? TimeSpan.FromSeconds(25),
+            RequestTimeout = requestTimeout ?? TimeSpan.FromSeconds(30),
+        });
+        var provider = services.BuildServiceProvider();
+        _providers.Add(provider);
+        return provider.GetRequiredService<ITelegramBotClient>();
+    }
+
+    private readonly ConcurrentBag<ServiceProvider> _providers = [];
 
     /// <summary>Chats the bot left with leaveChat, in order.</summary>
     public IReadOnlyCollection<long> LeftChats => _left.ToArray();
@@ -220,8 +254,33 @@ public sealed class FakeBotApi : IAsyncDisposable
             case "getMe":
                 await OkAsync(context, new JsonObject { ["id"] = BotId, ["is_bot"] = true, ["first_name"] = "ChatStats", ["username"] = BotUsername, ["can_join_groups"] = true });
                 break;
-            case "deleteWebhook" or "setMyCommands" or "sendChatAction":
+            case "setMyCommands" or "sendChatAction":
                 await OkAsync(context, JsonValue.Create(true));
+                break;
+            case "setWebhook":
+                lock (_lock)
+                {
+                    Webhook = new FakeWebhook(args.GetValueOrDefault("url") ?? "", args.GetValueOrDefault("secret_token"),
+                        (int?)Long(args, "max_connections"), args.GetValueOrDefault("allowed_updates"));
+                }
+                await OkAsync(context, JsonValue.Create(true));
+                break;
+            case "deleteWebhook":
+                lock (_lock)
+                {
+                    Webhook = null;
+                }
+                await OkAsync(context, JsonValue.Create(true));
+                break;
+            case "getWebhookInfo":
+                var hook = Webhook;
+                await OkAsync(context, new JsonObject
+                {
+                    ["url"] = hook?.Url ?? "",
+                    ["has_custom_certificate"] = false,
+                    ["pending_update_count"] = PendingCount,
+                    ["max_connections"] = hook?.MaxConnections ?? 40,
+                });
                 break;
             case "getUpdates":
                 await GetUpdatesAsync(context, args);
@@ -259,6 +318,13 @@ public sealed class FakeBotApi : IAsyncDisposable
     private async Task GetUpdatesAsync(HttpContext context, Dictionary<string, string> args)
     {
         GetUpdatesCalls++;
+        if (Webhook is { } hook)
+        {
+            ConflictsAnswered++;
+            await ErrorAsync(context, 409, $"Conflict: can't use getUpdates method while webhook is active; use deleteWebhook to delete the webhook first ({hook.Url.Length} chars)");
+            return;
+        }
+        LastAllowedUpdates = args.GetValueOrDefault("allowed_updates");
         var offset = Long(args, "offset");
         var limit = Math.Clamp((int)(Long(args, "limit") ?? 100), 1, 100);
         var timeout = TimeSpan.FromSeconds(Math.Clamp(Long(args, "timeout") ?? 0, 0, 50));
@@ -401,7 +467,9 @@ public sealed class FakeBotApi : IAsyncDisposable
         if (method != "sendMessage" && context.Request.HasFormContentType)
         {
             var form = await context.Request.ReadFormAsync();
-            var upload = form.Files.GetFile(method == "sendPhoto" ? "photo" : "document");
+            // Either the file under the field's own name, or "attach://<part>" naming the part that holds it, as Telegram allows.
+            var field = method == "sendPhoto" ? "photo" : "document";
+            var upload = form[field].ToString() is ['a', 't', 't', 'a', 'c', 'h', ':', '/', '/', .. var part] ? form.Files.GetFile(part) : form.Files.GetFile(field);
             if (upload is null)
             {
                 await ErrorAsync(context, 400, "Bad Request: there is no file in the request");
@@ -581,6 +649,10 @@ public sealed class FakeBotApi : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        foreach (var provider in _providers)
+        {
+            await provider.DisposeAsync();
+        }
         await _app.StopAsync();
         await _app.DisposeAsync();
     }

@@ -121,10 +121,15 @@ public sealed class Traffic
         return traffic;
     }
 
-    /// <summary>An update no database can hold (a date beyond any timestamp) and one that is not even valid.</summary>
+    /// <summary>
+    /// Updates that cannot be recorded: a date beyond any timestamp, an id of the wrong type, and a kind of object the
+    /// Bot API may add one day (a forward origin Telegram.Bot does not know: its reader fails the whole update).
+    /// </summary>
     public static IReadOnlyList<string> Poison(FakeChat chat) =>
     [
         new JsonObject { ["message"] = new JsonObject { ["message_id"] = 1, ["date"] = 99_999_999_999_999, ["chat"] = chat.Json(), ["text"] = "from the far future" } }.ToJsonString(),
         """{"message":{"message_id":"two","date":1767225600,"chat":{"id":-5,"type":"group","title":"x"},"text":"bad id"}}""",
+        new JsonObject { ["message"] = new JsonObject { ["message_id"] = 3, ["date"] = 1_767_225_600, ["chat"] = chat.Json(), ["text"] = "forwarded from the future",
+            ["forward_origin"] = new JsonObject { ["type"] = "story_of_the_future", ["date"] = 1_767_225_000 } } }.ToJsonString(),
     ];
 }

@@ -1,4 +1,6 @@
 using System.Text.Json.Nodes;
+using Telegram.Bot;
+using Telegram.Bot.Types;
 
 namespace ChatStats.Testing;
 
@@ -175,4 +177,7 @@ public static class UpdateFactory
     }
 
     private static string Wrap(string field, JsonObject value) => new JsonObject { [field] = value }.ToJsonString();
+
+    /// <summary>An update as the bot reads it: Telegram.Bot's type, through the library's own JSON options.</summary>
+    public static Update Read(JsonNode update) => System.Text.Json.JsonSerializer.Deserialize<Update>(update.ToJsonString(), JsonBotAPI.Options)!;
 }

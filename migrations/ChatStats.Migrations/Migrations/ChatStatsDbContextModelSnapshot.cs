@@ -367,6 +367,25 @@ namespace ChatStats.Migrations.Migrations
                     b.ToTable("forgotten_members", (string)null);
                 });
 
+            modelBuilder.Entity("ChatStats.Bot.Data.HandledUpdate", b =>
+                {
+                    b.Property<long>("UpdateId")
+                        .HasColumnType("bigint")
+                        .HasColumnName("update_id");
+
+                    b.Property<DateTimeOffset>("HandledAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("handled_at");
+
+                    b.HasKey("UpdateId")
+                        .HasName("pk_handled_updates");
+
+                    b.HasIndex("HandledAt")
+                        .HasDatabaseName("ix_handled_updates_handled_at");
+
+                    b.ToTable("handled_updates", (string)null);
+                });
+
             modelBuilder.Entity("ChatStats.Bot.Data.HourlyActivity", b =>
                 {
                     b.Property<long>("ChatId")
@@ -462,6 +481,13 @@ namespace ChatStats.Migrations.Migrations
 
             modelBuilder.Entity("ChatStats.Bot.Data.InboxBatch", b =>
                 {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("bigint")
+                        .HasColumnName("id");
+
+                    NpgsqlPropertyBuilderExtensions.UseIdentityAlwaysColumn(b.Property<long>("Id"));
+
                     b.Property<long>("FirstUpdateId")
                         .HasColumnType("bigint")
                         .HasColumnName("first_update_id");
@@ -483,8 +509,11 @@ namespace ChatStats.Migrations.Migrations
                         .HasColumnType("integer")
                         .HasColumnName("update_count");
 
-                    b.HasKey("FirstUpdateId")
+                    b.HasKey("Id")
                         .HasName("pk_update_inbox");
+
+                    b.HasIndex("FirstUpdateId", "Id")
+                        .HasDatabaseName("ix_update_inbox_first_update_id_id");
 
                     b.ToTable("update_inbox", (string)null);
                 });

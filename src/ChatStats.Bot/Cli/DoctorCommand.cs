@@ -5,6 +5,8 @@ using ChatStats.Bot.Ingest;
 using ChatStats.Bot.Telegram;
 using ChatStats.Bot.Web;
 using ChatStats.Telegram;
+using Telegram.Bot;
+using Telegram.Bot.Exceptions;
 using Microsoft.Extensions.Options;
 using Npgsql;
 
@@ -89,24 +91,25 @@ internal static class DoctorCommand
 
         try
         {
-            var client = host.Services.GetRequiredService<BotApiClient>();
+            var client = host.Services.GetRequiredService<ITelegramBotClient>();
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
             timeout.CancelAfter(TimeSpan.FromSeconds(15));
-            var me = await client.GetMeAsync(timeout.Token);
+            var me = await client.GetMe(timeout.Token);
             Line(true, "token", $"@{me.Username} ({me.Id})");
+            await CheckReceivingAsync(client, host.Services.GetRequiredService<IOptions<TelegramOptions>>().Value, Line, timeout.Token);
         }
         catch (OptionsValidationException)
         {
             Line(false, "token", "not checked: fix Telegram settings first");
         }
-        catch (BotApiException ex) when (ex.ErrorCode is 401 or 404)
+        catch (RequestException ex) when (ex.IsUnauthorized())
         {
             Line(false, "token", "Telegram rejected the token: copy it again from @BotFather (/token) into TELEGRAM_BOT_TOKEN");
         }
-        catch (BotApiException ex)
+        catch (RequestException ex)
         {
             var url = host.Services.GetRequiredService<IOptions<TelegramOptions>>().Value.ApiBaseUrl;
-            Line(false, "token", $"could not reach {url}: {ex.Description}. Check the network or TELEGRAM_API_BASE_URL.");
+            Line(false, "token", $"could not reach {url}: {ex.Message}. Check the network or TELEGRAM_API_BASE_URL.");
         }
 
         try
@@ -188,6 +191,34 @@ internal static class DoctorCommand
         {
             return null;
         }
+    }
+
+    /// <summary>What Telegram says about the webhook, against the mode the settings ask for.</summary>
+    private static async Task CheckReceivingAsync(ITelegramBotClient client, TelegramOptions options, Action<bool, string, string, bool> line, CancellationToken ct)
+    {
+        var info = await client.GetWebhookInfo(ct);
+        if (options.Mode == TelegramMode.Polling)
+        {
+            line(true, "receiving", string.IsNullOrEmpty(info.Url)
+                ? "polling (no webhook set)"
+                : $"polling; the webhook {info.Url} is still set and will be removed when the bot starts", false);
+            return;
+        }
+        if (!string.Equals(info.Url, options.WebhookUrl, StringComparison.Ordinal))
+        {
+            line(false, "receiving", string.IsNullOrEmpty(info.Url)
+                ? $"webhook mode, but Telegram has no webhook yet: the bot sets {options.WebhookUrl} when it starts"
+                : $"webhook mode, but Telegram posts to {info.Url}; the bot sets {options.WebhookUrl} when it starts", true);
+            return;
+        }
+        var pending = info.PendingUpdateCount > 0 ? $", {info.PendingUpdateCount} updates waiting" : "";
+        if (info.LastErrorMessage is { Length: > 0 } error && info.LastErrorDate is { } when)
+        {
+            line(false, "receiving", $"webhook {info.Url}{pending}; Telegram's last delivery error ({when:u}): {error}. " +
+                "Check that the URL reaches the web role (proxy, TLS certificate, firewall).", true);
+            return;
+        }
+        line(true, "receiving", $"webhook {info.Url}{pending}", false);
     }
 
     internal static string? FindOnPath(string binary)

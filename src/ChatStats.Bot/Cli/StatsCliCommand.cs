@@ -5,7 +5,7 @@ using System.Text.Json.Serialization;
 using ChatStats.Bot.Charts;
 using ChatStats.Bot.Commands;
 using ChatStats.Bot.Stats;
-using ChatStats.Telegram.Types;
+using ChatStats.Bot.Data;
 
 namespace ChatStats.Bot.Cli;
 

@@ -1,5 +1,6 @@
 using System.Globalization;
-using ChatStats.Telegram.Types;
+using ChatStats.Bot.Telegram;
+using Telegram.Bot.Types;
 
 namespace ChatStats.Bot.Commands;
 
@@ -8,7 +9,7 @@ namespace ChatStats.Bot.Commands;
 internal sealed record CommandContext(Message Message, ParsedCommand Command, CultureInfo Culture, Stats.ChatInfo? Chat = null)
 {
     public long ChatId => Message.Chat.Id;
-    public bool IsGroup => Message.Chat.IsGroup;
+    public bool IsGroup => Message.Chat.IsGroup();
     public string T(string key) => Localizer.Get(key, Culture);
     public string T(string key, params object?[] args) => Localizer.Format(key, Culture, args);
 }

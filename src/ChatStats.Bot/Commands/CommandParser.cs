@@ -1,4 +1,4 @@
-using ChatStats.Telegram.Types;
+using Telegram.Bot.Types;
 
 namespace ChatStats.Bot.Commands;
 

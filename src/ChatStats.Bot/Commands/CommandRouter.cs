@@ -1,6 +1,8 @@
 using ChatStats.Bot.Stats;
 using ChatStats.Bot.Throttling;
-using ChatStats.Telegram.Types;
+using ChatStats.Bot.Telegram;
+using Telegram.Bot.Exceptions;
+using Telegram.Bot.Types;
 
 namespace ChatStats.Bot.Commands;
 
@@ -39,7 +41,7 @@ internal sealed class CommandRouter(
         try
         {
             // One read of the chat serves the guard (tier, command rules), the language and the command itself.
-            var chat = message.Chat.IsGroup ? await queries.ChatAsync(message.Chat.Id, ct) : null;
+            var chat = message.Chat.IsGroup() ? await queries.ChatAsync(message.Chat.Id, ct) : null;
             limiters.SetTier(message.Chat.Id, chat?.Tier);
             var context = new CommandContext(message, parsed, Localizer.Choose(chat?.Language, message.From?.LanguageCode), chat);
             culture = context.Culture;
@@ -58,7 +60,7 @@ internal sealed class CommandRouter(
                 await command.ExecuteAsync(context, ct);
             }
         }
-        catch (Exception ex) when (!ct.IsCancellationRequested && ex is not ChatStats.Telegram.BotApiException)
+        catch (Exception ex) when (!ct.IsCancellationRequested && ex is not RequestException)
         {
             // Never silence: the person hears that it failed and whether waiting helps (a database with no free
             // connection within Database:ConnectionTimeoutSeconds is "busy"); the update is still dead-lettered.
@@ -67,7 +69,7 @@ internal sealed class CommandRouter(
             {
                 await replies.SendAsync(message, Localizer.Get(busy ? "DatabaseBusy" : "CommandFailed", culture), ct);
             }
-            catch (Exception replyError) when (replyError is ChatStats.Telegram.BotApiException or HttpRequestException)
+            catch (RequestException replyError)
             {
                 logger.LogWarning("Could not tell chat {ChatId} that /{Command} failed: {Error}", message.Chat.Id, parsed.Name, replyError.Message);
             }

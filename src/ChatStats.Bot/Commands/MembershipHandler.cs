@@ -1,17 +1,19 @@
+using ChatStats.Bot.Telegram;
 using ChatStats.Bot.Throttling;
-using ChatStats.Telegram;
 using ChatStats.Telegram.Sending;
-using ChatStats.Telegram.Types;
+using Telegram.Bot;
+using Telegram.Bot.Exceptions;
+using Telegram.Bot.Types;
 
 namespace ChatStats.Bot.Commands;
 
 /// <summary>The bot was added to or removed from a chat.</summary>
-internal sealed class MembershipHandler(MessageSender sender, BotApiClient client, CapacityMonitor capacity, ILogger<MembershipHandler> logger)
+internal sealed class MembershipHandler(MessageSender sender, ITelegramBotClient client, CapacityMonitor capacity, ILogger<MembershipHandler> logger)
 {
     public async Task HandleAsync(ChatMemberUpdated change, CancellationToken ct)
     {
-        var joined = !change.OldChatMember.IsPresent && change.NewChatMember.IsPresent;
-        if (!change.Chat.IsGroup)
+        var joined = !change.OldChatMember.IsInChat && change.NewChatMember.IsInChat;
+        if (!change.Chat.IsGroup())
         {
             return;
         }
@@ -28,9 +30,9 @@ internal sealed class MembershipHandler(MessageSender sender, BotApiClient clien
             {
                 try
                 {
-                    await client.LeaveChatAsync(change.Chat.Id, ct);
+                    await client.LeaveChat(change.Chat.Id, ct);
                 }
-                catch (BotApiException ex)
+                catch (RequestException ex)
                 {
                     logger.LogWarning("Could not leave refused chat {ChatId}: {Error}", change.Chat.Id, ex.Message);
                 }
@@ -42,9 +44,9 @@ internal sealed class MembershipHandler(MessageSender sender, BotApiClient clien
             var culture = Localizer.Choose(null, change.From.LanguageCode);
             await sender.SendTextAsync(new OutgoingMessage { ChatId = change.Chat.Id, Text = Localizer.Get("Welcome", culture) }, ct);
         }
-        else if (change.OldChatMember.IsPresent && !change.NewChatMember.IsPresent)
+        else if (change.OldChatMember.IsInChat && !change.NewChatMember.IsInChat)
         {
-            logger.LogInformation("Removed from chat {ChatId} ({Status})", change.Chat.Id, change.NewChatMember.Status);
+            logger.LogInformation("Removed from chat {ChatId} ({Status})", change.Chat.Id, change.NewChatMember.StatusName());
         }
     }
 }

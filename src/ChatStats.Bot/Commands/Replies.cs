@@ -1,5 +1,5 @@
 using ChatStats.Telegram.Sending;
-using ChatStats.Telegram.Types;
+using Telegram.Bot.Types;
 
 namespace ChatStats.Bot.Commands;
 

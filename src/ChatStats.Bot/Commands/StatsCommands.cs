@@ -2,7 +2,7 @@ using System.Globalization;
 using System.Text;
 using ChatStats.Bot.Charts;
 using ChatStats.Bot.Stats;
-using ChatStats.Telegram.Types;
+using Telegram.Bot.Types;
 
 namespace ChatStats.Bot.Commands;
 

@@ -2,7 +2,8 @@ using System.Globalization;
 using ChatStats.Bot.Charts;
 using ChatStats.Bot.Stats;
 using ChatStats.Telegram.Sending;
-using ChatStats.Telegram.Types;
+using ChatStats.Bot.Telegram;
+using Telegram.Bot.Types;
 
 namespace ChatStats.Bot.Commands;
 
@@ -86,10 +87,9 @@ internal sealed class StatsSupport(StatsQueries queries, Replies replies, Messag
     {
         var png = await charts.ToPngAsync(svg, ct);
         var message = context.Message;
-        var thread = message.IsTopicMessage == true ? message.MessageThreadId : null;
         if (png is not null)
         {
-            await sender.SendPhotoAsync(message.Chat.Id, new InputFile("chart.png", png, "image/png"), caption, thread, ct);
+            await sender.SendPhotoAsync(message.Chat.Id, InputFile.FromStream(new MemoryStream(png, writable: false), "chart.png"), caption, message.TopicId(), ct);
             return;
         }
         await replies.SendAsync(message, $"{caption}\n<pre>{Html.Escape(textChart())}</pre>", ct);

@@ -12,6 +12,13 @@ internal sealed class EnvironmentAliasesSource(Func<string, string?> getEnvironm
     {
         ["TELEGRAM_BOT_TOKEN"] = "Telegram:BotToken",
         ["TELEGRAM_API_BASE_URL"] = "Telegram:ApiBaseUrl",
+        ["TELEGRAM_MODE"] = "Telegram:Mode",
+        ["TELEGRAM_WEBHOOK_URL"] = "Telegram:WebhookUrl",
+        ["TELEGRAM_WEBHOOK_SECRET"] = "Telegram:WebhookSecret",
+        ["TELEGRAM_MAX_CONNECTIONS"] = "Telegram:MaxConnections",
+        ["TELEGRAM_READ_TIMEOUT"] = "Telegram:RequestTimeoutSeconds",
+        ["TELEGRAM_CONNECT_TIMEOUT"] = "Telegram:ConnectTimeoutSeconds",
+        ["HTTP_TIMEOUT"] = "Telegram:UploadTimeoutSeconds",
         ["MAX_CONCURRENT_REQUESTS"] = "Ingest:MaxConcurrentUpdates",
         ["LIMITS_ENABLED"] = "Limits:Enabled",
         ["LIMITS_MAX_CONCURRENT_PER_USER"] = "Limits:MaxConcurrentPerUser",

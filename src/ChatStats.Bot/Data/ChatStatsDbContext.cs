@@ -15,6 +15,7 @@ internal sealed class ChatStatsDbContext(DbContextOptions<ChatStatsDbContext> op
     public DbSet<DeadLetter> DeadLetters => Set<DeadLetter>();
     public DbSet<InstanceStatus> Instances => Set<InstanceStatus>();
     public DbSet<InboxBatch> Inbox => Set<InboxBatch>();
+    public DbSet<HandledUpdate> HandledUpdates => Set<HandledUpdate>();
     public DbSet<ChatDailyUsage> DailyUsage => Set<ChatDailyUsage>();
     public DbSet<ChatMemberPrefs> MemberPrefs => Set<ChatMemberPrefs>();
     public DbSet<ForgottenMember> ForgottenMembers => Set<ForgottenMember>();

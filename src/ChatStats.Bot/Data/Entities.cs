@@ -382,7 +382,11 @@ internal sealed class ChatDailyUsageConfiguration : IEntityTypeConfiguration<Cha
 /// </summary>
 internal sealed class InboxBatch
 {
-    /// <summary>The lowest update_id in the batch. A re-delivery starts at the same id and can only be longer.</summary>
+    public long Id { get; set; }
+    /// <summary>
+    /// The lowest update_id in the row: rows are recorded in this order. A long-poll batch is one row; concurrent
+    /// webhook deliveries share rows. A replay may be stored again: recording absorbs it by the updates' own keys.
+    /// </summary>
     public long FirstUpdateId { get; set; }
     public long LastUpdateId { get; set; }
     public int UpdateCount { get; set; }
@@ -396,7 +400,29 @@ internal sealed class InboxBatchConfiguration : IEntityTypeConfiguration<InboxBa
     public void Configure(EntityTypeBuilder<InboxBatch> b)
     {
         b.ToTable("update_inbox");
-        b.HasKey(x => x.FirstUpdateId);
-        b.Property(x => x.FirstUpdateId).ValueGeneratedNever();
+        b.HasKey(x => x.Id);
+        b.Property(x => x.Id).UseIdentityAlwaysColumn();
+        b.HasIndex(x => new { x.FirstUpdateId, x.Id });
+    }
+}
+
+/// <summary>
+/// An update that needed an answer and was handed to a handler: a batch replayed after a crash, or a webhook delivery
+/// Telegram retried, is recorded again harmlessly but answered once. Kept two days (Telegram keeps updates for one).
+/// </summary>
+internal sealed class HandledUpdate
+{
+    public long UpdateId { get; set; }
+    public DateTimeOffset HandledAt { get; set; }
+}
+
+internal sealed class HandledUpdateConfiguration : IEntityTypeConfiguration<HandledUpdate>
+{
+    public void Configure(EntityTypeBuilder<HandledUpdate> b)
+    {
+        b.ToTable("handled_updates");
+        b.HasKey(x => x.UpdateId);
+        b.Property(x => x.UpdateId).ValueGeneratedNever();
+        b.HasIndex(x => x.HandledAt);
     }
 }

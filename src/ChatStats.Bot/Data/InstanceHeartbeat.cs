@@ -1,5 +1,6 @@
 using System.Net;
-using ChatStats.Telegram.Polling;
+using ChatStats.Bot.Telegram;
+using ChatStats.Telegram.Receiving;
 using Npgsql;
 
 namespace ChatStats.Bot.Data;
@@ -21,7 +22,7 @@ internal sealed class InstanceHeartbeat(NpgsqlDataSource dataSource, IServicePro
         var writtenAt = DateTimeOffset.MinValue;
         do
         {
-            var state = services.GetService<LongPoller>()?.State.ToString() ?? "none";
+            var state = services.GetRequiredService<IConfiguration>().UsesWebhook() && roles.Bot ? "Webhook" : services.GetService<LongPoller>()?.State.ToString() ?? "none";
             if (state == written && time.GetUtcNow() - writtenAt < Interval)
             {
                 continue;

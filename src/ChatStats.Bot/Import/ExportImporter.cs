@@ -5,7 +5,6 @@ using System.Text.Json;
 using System.Threading.Channels;
 using ChatStats.Bot.Data;
 using ChatStats.Bot.Ingest;
-using ChatStats.Telegram.Types;
 using Npgsql;
 
 namespace ChatStats.Bot.Import;

@@ -1,50 +1,134 @@
-using ChatStats.Telegram.Polling;
-using ChatStats.Telegram.Types;
+using System.Diagnostics;
+using System.Threading.Channels;
+using ChatStats.Telegram.Receiving;
 using Microsoft.Extensions.Options;
 using Npgsql;
 
 namespace ChatStats.Bot.Ingest;
 
 /// <summary>
-/// The poller's batch handler: the raw batch becomes one inbox row. When it commits, the batch is durable and the poller
-/// may confirm it; recording happens in <see cref="InboxProcessor"/>, in parallel. A replayed batch is absorbed by the key.
+/// The inbox: received updates become rows exactly as Telegram sent them, and only once a row has committed may the
+/// poller confirm its offset or the webhook answer 200; recording happens in <see cref="InboxProcessor"/>, in parallel.
+/// Stores share commits: whatever arrives while a commit is on its way goes into the next one (a long-poll batch is a
+/// group of one; a hundred concurrent webhook deliveries are a few groups), so the disk's flush, not the number of
+/// deliveries, sets the pace. A replayed update may be stored twice; recording absorbs it by its keys and answers it once.
 /// </summary>
-internal sealed class InboxWriter(NpgsqlDataSource dataSource, IngestWriter writer, InboxSignal signal, IOptions<IngestOptions> options, ILogger<InboxWriter> logger)
-    : IUpdateBatchHandler
+internal sealed class InboxWriter : IUpdateInbox, IAsyncDisposable
 {
-    public async Task HandleBatchAsync(IReadOnlyList<RawUpdate> updates, CancellationToken ct)
-    {
-        // Backpressure: a processor that cannot keep up slows polling instead of letting the inbox grow without bound.
-        await signal.WaitForRoomAsync(options.Value.MaxBacklog, ct);
+    /// <summary>Commits in flight at once: while one waits for the disk, the next group is being written.</summary>
+    private const int Writers = 2;
+    private const int MaxGroupUpdates = 1_000;
 
-        var keyed = updates.Where(u => u.UpdateId > 0).ToList();
-        var unkeyed = updates.Where(u => u.UpdateId <= 0).ToList();
+    private readonly Channel<Pending> _pending = Channel.CreateUnbounded<Pending>(new UnboundedChannelOptions { SingleWriter = false });
+    private readonly NpgsqlDataSource _dataSource;
+    private readonly IngestWriter _writer;
+    private readonly InboxSignal _signal;
+    private readonly IOptions<IngestOptions> _options;
+    private readonly ILogger<InboxWriter> _logger;
+    private readonly Lazy<Task[]> _loops;
+
+    public InboxWriter(NpgsqlDataSource dataSource, IngestWriter writer, InboxSignal signal, IOptions<IngestOptions> options, ILogger<InboxWriter> logger)
+    {
+        _dataSource = dataSource;
+        _writer = writer;
+        _signal = signal;
+        _options = options;
+        _logger = logger;
+        _loops = new Lazy<Task[]>(() => [.. Enumerable.Range(0, Writers).Select(_ => Task.Run(WriteGroupsAsync))]);
+    }
+
+    private sealed record Pending(UpdateBatch Batch, TaskCompletionSource Stored);
+
+    public async Task StoreAsync(UpdateBatch batch, CancellationToken ct)
+    {
+        // Backpressure: a processor that cannot keep up slows receiving instead of letting the inbox grow without bound.
+        await _signal.WaitForRoomAsync(_options.Value.MaxBacklog, ct);
+
+        var unkeyed = batch.Updates.Where(u => u.UpdateId <= 0).ToList();
         if (unkeyed.Count > 0)
         {
             // Without an id an update cannot be ordered or keyed; keep it where an operator will see it.
-            logger.LogWarning("{Count} updates without an update_id; dead-lettering them", unkeyed.Count);
-            await writer.WriteDeadLettersAsync([.. unkeyed.Select(u => IngestBatchProcessor.DeadLetterFor(u.Parse(), new FormatException("update has no update_id"), u.Json.ToArray()))], ct);
-        }
-        if (keyed.Count == 0)
-        {
-            return;
+            _logger.LogWarning("{Count} updates without an update_id; dead-lettering them", unkeyed.Count);
+            await _writer.WriteDeadLettersAsync([.. unkeyed.Select(u => IngestBatchProcessor.DeadLetterFor(u, "update has no update_id"))], ct);
+            if (unkeyed.Count == batch.Count)
+            {
+                return;
+            }
+            batch = UpdateBatch.Join([.. batch.Updates.Where(u => u.UpdateId > 0)]);
         }
 
-        // Telegram re-delivers unconfirmed updates from the same first id, possibly with more behind them: keep the longer.
-        await using var cmd = dataSource.CreateCommand("""
-            INSERT INTO update_inbox (first_update_id, last_update_id, update_count, payload, received_at)
-            VALUES ($1, $2, $3, $4, now())
-            ON CONFLICT (first_update_id) DO UPDATE
-              SET last_update_id = excluded.last_update_id, update_count = excluded.update_count, payload = excluded.payload
-              WHERE excluded.last_update_id > update_inbox.last_update_id
-            """);
-        cmd.Parameters.Add(new NpgsqlParameter<long> { TypedValue = keyed.Min(u => u.UpdateId) });
-        cmd.Parameters.Add(new NpgsqlParameter<long> { TypedValue = keyed.Max(u => u.UpdateId) });
-        cmd.Parameters.Add(new NpgsqlParameter<int> { TypedValue = keyed.Count });
-        cmd.Parameters.Add(new NpgsqlParameter<byte[]> { TypedValue = RawUpdate.JoinArray(keyed) });
-        if (await cmd.ExecuteNonQueryAsync(ct) > 0)
+        var pending = new Pending(batch, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
+        _ = _loops.Value;
+        if (!_pending.Writer.TryWrite(pending))
         {
-            signal.Added(keyed.Count);
+            throw new ObjectDisposedException(nameof(InboxWriter), "the inbox is shutting down");
+        }
+        // A caller that gives up stops waiting; the group it joined still commits (a later delivery is absorbed).
+        await pending.Stored.Task.WaitAsync(ct);
+    }
+
+    public Task StoreUnreadableAsync(ReadOnlyMemory<byte> body, string reason, CancellationToken ct) =>
+        _writer.WriteDeadLettersAsync([new DeadLetterRow(null, null, IngestBatchProcessor.PayloadText(body.Span), reason, DateTime.UtcNow)], ct);
+
+    private async Task WriteGroupsAsync()
+    {
+        var reader = _pending.Reader;
+        var group = new List<Pending>();
+        while (await reader.WaitToReadAsync())
+        {
+            group.Clear();
+            var updates = 0;
+            while (updates < MaxGroupUpdates && reader.TryRead(out var next))
+            {
+                group.Add(next);
+                updates += next.Batch.Count;
+            }
+            if (group.Count == 0)
+            {
+                continue;
+            }
+            try
+            {
+                await InsertAsync(group.Count == 1 ? group[0].Batch : UpdateBatch.Join([.. group.SelectMany(p => p.Batch.Updates)]));
+                _signal.Added(updates);
+                foreach (var stored in group)
+                {
+                    stored.Stored.TrySetResult();
+                }
+            }
+            catch (Exception ex)
+            {
+                foreach (var failed in group)
+                {
+                    failed.Stored.TrySetException(ex);
+                }
+            }
+        }
+    }
+
+    private async Task InsertAsync(UpdateBatch batch)
+    {
+        var started = Stopwatch.GetTimestamp();
+        await using var cmd = _dataSource.CreateCommand("""
+            INSERT INTO update_inbox (first_update_id, last_update_id, update_count, payload, received_at)
+            VALUES (@first, @last, @count, @payload, now())
+            """);
+        cmd.Parameters.Add(new NpgsqlParameter<long>("first", batch.Updates.Min(u => u.UpdateId)));
+        cmd.Parameters.Add(new NpgsqlParameter<long>("last", batch.Updates.Max(u => u.UpdateId)));
+        cmd.Parameters.Add(new NpgsqlParameter<int>("count", batch.Count));
+        cmd.Parameters.Add(new NpgsqlParameter<byte[]>("payload", batch.Json));
+        // Autocommit: the insert and its commit in one round trip.
+        await cmd.ExecuteNonQueryAsync();
+        IngestMetrics.InboxCommitDuration.Record(Stopwatch.GetElapsedTime(started).TotalSeconds);
+        IngestMetrics.InboxGroupSize.Record(batch.Count);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        _pending.Writer.TryComplete();
+        if (_loops.IsValueCreated)
+        {
+            await Task.WhenAll(_loops.Value);
         }
     }
 }

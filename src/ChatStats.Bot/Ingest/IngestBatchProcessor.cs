@@ -1,13 +1,20 @@
-using ChatStats.Telegram.Types;
+using System.Text;
+using System.Text.Json;
+using ChatStats.Bot.Telegram;
+using ChatStats.Telegram.Receiving;
 using Microsoft.Extensions.Options;
 using Npgsql;
+using Telegram.Bot;
+using Telegram.Bot.Types;
+using Telegram.Bot.Types.Enums;
 
 namespace ChatStats.Bot.Ingest;
 
 /// <summary>
 /// Records a chunk of inbox updates: claims them (FOR UPDATE SKIP LOCKED, so two processes never record the same
-/// update at once), writes their rows and rollup changes, deletes them from the inbox, all in one transaction; then
-/// hands the updates that need an answer to the dispatcher.
+/// update at once), reads each on its own with Telegram.Bot (one it cannot read is dead-lettered with its bytes, the
+/// rest are recorded), writes their rows and rollup changes, deletes them from the inbox, all in one transaction; then
+/// hands the updates that need an answer to the dispatcher, each once however often it was received.
 /// </summary>
 internal sealed class IngestBatchProcessor(
     NpgsqlDataSource dataSource,
@@ -28,10 +35,14 @@ internal sealed class IngestBatchProcessor(
     {
         public NpgsqlConnection Connection { get; } = connection;
         public NpgsqlTransaction Transaction { get; } = tx;
+        /// <summary>The chunk's updates, each once (a replay or a webhook retry stored twice is read once).</summary>
         public required IReadOnlyList<Claimed> Claimed { get; init; }
-        /// <summary>The inbox rows (first update ids) this chunk removes when it commits.</summary>
+        /// <summary>The inbox rows this chunk removes when it commits.</summary>
         public required long[] InboxRows { get; init; }
-        public required IReadOnlyList<Update> Updates { get; init; }
+        /// <summary>Each claimed update as read, in the same order as <see cref="Claimed"/>.</summary>
+        public required IReadOnlyList<ReadUpdate> Updates { get; init; }
+        /// <summary>Updates to answer: those that need a handler and were not answered before (handled_updates).</summary>
+        public required IReadOnlySet<long> ToAnswer { get; init; }
         public required IngestBatch Batch { get; set; }
         public required long StartedAt { get; init; }
         public int Count => Claimed.Count;
@@ -69,10 +80,14 @@ internal sealed class IngestBatchProcessor(
                 await connection.DisposeAsync();
                 return null;
             }
-            var updates = claimed.Select(c => new RawUpdate(c.UpdateId, c.Payload).Parse()).ToList();
+            var updates = claimed.Select(c => new RawUpdate(c.UpdateId, c.Payload).Read()).ToList();
+            var toAnswer = await ClaimAnswersAsync(connection, tx, updates, ct);
             // If the chunk is refused, roll back to here: the claim's row locks stay held while updates go one by one.
             await tx.SaveAsync(ClaimedSavepoint, ct);
-            return new Chunk(connection, tx) { Claimed = claimed, InboxRows = rows, Updates = updates, Batch = Map(updates, claimed), StartedAt = started };
+            return new Chunk(connection, tx)
+            {
+                Claimed = claimed, InboxRows = rows, Updates = updates, ToAnswer = toAnswer, Batch = Map(updates, claimed), StartedAt = started,
+            };
         }
         catch
         {
@@ -116,13 +131,14 @@ internal sealed class IngestBatchProcessor(
         {
             IngestMetrics.UpdatesFailed.Add(batch.DeadLetters.Count, new KeyValuePair<string, object?>("stage", "ingest"));
         }
-        foreach (var update in chunk.Updates)
+        foreach (var read in chunk.Updates)
         {
-            if (update.Kind != UpdateKind.Malformed)
+            if (read.Update is not { } update)
             {
-                IngestMetrics.UpdatesHandled.Add(1, new KeyValuePair<string, object?>("kind", KindTag(update.Kind)));
+                continue;
             }
-            if (UpdateDispatcher.NeedsHandler(update))
+            IngestMetrics.UpdatesHandled.Add(1, new KeyValuePair<string, object?>("kind", KindTag(update.Type)));
+            if (chunk.ToAnswer.Contains(read.UpdateId))
             {
                 await dispatcher.EnqueueAsync(update, ct);
             }
@@ -131,38 +147,88 @@ internal sealed class IngestBatchProcessor(
     }
 
     /// <summary>
-    /// Claims inbox rows in update order until about <paramref name="max"/> updates are in hand (rows hold up to 100 each).
+    /// Marks the chunk's updates that need an answer as answered (handled_updates, kept for two days: Telegram keeps
+    /// an unconfirmed update for one) and returns those that were not already: a batch replayed after a crash, or a
+    /// webhook delivery Telegram retried, is recorded again harmlessly but must not be answered twice. In the claim's
+    /// transaction, so a chunk that rolls back answers nothing, and a second process holding a copy waits for this one.
+    /// </summary>
+    private static async Task<IReadOnlySet<long>> ClaimAnswersAsync(NpgsqlConnection connection, NpgsqlTransaction tx, List<ReadUpdate> updates, CancellationToken ct)
+    {
+        var wanted = updates.Where(u => u.Update is { } update && UpdateDispatcher.NeedsHandler(update)).Select(u => u.UpdateId).ToArray();
+        if (wanted.Length == 0)
+        {
+            return new HashSet<long>();
+        }
+        await using var cmd = new NpgsqlCommand("""
+            INSERT INTO handled_updates (update_id, handled_at)
+            SELECT id, now() FROM unnest(@ids::bigint[]) AS ids(id)
+            ON CONFLICT (update_id) DO NOTHING
+            RETURNING update_id
+            """, connection, tx);
+        cmd.Parameters.Add(new NpgsqlParameter<long[]>("ids", wanted));
+        var fresh = new HashSet<long>();
+        await using (var reader = await cmd.ExecuteReaderAsync(ct))
+        {
+            while (await reader.ReadAsync(ct))
+            {
+                fresh.Add(reader.GetInt64(0));
+            }
+        }
+        if (fresh.Count < wanted.Length)
+        {
+            IngestMetrics.DuplicatesSkipped.Add(wanted.Length - fresh.Count);
+        }
+        return fresh;
+    }
+
+    /// <summary>
+    /// Claims inbox rows in update order until about <paramref name="max"/> updates are in hand (a long-poll row holds up
+    /// to 100). An update stored twice (a replay, a webhook retry) is kept once.
     /// </summary>
     private static async Task<(long[] Rows, List<Claimed> Updates)> ClaimRowsAsync(NpgsqlConnection connection, NpgsqlTransaction tx, int max, CancellationToken ct)
     {
         await using var cmd = new NpgsqlCommand("""
-            SELECT first_update_id, payload, received_at FROM update_inbox
-            ORDER BY first_update_id LIMIT $1 FOR UPDATE SKIP LOCKED
+            SELECT id, payload, received_at FROM update_inbox
+            ORDER BY first_update_id, id LIMIT @rows FOR UPDATE SKIP LOCKED
             """, connection, tx);
-        cmd.Parameters.Add(new NpgsqlParameter<int> { TypedValue = Math.Max(1, max / 100) });
+        cmd.Parameters.Add(new NpgsqlParameter<int>("rows", Math.Max(1, max / 100)));
         await using var reader = await cmd.ExecuteReaderAsync(ct);
         var rows = new List<long>();
         var claimed = new List<Claimed>(Math.Min(max, 1024));
+        var seen = new HashSet<long>();
         while (await reader.ReadAsync(ct))
         {
             rows.Add(reader.GetInt64(0));
             var receivedAt = reader.GetDateTime(2);
-            foreach (var update in RawUpdate.SplitArray(reader.GetFieldValue<byte[]>(1)))
+            foreach (var update in UpdateBatch.FromArray(reader.GetFieldValue<byte[]>(1)).Updates)
             {
-                claimed.Add(new Claimed(update.UpdateId, update.Json, receivedAt));
+                if (update.UpdateId <= 0 || seen.Add(update.UpdateId))
+                {
+                    claimed.Add(new Claimed(update.UpdateId, update.Json, receivedAt));
+                }
+                else
+                {
+                    IngestMetrics.DuplicatesSkipped.Add(1);
+                }
             }
         }
         return ([.. rows], claimed);
     }
 
-    private IngestBatch Map(IReadOnlyList<Update> updates, IReadOnlyList<Claimed> raw)
+    private IngestBatch Map(IReadOnlyList<ReadUpdate> updates, IReadOnlyList<Claimed> raw)
     {
         var storeText = privacy.Value.StoreText;
         var batch = new IngestBatch();
         var single = new IngestBatch();
         for (var i = 0; i < updates.Count; i++)
         {
-            var update = updates[i];
+            if (updates[i].Update is not { } update)
+            {
+                // The library cannot read it (a kind of object it does not know yet, a wrong type): keep the bytes.
+                logger.LogWarning("Update {UpdateId} cannot be read ({Error}); dead-lettering it", updates[i].UpdateId, updates[i].Error);
+                batch.DeadLetters.Add(DeadLetterFor(new RawUpdate(raw[i].UpdateId, raw[i].Payload), $"unreadable update: {updates[i].Error}"));
+                continue;
+            }
             single.Clear();
             if (!capacity.Admits(update, identity.Me?.Id))
             {
@@ -176,8 +242,8 @@ internal sealed class IngestBatchProcessor(
             }
             catch (Exception ex)
             {
-                logger.LogWarning(ex, "Update {UpdateId} cannot be recorded; dead-lettering it", update.UpdateId);
-                batch.DeadLetters.Add(DeadLetterFor(update, ex, raw[i].Payload.ToArray()));
+                logger.LogWarning(ex, "Update {UpdateId} cannot be recorded; dead-lettering it", update.Id);
+                batch.DeadLetters.Add(DeadLetterFor(new RawUpdate(raw[i].UpdateId, raw[i].Payload), $"{ex.GetType().Name}: {ex.Message}", update.ChatId()));
             }
         }
         return batch;
@@ -203,7 +269,8 @@ internal sealed class IngestBatchProcessor(
                 await chunk.Transaction.RollbackAsync("update", ct);
                 logger.LogWarning(ex, "Update {UpdateId} was refused by the database; dead-lettering it", update.UpdateId);
                 single = new IngestBatch();
-                single.DeadLetters.Add(DeadLetterFor(update, ex, chunk.Claimed[i].Payload.ToArray()));
+                single.DeadLetters.Add(DeadLetterFor(new RawUpdate(chunk.Claimed[i].UpdateId, chunk.Claimed[i].Payload),
+                    $"{ex.GetType().Name}: {ex.Message}", update.Update?.ChatId()));
                 await writer.WriteAsync(single, chunk.Connection, chunk.Transaction, [], ct);
             }
             all.AddFrom(single);
@@ -227,23 +294,30 @@ internal sealed class IngestBatchProcessor(
         _ => false,
     };
 
-    /// <summary>A dead letter keeps the update exactly as Telegram sent it when the bytes are at hand.</summary>
-    internal static DeadLetterRow DeadLetterFor(Update update, Exception ex, byte[]? raw = null) =>
-        new(update.UpdateId == 0 ? null : update.UpdateId, update.ChatId,
-            raw is null ? UpdateMapper.Payload(update) : System.Text.Encoding.UTF8.GetString(raw),
+    /// <summary>A dead letter keeps the update exactly as Telegram sent it.</summary>
+    internal static DeadLetterRow DeadLetterFor(RawUpdate update, string error, long? chatId = null) =>
+        new(update.UpdateId <= 0 ? null : update.UpdateId, chatId, PayloadText(update.Json.Span), error, DateTime.UtcNow);
+
+    /// <summary>A dead letter for an update whose handler failed; the update is written back as the library reads it.</summary>
+    internal static DeadLetterRow DeadLetterFor(Update update, Exception ex) =>
+        new(update.Id <= 0 ? null : update.Id, update.ChatId(), JsonSerializer.Serialize(update, JsonBotAPI.Options),
             $"{ex.GetType().Name}: {ex.Message}", DateTime.UtcNow);
 
-    private static string KindTag(UpdateKind kind) => kind switch
+    /// <summary>Bytes as text for the dead-letter table: invalid UTF-8 becomes U+FFFD rather than losing the rest.</summary>
+    internal static string PayloadText(ReadOnlySpan<byte> bytes) => Encoding.UTF8.GetString(bytes);
+
+    /// <summary>The Bot API's name of the update kind, for the metric.</summary>
+    private static string KindTag(UpdateType type) => type switch
     {
-        UpdateKind.Message => "message",
-        UpdateKind.EditedMessage => "edited_message",
-        UpdateKind.ChannelPost => "channel_post",
-        UpdateKind.EditedChannelPost => "edited_channel_post",
-        UpdateKind.CallbackQuery => "callback_query",
-        UpdateKind.MyChatMember => "my_chat_member",
-        UpdateKind.ChatMember => "chat_member",
-        UpdateKind.MessageReaction => "message_reaction",
-        UpdateKind.MessageReactionCount => "message_reaction_count",
+        UpdateType.Message => "message",
+        UpdateType.EditedMessage => "edited_message",
+        UpdateType.ChannelPost => "channel_post",
+        UpdateType.EditedChannelPost => "edited_channel_post",
+        UpdateType.CallbackQuery => "callback_query",
+        UpdateType.MyChatMember => "my_chat_member",
+        UpdateType.ChatMember => "chat_member",
+        UpdateType.MessageReaction => "message_reaction",
+        UpdateType.MessageReactionCount => "message_reaction_count",
         _ => "unknown",
     };
 }

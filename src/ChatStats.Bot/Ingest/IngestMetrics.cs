@@ -15,5 +15,8 @@ internal static class IngestMetrics
     public static readonly Histogram<int> ChunkSize = Meter.CreateHistogram<int>("chatstats.ingest.chunk_size", "{update}", "Updates recorded per transaction.");
     public static readonly Counter<long> MessagesWritten = Meter.CreateCounter<long>("chatstats.ingest.messages", "{message}", "Message rows submitted for writing.");
     public static readonly Counter<long> BatchRetries = Meter.CreateCounter<long>("chatstats.ingest.batch_fallbacks", "{batch}", "Chunks re-written update by update to isolate a bad one.");
+    public static readonly Histogram<double> InboxCommitDuration = Meter.CreateHistogram<double>("chatstats.inbox.commit_duration", "s", "Time to insert and commit one group of received updates into the inbox.");
+    public static readonly Histogram<int> InboxGroupSize = Meter.CreateHistogram<int>("chatstats.inbox.group_size", "{update}", "Received updates stored per inbox commit.");
+    public static readonly Counter<long> DuplicatesSkipped = Meter.CreateCounter<long>("chatstats.ingest.duplicates", "{update}", "Updates received more than once (a replay or a webhook retry), recorded and answered once.");
     public static readonly Histogram<double> HandlerDuration = Meter.CreateHistogram<double>("chatstats.handler.duration", "s", "Time a handler took for one update.");
 }

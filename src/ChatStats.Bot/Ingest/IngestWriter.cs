@@ -1,5 +1,4 @@
 using ChatStats.Bot.Data;
-using ChatStats.Telegram.Types;
 using Npgsql;
 using NpgsqlTypes;
 
@@ -101,7 +100,7 @@ internal sealed class IngestWriter(NpgsqlDataSource dataSource)
         AddDeadLetters(command, batch.DeadLetters);
         if (inboxRows.Length > 0)
         {
-            var delete = new NpgsqlBatchCommand("DELETE FROM update_inbox WHERE first_update_id = ANY($1)");
+            var delete = new NpgsqlBatchCommand("DELETE FROM update_inbox WHERE id = ANY($1)");
             delete.Parameters.Add(new NpgsqlParameter<long[]> { TypedValue = inboxRows });
             command.BatchCommands.Add(delete);
         }

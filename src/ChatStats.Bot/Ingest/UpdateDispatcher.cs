@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using ChatStats.Bot.Commands;
-using ChatStats.Telegram.Types;
+using ChatStats.Bot.Telegram;
+using Telegram.Bot.Types;
 using Microsoft.Extensions.Options;
 
 namespace ChatStats.Bot.Ingest;
@@ -63,7 +64,7 @@ internal sealed class UpdateDispatcher : IAsyncDisposable
     public async ValueTask<bool> EnqueueAsync(Update update, CancellationToken ct)
     {
         // Updates without a chat have no order to keep; give each its own lane.
-        var key = update.ChatId ?? long.MinValue + update.UpdateId;
+        var key = update.ChatId() ?? long.MinValue + update.Id;
         lock (_lock)
         {
             if (_chats.TryGetValue(key, out var busy) && busy.Pending >= _maxQueuedPerChat)
@@ -101,7 +102,7 @@ internal sealed class UpdateDispatcher : IAsyncDisposable
     private bool ShedOne(Update update, string reason)
     {
         Shed.Add(1, new KeyValuePair<string, object?>("reason", reason));
-        _logger.LogWarning("Not answering update {UpdateId} in chat {ChatId}: {Reason}", update.UpdateId, update.ChatId, reason);
+        _logger.LogWarning("Not answering update {UpdateId} in chat {ChatId}: {Reason}", update.Id, update.ChatId(), reason);
         return false;
     }
 
@@ -125,7 +126,7 @@ internal sealed class UpdateDispatcher : IAsyncDisposable
         catch (Exception ex)
         {
             IngestMetrics.UpdatesFailed.Add(1, new KeyValuePair<string, object?>("stage", "handler"));
-            _logger.LogError(ex, "Handler for update {UpdateId} in chat {ChatId} failed; dead-lettering it", update.UpdateId, update.ChatId);
+            _logger.LogError(ex, "Handler for update {UpdateId} in chat {ChatId} failed; dead-lettering it", update.Id, update.ChatId());
             await DeadLetterAsync(update, ex).ConfigureAwait(false);
         }
         finally
@@ -158,7 +159,7 @@ internal sealed class UpdateDispatcher : IAsyncDisposable
         }
         catch (Exception inner)
         {
-            _logger.LogError(inner, "Could not dead-letter update {UpdateId}", update.UpdateId);
+            _logger.LogError(inner, "Could not dead-letter update {UpdateId}", update.Id);
         }
     }
 

@@ -1,7 +1,6 @@
-using System.Text.Json;
 using ChatStats.Bot.Data;
-using ChatStats.Telegram;
-using ChatStats.Telegram.Types;
+using ChatStats.Bot.Telegram;
+using Telegram.Bot.Types;
 
 namespace ChatStats.Bot.Ingest;
 
@@ -12,9 +11,6 @@ internal static class UpdateMapper
     {
         switch (update)
         {
-            case { ParseError: { } error }:
-                batch.DeadLetters.Add(new DeadLetterRow(update.UpdateId == 0 ? null : update.UpdateId, null, update.RawJson ?? "", $"unparseable update: {error}", DateTime.UtcNow));
-                break;
             case { Message: { } m }:
                 MapMessage(m, batch, storeText, isEdit: false);
                 break;
@@ -31,7 +27,7 @@ internal static class UpdateMapper
             case { MyChatMember: { } member }:
                 batch.Chats.Add(ToChatRow(member.Chat, ToUtc(member.Date)));
                 AddUser(batch, member.From, ToUtc(member.Date));
-                batch.BotStatuses.Add(new BotStatusRow(member.Chat.Id, member.NewChatMember.Status, ToUtc(member.Date)));
+                batch.BotStatuses.Add(new BotStatusRow(member.Chat.Id, member.NewChatMember.StatusName(), ToUtc(member.Date)));
                 break;
             case { ChatMember: { } member }:
                 batch.Chats.Add(ToChatRow(member.Chat, ToUtc(member.Date)));
@@ -44,7 +40,7 @@ internal static class UpdateMapper
                 AddUser(batch, user, ToUtc(reaction.Date));
                 break;
             default:
-                // Reaction counts and update kinds newer than this client carry nothing to record yet.
+                // Reaction counts, and update kinds newer than the library (it reads them as Unknown), carry nothing to record yet.
                 break;
         }
     }
@@ -52,7 +48,7 @@ internal static class UpdateMapper
     private static void MapMessage(Message m, IngestBatch batch, bool storeText, bool isEdit)
     {
         var sentAt = ToUtc(m.Date);
-        if (!m.Chat.IsGroup)
+        if (!m.Chat.IsGroup())
         {
             // Private chats with the bot are for commands; their content is not group activity.
             if (m.From is { } sender)
@@ -72,7 +68,7 @@ internal static class UpdateMapper
             AddUser(batch, repliedTo, ToUtc(m.ReplyToMessage.Date));
         }
 
-        if (m.IsService)
+        if (m.IsService())
         {
             if (!isEdit)
             {
@@ -81,22 +77,22 @@ internal static class UpdateMapper
             return;
         }
 
-        var text = TextStats.Clean(m.TextOrCaption);
-        var counted = m.From is { IsBot: false } && m.SenderChat is null && m.IsAutomaticForward != true;
+        var text = TextStats.Clean(m.TextOrCaption());
+        var counted = m.From is { IsBot: false } && m.SenderChat is null && !m.IsAutomaticForward;
         batch.Messages.Add(new MessageRow(
             ChatId: m.Chat.Id,
             MessageId: m.MessageId,
             SenderUserId: m.From?.Id,
             SenderChatId: m.SenderChat?.Id,
             SentAt: sentAt,
-            Kind: (short)m.Kind,
+            Kind: (short)m.Kind(),
             Text: storeText ? text : null,
             CharCount: text is null ? 0 : TextStats.CountChars(text),
             WordCount: text is null ? 0 : TextStats.CountWords(text),
             ReplyToMessageId: m.ReplyToMessage?.MessageId,
             ReplyToUserId: m.ReplyToMessage?.From?.Id,
-            IsForwarded: m.IsForwarded,
-            ThreadId: m.IsTopicMessage == true ? m.MessageThreadId : null,
+            IsForwarded: m.IsForwarded(),
+            ThreadId: m.TopicId(),
             EditedAt: m.EditDate is { } edited ? ToUtc(edited) : (isEdit ? sentAt : null),
             Counted: counted,
             IsEdit: isEdit));
@@ -154,19 +150,18 @@ internal static class UpdateMapper
             TextStats.Clean(user.Username), TextStats.Clean(user.LanguageCode), at));
 
     private static ChatRow ToChatRow(Chat chat, DateTime at) =>
-        new(chat.Id, chat.Type, TextStats.Clean(chat.Title), TextStats.Clean(chat.Username), chat.IsForum == true, at);
+        new(chat.Id, chat.TypeName(), TextStats.Clean(chat.Title), TextStats.Clean(chat.Username), chat.IsForum, at);
 
-    /// <summary>Telegram dates are Unix seconds; one outside what a timestamp can hold makes the update unrecordable.</summary>
-    internal static DateTime ToUtc(long unixSeconds)
+    /// <summary>
+    /// Telegram dates are Unix seconds, which the library reads as UTC; one before the Unix epoch (or missing, which
+    /// the library reads as year 1) makes the update unrecordable.
+    /// </summary>
+    internal static DateTime ToUtc(DateTime date)
     {
-        if (unixSeconds is < 0 or > 253_402_300_799)
+        if (date < DateTime.UnixEpoch)
         {
-            throw new ArgumentOutOfRangeException(nameof(unixSeconds), unixSeconds, "date is not a valid Unix time");
+            throw new ArgumentOutOfRangeException(nameof(date), date, "date is not a valid Unix time");
         }
-        return DateTimeOffset.FromUnixTimeSeconds(unixSeconds).UtcDateTime;
+        return DateTime.SpecifyKind(date, DateTimeKind.Utc);
     }
-
-    /// <summary>The update as JSON, for the dead-letter table.</summary>
-    public static string Payload(Update update) =>
-        update.RawJson ?? JsonSerializer.Serialize(update, TelegramJsonContext.Default.Update);
 }

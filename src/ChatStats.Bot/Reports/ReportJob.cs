@@ -2,7 +2,7 @@ using ChatStats.Bot.Commands;
 using ChatStats.Bot.Stats;
 using ChatStats.Jobs;
 using ChatStats.Telegram.Sending;
-using ChatStats.Telegram.Types;
+using Telegram.Bot.Types;
 
 namespace ChatStats.Bot.Reports;
 
@@ -30,7 +30,7 @@ internal sealed class ReportJob(ReportBuilder builder, PdfRenderer pdf, MessageS
             await context.ReportProgressAsync(90);
             var name = $"chatstats-{args.ChatId}-{args.Period.Replace("..", "_", StringComparison.Ordinal)}.pdf";
             var caption = Localizer.Format("ReportCaption", culture, Html.Escape(chat?.Title ?? Localizer.Get("ThisChat", culture)), Html.Escape(label));
-            await sender.SendDocumentAsync(args.ChatId, new InputFile(name, bytes, "application/pdf"), caption, args.ThreadId, ct);
+            await sender.SendDocumentAsync(args.ChatId, InputFile.FromStream(new MemoryStream(bytes, writable: false), name), caption, args.ThreadId, ct);
         }
         catch (Exception ex) when (ex is not OperationCanceledException && (context.Attempt >= context.MaxAttempts || ex is PdfException { Missing: true }))
         {
@@ -57,11 +57,12 @@ internal sealed class ReportJob(ReportBuilder builder, PdfRenderer pdf, MessageS
 /// <summary>The nightly retention purge, as a recurring job.</summary>
 internal sealed record PurgeArgs;
 
-internal sealed class RetentionPurgeJob(Privacy privacy, ILogger<RetentionPurgeJob> logger) : IJob<PurgeArgs>
+internal sealed class RetentionPurgeJob(Privacy privacy, Npgsql.NpgsqlDataSource dataSource, TimeProvider time, ILogger<RetentionPurgeJob> logger) : IJob<PurgeArgs>
 {
     public async Task RunAsync(PurgeArgs args, JobContext context)
     {
         var deleted = await privacy.PurgeExpiredAsync(context.Cancellation);
-        logger.LogInformation("Retention purge deleted {Count} messages", deleted);
+        var handled = await Ingest.HandledUpdates.PurgeAsync(dataSource, time.GetUtcNow(), context.Cancellation);
+        logger.LogInformation("Retention purge deleted {Count} messages and {Handled} records of answered updates", deleted, handled);
     }
 }

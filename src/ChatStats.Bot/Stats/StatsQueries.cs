@@ -1,5 +1,4 @@
 using ChatStats.Bot.Data;
-using ChatStats.Telegram.Types;
 using Npgsql;
 
 namespace ChatStats.Bot.Stats;

@@ -1,18 +1,23 @@
 using ChatStats.Bot.Commands;
 using ChatStats.Telegram;
-using ChatStats.Telegram.Polling;
-using ChatStats.Telegram.Types;
+using ChatStats.Telegram.Receiving;
 using Microsoft.Extensions.Options;
+using Telegram.Bot;
+using Telegram.Bot.Exceptions;
+using Telegram.Bot.Types;
 
 namespace ChatStats.Bot.Telegram;
 
 /// <summary>
-/// The bot role: learns who it is (getMe), makes sure no webhook steals the updates, publishes its commands, then polls.
-/// A rejected token stops the process with exit code 3 and a line saying what to do.
+/// The bot role: learns who it is (getMe); in webhook mode registers the webhook (URL, secret, allowed updates,
+/// max_connections), in polling mode removes any webhook so it does not take the updates; publishes its commands; then
+/// polls, or leaves receiving to the web role. A rejected token stops the process with exit code 3 and a line saying
+/// what to do.
 /// </summary>
 internal sealed class BotService(
-    BotApiClient client,
+    ITelegramBotClient client,
     LongPoller poller,
+    LongPollerOptions pollerOptions,
     BotIdentity identity,
     IServiceProvider services,
     IOptions<TelegramOptions> options,
@@ -26,15 +31,37 @@ internal sealed class BotService(
     {
         try
         {
-            var me = await RetryAsync("getMe", ct => client.GetMeAsync(ct), stoppingToken);
+            var me = await RetryAsync("getMe", ct => client.GetMe(ct), stoppingToken);
             identity.Set(me);
             logger.LogInformation("Running as @{Username} ({BotId})", me.Username, me.Id);
-            await RetryAsync("deleteWebhook", ct => client.DeleteWebhookAsync(false, ct), stoppingToken);
-            if (options.Value.SetCommandsOnStart)
+            var o = options.Value;
+            if (o.Mode == TelegramMode.Webhook)
+            {
+                await RetryAsync("setWebhook", async ct =>
+                {
+                    await client.SetWebhook(o.WebhookUrl, maxConnections: o.WebhookMaxConnections, allowedUpdates: pollerOptions.AllowedUpdates,
+                        dropPendingUpdates: false, secretToken: o.WebhookSecret, cancellationToken: ct);
+                    return true;
+                }, stoppingToken);
+                logger.LogInformation("Receiving by webhook at {Url} (up to {MaxConnections} deliveries at once)", o.WebhookUrl, o.WebhookMaxConnections);
+            }
+            else
+            {
+                // A webhook left over from webhook mode would make every getUpdates fail with 409.
+                await RetryAsync("deleteWebhook", async ct =>
+                {
+                    await client.DeleteWebhook(dropPendingUpdates: false, cancellationToken: ct);
+                    return true;
+                }, stoppingToken);
+            }
+            if (o.SetCommandsOnStart)
             {
                 await PublishCommandsAsync(stoppingToken);
             }
-            await poller.RunAsync(stoppingToken);
+            if (o.Mode == TelegramMode.Polling)
+            {
+                await poller.RunAsync(stoppingToken);
+            }
         }
         catch (BotUnauthorizedException ex)
         {
@@ -55,9 +82,9 @@ internal sealed class BotService(
             var list = commands.Select(c => new BotCommand(c.Name, Localizer.Get(c.DescriptionKey, culture))).ToList();
             try
             {
-                await client.SetMyCommandsAsync(list, language == "en" ? null : language, ct);
+                await client.SetMyCommands(list, languageCode: language == "en" ? null : language, cancellationToken: ct);
             }
-            catch (BotApiException ex) when (ex.ErrorCode != 401)
+            catch (RequestException ex) when (!ex.IsUnauthorized())
             {
                 // The command menu is a convenience; never stop the bot over it.
                 logger.LogWarning("setMyCommands for {Language} failed: {Error}", language, ex.Message);
@@ -73,14 +100,22 @@ internal sealed class BotService(
             {
                 return await call(ct);
             }
-            catch (BotApiException ex) when (ex.ErrorCode is 401 or 404)
+            catch (RequestException ex) when (ex.IsUnauthorized())
             {
                 throw new BotUnauthorizedException(
-                    $"Telegram rejected the bot token on {what} ({ex.ErrorCode} {ex.Description}). Check TELEGRAM_BOT_TOKEN / Telegram:BotToken; @BotFather's /token shows the current one.");
+                    $"Telegram rejected the bot token on {what} ({ex.Code()} {ex.Message}). Check TELEGRAM_BOT_TOKEN / Telegram:BotToken; @BotFather's /token shows the current one.");
             }
-            catch (BotApiException ex)
+            catch (RequestException ex) when (what == "setWebhook" && ex.Code() == 400)
             {
-                var delay = ex.RetryAfter ?? Backoff.Default.Delay(attempt);
+                // Telegram refuses the URL itself (not https, a port it does not serve, a name it cannot resolve): say so and keep trying.
+                var delay = Backoff.Default.Delay(attempt);
+                logger.LogError("Telegram refused the webhook {Url}: {Error}. Check Telegram:WebhookUrl (TELEGRAM_WEBHOOK_URL): https on port 443, 80, 88 or 8443. Retrying in {Delay}",
+                    options.Value.WebhookUrl, ex.Message, delay);
+                await Task.Delay(delay, time, ct);
+            }
+            catch (RequestException ex)
+            {
+                var delay = ex.RetryAfter() ?? Backoff.Default.Delay(attempt);
                 logger.LogWarning("{Call} failed ({Error}); retrying in {Delay}", what, ex.Message, delay);
                 await Task.Delay(delay, time, ct);
             }

@@ -1,6 +1,7 @@
 using ChatStats.Bot.Configuration;
-using ChatStats.Telegram;
-using ChatStats.Telegram.Polling;
+using ChatStats.Bot.Ingest;
+using ChatStats.Telegram.Http;
+using ChatStats.Telegram.Receiving;
 using ChatStats.Telegram.Sending;
 using ChatStats.Throttling.RateLimits;
 using Microsoft.Extensions.Options;
@@ -9,19 +10,24 @@ namespace ChatStats.Bot.Telegram;
 
 internal static class TelegramExtensions
 {
-    /// <summary>The Bot API client and sender, for every role that talks to Telegram.</summary>
+    /// <summary>The Bot API client (Telegram.Bot's, over a bounded HTTP pool) and the flood-controlled sender, for every role that talks to Telegram.</summary>
     public static IHostApplicationBuilder AddTelegram(this IHostApplicationBuilder builder)
     {
         builder.Services.AddValidatedOptions<TelegramOptions>(TelegramOptions.Section);
-        builder.Services.AddSingleton(sp =>
+        builder.Services.AddTelegramBotClient(sp =>
         {
-            var options = sp.GetRequiredService<IOptions<TelegramOptions>>().Value;
-            return new BotApiClient(new BotApiClientOptions
+            var o = sp.GetRequiredService<IOptions<TelegramOptions>>().Value;
+            return new BotApiConnection
             {
-                Token = options.BotToken,
-                ApiBaseUrl = options.ApiBaseUrl,
-                RequestTimeout = TimeSpan.FromSeconds(options.RequestTimeoutSeconds),
-            });
+                Token = o.BotToken,
+                // Telegram.Bot treats any base URL as a local Bot API server; Telegram's own is its default.
+                BaseUrl = IsTelegramsOwn(o.ApiBaseUrl) ? null : o.ApiBaseUrl,
+                RequestTimeout = TimeSpan.FromSeconds(o.RequestTimeoutSeconds),
+                UploadTimeout = TimeSpan.FromSeconds(o.UploadTimeoutSeconds),
+                ConnectTimeout = TimeSpan.FromSeconds(o.ConnectTimeoutSeconds),
+                PollTimeout = TimeSpan.FromSeconds(o.PollTimeoutSeconds),
+                MaxConnections = o.MaxConnections,
+            };
         });
         builder.Services.AddValidatedOptions<SenderOptions>(SenderOptions.Section);
         builder.Services.AddSingleton(sp =>
@@ -43,8 +49,11 @@ internal static class TelegramExtensions
         return builder;
     }
 
-    /// <summary>The long poller feeding ingest: the <c>bot</c> role.</summary>
-    public static IHostApplicationBuilder AddPolling(this IHostApplicationBuilder builder)
+    /// <summary>
+    /// The <c>bot</c> role's side of receiving: <see cref="BotService"/> (who the bot is, the webhook set or removed, the
+    /// command menu) and, in polling mode, the long poller feeding the inbox.
+    /// </summary>
+    public static IHostApplicationBuilder AddReceiving(this IHostApplicationBuilder builder)
     {
         builder.Services.AddSingleton(sp =>
         {
@@ -55,4 +64,32 @@ internal static class TelegramExtensions
         builder.Services.AddHostedService<BotService>();
         return builder;
     }
+
+    /// <summary>True when <c>Telegram:Mode</c> says Telegram posts updates to the web role.</summary>
+    public static bool UsesWebhook(this IConfiguration configuration) =>
+        Enum.TryParse<TelegramMode>(configuration[$"{TelegramOptions.Section}:{nameof(TelegramOptions.Mode)}"], ignoreCase: true, out var mode) && mode == TelegramMode.Webhook;
+
+    /// <summary>In webhook mode, the <c>web</c> role takes Telegram's calls into the same inbox the poller fills.</summary>
+    public static IHostApplicationBuilder AddWebhook(this IHostApplicationBuilder builder)
+    {
+        builder.Services.AddValidatedOptions<TelegramOptions>(TelegramOptions.Section);
+        builder.AddInbox();
+        builder.Services.AddSingleton(sp =>
+        {
+            var o = sp.GetRequiredService<IOptions<TelegramOptions>>().Value;
+            return new WebhookReceiverOptions { SecretToken = o.WebhookSecret, MaxBodyBytes = o.WebhookMaxBodyBytes };
+        });
+        return builder;
+    }
+
+    /// <summary>Maps the webhook at the path of <c>Telegram:WebhookUrl</c>.</summary>
+    public static WebApplication MapWebhook(this WebApplication app)
+    {
+        var options = app.Services.GetRequiredService<IOptions<TelegramOptions>>().Value;
+        app.MapTelegramWebhook(options.WebhookPath);
+        return app;
+    }
+
+    private static bool IsTelegramsOwn(string url) =>
+        Uri.TryCreate(url, UriKind.Absolute, out var uri) && uri.Scheme == "https" && uri.Host == "api.telegram.org" && uri.IsDefaultPort;
 }

@@ -1,8 +1,10 @@
 using System.Collections.Concurrent;
 using System.Diagnostics.Metrics;
 using System.Text.Json.Serialization;
+using ChatStats.Bot.Telegram;
 using ChatStats.Telegram.Sending;
-using ChatStats.Telegram.Types;
+using Telegram.Bot.Exceptions;
+using Telegram.Bot.Types;
 using Microsoft.Extensions.Options;
 using Npgsql;
 
@@ -145,15 +147,15 @@ internal sealed class CapacityMonitor(NpgsqlDataSource dataSource, IOptions<Limi
     /// </summary>
     public bool Admits(Update update, long? botId)
     {
-        if (update.MyChatMember is { Chat.IsGroup: true } change && !change.OldChatMember.IsPresent && change.NewChatMember.IsPresent)
+        if (update.MyChatMember is { } change && change.Chat.IsGroup() && !change.OldChatMember.IsInChat && change.NewChatMember.IsInChat)
         {
-            return AdmitJoin(change.Chat.Id, DateTimeOffset.FromUnixTimeSeconds(change.Date));
+            return AdmitJoin(change.Chat.Id, new DateTimeOffset(DateTime.SpecifyKind(change.Date, DateTimeKind.Utc)));
         }
-        if (update.Message is { Chat.IsGroup: true, NewChatMembers: { Count: > 0 } joined } message && botId is { } me && joined.Any(u => u.Id == me))
+        if (update.Message is { NewChatMembers: { Length: > 0 } joined } message && message.Chat.IsGroup() && botId is { } me && joined.Any(u => u.Id == me))
         {
-            return AdmitJoin(message.Chat.Id, DateTimeOffset.FromUnixTimeSeconds(message.Date));
+            return AdmitJoin(message.Chat.Id, new DateTimeOffset(DateTime.SpecifyKind(message.Date, DateTimeKind.Utc)));
         }
-        return update.ChatId is not { } chat || !IsRefused(chat);
+        return update.ChatId() is not { } chat || !IsRefused(chat);
     }
 
     /// <summary>Whether updates from this group are refused (it invited the bot while the server was full).</summary>
@@ -231,7 +233,7 @@ internal sealed class CapacityService(CapacityMonitor monitor, IServiceProvider 
             {
                 await sender.SendTextAsync(new OutgoingMessage { ChatId = owner, Text = Commands.Html.Escape(text), Priority = SendPriority.Bulk }, ct);
             }
-            catch (Exception ex) when (ex is ChatStats.Telegram.BotApiException or HttpRequestException or OperationCanceledException)
+            catch (Exception ex) when (ex is RequestException or OperationCanceledException)
             {
                 // The owner may never have started a private chat with the bot; the log line above still stands.
                 logger.LogWarning("Capacity alert not delivered to the owner {OwnerUserId}: {Error}", owner, ex.Message);

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
-using ChatStats.Telegram;
+using Telegram.Bot;
+using Telegram.Bot.Exceptions;
 
 namespace ChatStats.Bot.Throttling;
 
@@ -7,7 +8,7 @@ namespace ChatStats.Bot.Throttling;
 /// Who administers a chat, as Telegram says (getChatAdministrators), cached for five minutes: admin-only commands
 /// never rely on a stored guess, and a busy chat does not cost a Bot API call per command.
 /// </summary>
-internal sealed class ChatAdmins(BotApiClient client, TimeProvider time, ILogger<ChatAdmins> logger)
+internal sealed class ChatAdmins(ITelegramBotClient client, TimeProvider time, ILogger<ChatAdmins> logger)
 {
     public static readonly TimeSpan CacheFor = TimeSpan.FromMinutes(5);
     private readonly ConcurrentDictionary<long, (HashSet<long> Admins, DateTimeOffset At)> _cache = new();
@@ -21,11 +22,11 @@ internal sealed class ChatAdmins(BotApiClient client, TimeProvider time, ILogger
         }
         try
         {
-            var admins = (await client.GetChatAdministratorsAsync(chatId, ct)).Select(m => m.User.Id).ToHashSet();
+            var admins = (await client.GetChatAdministrators(chatId, cancellationToken: ct)).Select(m => m.User.Id).ToHashSet();
             _cache[chatId] = (admins, time.GetUtcNow());
             return admins.Contains(userId);
         }
-        catch (BotApiException ex)
+        catch (RequestException ex)
         {
             logger.LogWarning("getChatAdministrators for chat {ChatId} failed: {Error}", chatId, ex.Message);
             return null;

@@ -1,7 +1,10 @@
 using System.Collections.Concurrent;
 using System.Threading.RateLimiting;
-using ChatStats.Telegram.Types;
 using Microsoft.Extensions.Logging;
+using Telegram.Bot;
+using Telegram.Bot.Exceptions;
+using Telegram.Bot.Types;
+using Telegram.Bot.Types.Enums;
 
 namespace ChatStats.Telegram.Sending;
 
@@ -10,7 +13,7 @@ public sealed record OutgoingMessage
 {
     public required long ChatId { get; init; }
     public required string Text { get; init; }
-    public string? ParseMode { get; init; } = ParseModes.Html;
+    public ParseMode ParseMode { get; init; } = ParseMode.Html;
     public int? MessageThreadId { get; init; }
     public int? ReplyToMessageId { get; init; }
 
@@ -51,7 +54,7 @@ public sealed record MessageSenderOptions
 /// passed. Replies go before bulk sends; a reply that waited too long is dropped rather than sent stale. It also backs
 /// off on 5xx and network errors, follows a group's migration to a supergroup, and splits text over 4096 UTF-16 units.
 /// </summary>
-public sealed class MessageSender(BotApiClient client, MessageSenderOptions options, TimeProvider time, ILogger<MessageSender> logger)
+public sealed class MessageSender(ITelegramBotClient client, MessageSenderOptions options, TimeProvider time, ILogger<MessageSender> logger)
 {
     public const int MaxMessageLength = 4096;
     private static readonly TimeSpan BulkYield = TimeSpan.FromMilliseconds(50);
@@ -73,16 +76,11 @@ public sealed class MessageSender(BotApiClient client, MessageSenderOptions opti
         var created = time.GetTimestamp();
         foreach (var part in Split(message.Text, MaxMessageLength))
         {
-            var request = new SendMessageRequest
-            {
-                ChatId = chatId,
-                Text = part,
-                ParseMode = message.ParseMode,
-                MessageThreadId = message.MessageThreadId,
-                ReplyParameters = first && message.ReplyToMessageId is { } replyTo ? new ReplyParameters(replyTo) : null,
-                LinkPreviewOptions = new LinkPreviewOptions(true),
-            };
-            var result = await SendWithRetriesAsync("sendMessage", chatId, message.Priority, created, id => client.SendMessageAsync(request with { ChatId = id }, ct), ct).ConfigureAwait(false);
+            // Replies still arrive when the message they answer was deleted meanwhile.
+            var reply = first && message.ReplyToMessageId is { } replyTo ? new ReplyParameters { MessageId = replyTo, AllowSendingWithoutReply = true } : null;
+            var result = await SendWithRetriesAsync("sendMessage", chatId, message.Priority, created, id => client.SendMessage(
+                id, part, message.ParseMode, reply, linkPreviewOptions: LinkPreviewOptions.Disabled, messageThreadId: message.MessageThreadId,
+                cancellationToken: ct), ct).ConfigureAwait(false);
             if (result is null)
             {
                 return sent;
@@ -94,13 +92,25 @@ public sealed class MessageSender(BotApiClient client, MessageSenderOptions opti
         return sent;
     }
 
-    /// <summary>Sends a photo; null when it was a reply that went stale while waiting.</summary>
+    /// <summary>Sends a photo with an HTML caption; null when it was a reply that went stale while waiting.</summary>
     public Task<Message?> SendPhotoAsync(long chatId, InputFile photo, string? caption, int? messageThreadId, CancellationToken ct, SendPriority priority = SendPriority.Reply) =>
-        SendWithRetriesAsync("sendPhoto", chatId, priority, time.GetTimestamp(), id => client.SendPhotoAsync(id, photo, caption, ParseModes.Html, messageThreadId, ct), ct);
+        SendWithRetriesAsync("sendPhoto", chatId, priority, time.GetTimestamp(),
+            id => client.SendPhoto(id, Rewound(photo), caption, ParseMode.Html, messageThreadId: messageThreadId, cancellationToken: ct), ct);
 
-    /// <summary>Sends a document; null when it was a reply that went stale while waiting.</summary>
+    /// <summary>Sends a document with an HTML caption; null when it was a reply that went stale while waiting.</summary>
     public Task<Message?> SendDocumentAsync(long chatId, InputFile document, string? caption, int? messageThreadId, CancellationToken ct, SendPriority priority = SendPriority.Bulk) =>
-        SendWithRetriesAsync("sendDocument", chatId, priority, time.GetTimestamp(), id => client.SendDocumentAsync(id, document, caption, ParseModes.Html, messageThreadId, ct), ct);
+        SendWithRetriesAsync("sendDocument", chatId, priority, time.GetTimestamp(),
+            id => client.SendDocument(id, Rewound(document), caption, ParseMode.Html, messageThreadId: messageThreadId, cancellationToken: ct), ct);
+
+    /// <summary>A retried upload must send the whole file again, not what is left of the stream.</summary>
+    private static InputFile Rewound(InputFile file)
+    {
+        if (file is InputFileStream { Content.CanSeek: true } stream)
+        {
+            stream.Content.Position = 0;
+        }
+        return file;
+    }
 
     /// <summary>
     /// Waits until this chat may be sent to: its flood wait over, then a permit from each limit in turn (chat, group,
@@ -214,16 +224,16 @@ public sealed class MessageSender(BotApiClient client, MessageSenderOptions opti
                 TelegramMetrics.Sent.Add(1, new KeyValuePair<string, object?>("method", method));
                 return message;
             }
-            catch (BotApiException ex) when (ex.MigrateToChatId is { } newId && newId != chatId)
+            catch (RequestException ex) when (ex.MigrateToChatId() is { } newId && newId != chatId)
             {
                 logger.LogInformation("Chat {ChatId} became supergroup {NewChatId}; resending there", chatId, newId);
                 ChatMigrated?.Invoke(chatId, newId);
                 chatId = newId;
             }
-            catch (BotApiException ex) when (ex.IsTransient && attempt < options.MaxAttempts)
+            catch (RequestException ex) when (ex.IsTransient() && attempt < options.MaxAttempts)
             {
-                TelegramMetrics.SendErrors.Add(1, new KeyValuePair<string, object?>("method", method), new KeyValuePair<string, object?>("code", ex.ErrorCode));
-                if (ex.RetryAfter is { } wait)
+                TelegramMetrics.SendErrors.Add(1, new KeyValuePair<string, object?>("method", method), new KeyValuePair<string, object?>("code", ex.Code()));
+                if (ex.RetryAfter() is { } wait)
                 {
                     if (wait > options.MaxRetryAfter)
                     {
@@ -238,13 +248,13 @@ public sealed class MessageSender(BotApiClient client, MessageSenderOptions opti
                 else
                 {
                     var delay = options.ErrorBackoff.Delay(attempt - 1);
-                    logger.LogWarning("{Method} to chat {ChatId} failed ({ErrorCode} {Description}); retrying in {Delay}", method, chatId, ex.ErrorCode, ex.Description, delay);
+                    logger.LogWarning("{Method} to chat {ChatId} failed ({ErrorCode} {Description}); retrying in {Delay}", method, chatId, ex.Code(), ex.Message, delay);
                     await Task.Delay(delay, time, ct).ConfigureAwait(false);
                 }
             }
-            catch (BotApiException ex)
+            catch (RequestException ex)
             {
-                TelegramMetrics.SendErrors.Add(1, new KeyValuePair<string, object?>("method", method), new KeyValuePair<string, object?>("code", ex.ErrorCode));
+                TelegramMetrics.SendErrors.Add(1, new KeyValuePair<string, object?>("method", method), new KeyValuePair<string, object?>("code", ex.Code()));
                 throw;
             }
         }

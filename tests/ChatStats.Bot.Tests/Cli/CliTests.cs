@@ -45,7 +45,7 @@ public sealed class CliTests : IAsyncLifetime
         {
             var node = System.Text.Json.Nodes.JsonNode.Parse(json)!.AsObject();
             node["update_id"] = 1;
-            UpdateMapper.Map(JsonSerializer.Deserialize(node.ToJsonString(), ChatStats.Telegram.TelegramJsonContext.Default.Update)!, batch, true);
+            UpdateMapper.Map(UpdateFactory.Read(node), batch, true);
         }
         await new IngestWriter(_db.DataSource).WriteAsync(batch, CancellationToken.None);
     }

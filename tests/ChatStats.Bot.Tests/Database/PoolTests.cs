@@ -108,7 +108,7 @@ public sealed class PoolTests : IAsyncLifetime
                 }
                 var node = System.Text.Json.Nodes.JsonNode.Parse(UpdateFactory.Message(chat, 2 + attempt, new FakeUser(60_001, "Ann"), DateTimeOffset.UtcNow.ToUnixTimeSeconds(), "/stats"))!.AsObject();
                 node["update_id"] = 99 + attempt;
-                var update = System.Text.Json.JsonSerializer.Deserialize(node.ToJsonString(), ChatStats.Telegram.TelegramJsonContext.Default.Update)!;
+                var update = UpdateFactory.Read(node);
                 using var scope = bot.Host.Services.CreateScope();
                 var handler = scope.ServiceProvider.GetRequiredService<ChatStats.Bot.Commands.IUpdateHandler>();
                 try

@@ -82,7 +82,7 @@ public sealed class ImportTests : IAsyncLifetime
         var node = System.Text.Json.Nodes.JsonNode.Parse(UpdateFactory.Message(new FakeChat(ExportBuilder.BotApiChatId, "Live title"), 5,
             new FakeUser(10_000 + (5 * 7919 % 500), "Live name"), 1_700_000_000 + 5 * 37, "some words here"))!.AsObject();
         node["update_id"] = 1;
-        UpdateMapper.Map(System.Text.Json.JsonSerializer.Deserialize(node.ToJsonString(), ChatStats.Telegram.TelegramJsonContext.Default.Update)!, live, true);
+        UpdateMapper.Map(UpdateFactory.Read(node), live, true);
         await new IngestWriter(_db.DataSource).WriteAsync(live, CancellationToken.None);
 
         var first = await Importer(batchSize: 700).ImportAsync(path, null, CancellationToken.None);
@@ -228,7 +228,7 @@ public sealed class ImportTests : IAsyncLifetime
         var live = new IngestBatch();
         var node = System.Text.Json.Nodes.JsonNode.Parse(UpdateFactory.Message(new FakeChat(ExportBuilder.BotApiChatId, "Group"), messageId, from, date, text))!.AsObject();
         node["update_id"] = messageId;
-        UpdateMapper.Map(System.Text.Json.JsonSerializer.Deserialize(node.ToJsonString(), ChatStats.Telegram.TelegramJsonContext.Default.Update)!, live, true);
+        UpdateMapper.Map(UpdateFactory.Read(node), live, true);
         await new IngestWriter(_db.DataSource).WriteAsync(live, CancellationToken.None);
     }
 

@@ -1,6 +1,5 @@
 using ChatStats.Bot.Ingest;
-using ChatStats.Telegram.Polling;
-using ChatStats.Telegram.Types;
+using ChatStats.Telegram.Receiving;
 using ChatStats.Testing;
 using Npgsql;
 
@@ -24,21 +23,7 @@ public sealed class EndToEndIngestTests : IAsyncLifetime
         await _db.DisposeAsync();
     }
 
-    private async Task AssertRecordedExactlyAsync(Traffic traffic)
-    {
-        Assert.Equal(traffic.MessageRows, await _db.ScalarAsync<long>("SELECT count(*) FROM messages"));
-        Assert.Equal(traffic.CountedMessages, await _db.ScalarAsync<long>("SELECT coalesce(sum(messages), 0) FROM chat_user_hourly"));
-        Assert.Equal(traffic.CountedMessages, await _db.ScalarAsync<long>("SELECT count(*) FROM messages WHERE counted"));
-        Assert.Equal(traffic.CountedWords, await _db.ScalarAsync<long>("SELECT coalesce(sum(words), 0) FROM chat_user_hourly"));
-        Assert.Equal(traffic.ServiceEvents, await _db.ScalarAsync<long>("SELECT count(DISTINCT (chat_id, message_id)) FROM service_events"));
-        Assert.Equal(traffic.GroupChats.Count, await _db.ScalarAsync<long>("SELECT count(*) FROM chats WHERE type IN ('group', 'supergroup')"));
-        Assert.Equal(0, await _db.ScalarAsync<long>("""
-            SELECT count(*) FROM (SELECT chat_id, date_trunc('hour', sent_at, 'UTC') h, sender_user_id u, count(*) c, sum(word_count) w
-                                  FROM messages WHERE counted GROUP BY 1, 2, 3) r
-            FULL JOIN chat_user_hourly x ON x.chat_id = r.chat_id AND x.hour = r.h AND x.user_id = r.u
-            WHERE r.c IS DISTINCT FROM x.messages::bigint OR r.w IS DISTINCT FROM x.words
-            """));
-    }
+    private Task AssertRecordedExactlyAsync(Traffic traffic) => _db.AssertRecordedExactlyAsync(traffic);
 
     [Fact]
     public async Task TenThousandVariedUpdatesAreRecordedExactlyOnce()
@@ -103,8 +88,10 @@ public sealed class EndToEndIngestTests : IAsyncLifetime
         await AssertRecordedExactlyAsync(traffic);
         Assert.Equal(string.Join(",", poisonIds), await _db.ScalarAsync<string>("SELECT string_agg(update_id::text, ',' ORDER BY update_id) FROM dead_letters"));
         Assert.Contains("far future", await _db.ScalarAsync<string>("SELECT payload FROM dead_letters WHERE update_id = $1", poisonIds[0]));
-        Assert.Contains("date is not a valid Unix time", await _db.ScalarAsync<string>("SELECT error FROM dead_letters WHERE update_id = $1", poisonIds[0]));
+        Assert.Contains("unreadable update", await _db.ScalarAsync<string>("SELECT error FROM dead_letters WHERE update_id = $1", poisonIds[0]));
         Assert.Contains("\"two\"", await _db.ScalarAsync<string>("SELECT payload FROM dead_letters WHERE update_id = $1", poisonIds[1]));
+        Assert.Contains("story_of_the_future", await _db.ScalarAsync<string>("SELECT payload FROM dead_letters WHERE update_id = $1", poisonIds[2]));
+        Assert.Contains("story_of_the_future", await _db.ScalarAsync<string>("SELECT error FROM dead_letters WHERE update_id = $1", poisonIds[2]));
     }
 
     [Fact]
@@ -202,25 +189,27 @@ public sealed class EndToEndIngestTests : IAsyncLifetime
         public bool AfterCommit => afterCommit;
 
         public void Install(IServiceCollection services) =>
-            services.AddSingleton<IUpdateBatchHandler>(sp => new Handler(sp.GetRequiredService<InboxWriter>(), this));
+            services.AddSingleton<IUpdateInbox>(sp => new Inbox(sp.GetRequiredService<InboxWriter>(), this));
 
-        private sealed class Handler(InboxWriter inner, CrashSwitch owner) : IUpdateBatchHandler
+        private sealed class Inbox(InboxWriter inner, CrashSwitch owner) : IUpdateInbox
         {
             private int _batches;
 
-            public async Task HandleBatchAsync(IReadOnlyList<RawUpdate> updates, CancellationToken ct)
+            public async Task StoreAsync(UpdateBatch batch, CancellationToken ct)
             {
                 if (++_batches == owner.CrashOnBatch)
                 {
                     if (owner.AfterCommit)
                     {
-                        await inner.HandleBatchAsync(updates, ct);
+                        await inner.StoreAsync(batch, ct);
                     }
                     owner.Reached.TrySetResult();
                     await Task.Delay(Timeout.Infinite, ct);
                 }
-                await inner.HandleBatchAsync(updates, ct);
+                await inner.StoreAsync(batch, ct);
             }
+
+            public Task StoreUnreadableAsync(ReadOnlyMemory<byte> body, string reason, CancellationToken ct) => inner.StoreUnreadableAsync(body, reason, ct);
         }
     }
 }

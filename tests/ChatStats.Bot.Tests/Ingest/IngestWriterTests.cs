@@ -1,8 +1,8 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using ChatStats.Bot.Ingest;
-using ChatStats.Telegram;
-using ChatStats.Telegram.Types;
+using Telegram.Bot;
+using Telegram.Bot.Types;
 using ChatStats.Testing;
 
 namespace ChatStats.Bot.Tests.Ingest;
@@ -24,7 +24,7 @@ public sealed class IngestWriterTests(PostgresDatabase db) : IClassFixture<Postg
         {
             var node = JsonNode.Parse(json)!.AsObject();
             node["update_id"] = Interlocked.Increment(ref _nextUpdateId);
-            UpdateMapper.Map(JsonSerializer.Deserialize(node.ToJsonString(), TelegramJsonContext.Default.Update)!, batch, storeText: true);
+            UpdateMapper.Map(JsonSerializer.Deserialize<Update>(node.ToJsonString(), JsonBotAPI.Options)!, batch, storeText: true);
         }
         await Writer.WriteAsync(batch, CancellationToken.None);
     }

@@ -2,8 +2,9 @@ using System.Collections.Concurrent;
 using System.Text.Json;
 using ChatStats.Bot.Commands;
 using ChatStats.Bot.Ingest;
-using ChatStats.Telegram;
-using ChatStats.Telegram.Types;
+using ChatStats.Bot.Telegram;
+using Telegram.Bot;
+using Telegram.Bot.Types;
 using ChatStats.Testing;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
@@ -17,7 +18,7 @@ public sealed class UpdateDispatcherTests
     private static Update Command(long chatId, int messageId)
     {
         var json = UpdateFactory.Message(new FakeChat(chatId, "c"), messageId, new FakeUser(1, "A"), UpdateFactory.BaseDate, "/stats");
-        return JsonSerializer.Deserialize("{\"update_id\":" + Interlocked.Increment(ref _ids) + "," + json[1..], TelegramJsonContext.Default.Update)!;
+        return JsonSerializer.Deserialize<Update>("{\"update_id\":" + Interlocked.Increment(ref _ids) + "," + json[1..], JsonBotAPI.Options)!;
     }
 
     private readonly ManualTimeProvider _time = new();
@@ -102,7 +103,7 @@ public sealed class UpdateDispatcherTests
 
         public async Task HandleAsync(Update update, CancellationToken ct)
         {
-            var key = $"{update.ChatId}:{update.Message!.MessageId}";
+            var key = $"{update.ChatId()}:{update.Message!.MessageId}";
             Running.Add(key);
             if (!_open)
             {

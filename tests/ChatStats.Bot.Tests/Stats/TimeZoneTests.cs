@@ -28,7 +28,7 @@ public sealed class TimeZoneTests : IAsyncLifetime
         {
             var node = System.Text.Json.Nodes.JsonNode.Parse(UpdateFactory.Message(chat, ++_messageId, ann, t.ToUnixTimeSeconds(), "hi"))!.AsObject();
             node["update_id"] = _messageId;
-            UpdateMapper.Map(JsonSerializer.Deserialize(node.ToJsonString(), ChatStats.Telegram.TelegramJsonContext.Default.Update)!, batch, true);
+            UpdateMapper.Map(UpdateFactory.Read(node), batch, true);
         }
         await new IngestWriter(_db.DataSource).WriteAsync(batch, CancellationToken.None);
     }
@@ -130,7 +130,7 @@ public sealed class RetentionTests : IAsyncLifetime
             {
                 var node = System.Text.Json.Nodes.JsonNode.Parse(UpdateFactory.Message(chat, ++id, new FakeUser(1 + day % 3, "Ann"), (now - TimeSpan.FromDays(day) - TimeSpan.FromMinutes(day)).ToUnixTimeSeconds(), "one two"))!.AsObject();
                 node["update_id"] = id;
-                UpdateMapper.Map(System.Text.Json.JsonSerializer.Deserialize(node.ToJsonString(), ChatStats.Telegram.TelegramJsonContext.Default.Update)!, batch, true);
+                UpdateMapper.Map(UpdateFactory.Read(node), batch, true);
             }
         }
         await new IngestWriter(_db.DataSource).WriteAsync(batch, CancellationToken.None);

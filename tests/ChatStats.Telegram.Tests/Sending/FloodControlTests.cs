@@ -2,6 +2,7 @@ using ChatStats.Telegram.Sending;
 using ChatStats.Testing;
 using ChatStats.Throttling.RateLimits;
 using Microsoft.Extensions.Logging.Abstractions;
+using Telegram.Bot;
 
 namespace ChatStats.Telegram.Tests.Sending;
 
@@ -10,17 +11,16 @@ public sealed class FloodControlTests : IAsyncLifetime
 {
     private readonly ManualTimeProvider _time = new();
     private FakeBotApi _api = null!;
-    private BotApiClient _client = null!;
+    private ITelegramBotClient _client = null!;
 
     public async Task InitializeAsync()
     {
         _api = await FakeBotApi.StartAsync(_time);
-        _client = new BotApiClient(new BotApiClientOptions { Token = FakeBotApi.Token, ApiBaseUrl = _api.BaseUrl });
+        _client = _api.CreateClient();
     }
 
     public async Task DisposeAsync()
     {
-        _client.Dispose();
         await _api.DisposeAsync();
     }
 

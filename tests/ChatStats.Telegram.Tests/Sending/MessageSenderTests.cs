@@ -1,6 +1,7 @@
 using ChatStats.Telegram.Sending;
 using ChatStats.Testing;
 using Microsoft.Extensions.Logging.Abstractions;
+using Telegram.Bot;
 
 namespace ChatStats.Telegram.Tests.Sending;
 
@@ -8,19 +9,18 @@ public sealed class MessageSenderTests : IAsyncLifetime
 {
     private readonly ManualTimeProvider _time = new();
     private FakeBotApi _api = null!;
-    private BotApiClient _client = null!;
+    private ITelegramBotClient _client = null!;
     private MessageSender _sender = null!;
 
     public async Task InitializeAsync()
     {
         _api = await FakeBotApi.StartAsync(_time);
-        _client = new BotApiClient(new BotApiClientOptions { Token = FakeBotApi.Token, ApiBaseUrl = _api.BaseUrl });
+        _client = _api.CreateClient();
         _sender = new MessageSender(_client, new MessageSenderOptions(), _time, NullLogger<MessageSender>.Instance);
     }
 
     public async Task DisposeAsync()
     {
-        _client.Dispose();
         await _api.DisposeAsync();
     }
 

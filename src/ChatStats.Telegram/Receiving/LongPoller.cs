@@ -1,16 +1,11 @@
-using ChatStats.Telegram.Types;
+using System.Runtime.InteropServices;
+using System.Text.Json;
 using Microsoft.Extensions.Logging;
+using Telegram.Bot;
+using Telegram.Bot.Exceptions;
+using Telegram.Bot.Types.Enums;
 
-namespace ChatStats.Telegram.Polling;
-
-/// <summary>
-/// Receives a batch of updates as Telegram sent them; when it returns, the batch is durable and its offset may be
-/// confirmed. Parse with <see cref="RawUpdate.Parse"/> when and where it suits.
-/// </summary>
-public interface IUpdateBatchHandler
-{
-    Task HandleBatchAsync(IReadOnlyList<RawUpdate> updates, CancellationToken ct);
-}
+namespace ChatStats.Telegram.Receiving;
 
 public enum PollerState
 {
@@ -27,27 +22,40 @@ public sealed record LongPollerOptions
 {
     public TimeSpan PollTimeout { get; init; } = TimeSpan.FromSeconds(30);
     public int Limit { get; init; } = 100;
-    public IReadOnlyList<string> AllowedUpdates { get; init; } = ["message", "edited_message", "channel_post", "edited_channel_post", "callback_query", "my_chat_member", "chat_member", "message_reaction"];
+
+    /// <summary>Explicit, because Telegram otherwise keeps whatever list the last caller set (and omits chat_member and reactions).</summary>
+    public IReadOnlyList<UpdateType> AllowedUpdates { get; init; } = DefaultAllowedUpdates;
+
     public Backoff ErrorBackoff { get; init; } = Backoff.Default;
 
     /// <summary>How long to wait after a 409 before polling again: another instance holds the updates.</summary>
     public Backoff ConflictBackoff { get; init; } = new(TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(60));
 
-    /// <summary>How long to wait before retrying a batch whose handler failed (the database is down, say).</summary>
+    /// <summary>How long to wait before retrying a batch the inbox could not store (the database is down, say).</summary>
     public Backoff HandlerBackoff { get; init; } = new(TimeSpan.FromMilliseconds(500), TimeSpan.FromSeconds(30));
+
+    public static readonly IReadOnlyList<UpdateType> DefaultAllowedUpdates =
+    [
+        UpdateType.Message, UpdateType.EditedMessage, UpdateType.ChannelPost, UpdateType.EditedChannelPost, UpdateType.CallbackQuery,
+        UpdateType.MyChatMember, UpdateType.ChatMember, UpdateType.MessageReaction,
+    ];
 }
 
 /// <summary>Thrown when Telegram rejects the token: polling cannot continue until the operator fixes it.</summary>
 public sealed class BotUnauthorizedException(string message) : Exception(message);
 
 /// <summary>
-/// One getUpdates in flight at a time. The offset is confirmed (by asking for the next one) only after the handler
-/// returned, so a crash or a failing database re-delivers the batch instead of losing it.
+/// Lossless long polling, where Telegram.Bot's own receiving is not: its <c>ReceiveAsync</c> moves the offset before the
+/// handler runs, skips an update whose handler threw, and fails a whole batch over one update it cannot read. Here one
+/// getUpdates is in flight at a time, the batch goes to the <see cref="IUpdateInbox"/> as raw bytes, and the offset is
+/// confirmed (by asking for the next one) only after the inbox has stored it: a crash or a failing database re-delivers
+/// the batch instead of losing it.
 /// </summary>
-public sealed class LongPoller(BotApiClient client, IUpdateBatchHandler handler, LongPollerOptions options, TimeProvider time, ILogger<LongPoller> logger)
+public sealed class LongPoller(ITelegramBotClient client, IUpdateInbox inbox, LongPollerOptions options, TimeProvider time, ILogger<LongPoller> logger)
 {
     private volatile PollerState _state = PollerState.NotStarted;
     private long _lastSuccessTicks;
+    private int _handlerFailures;
 
     public PollerState State => _state;
 
@@ -57,10 +65,8 @@ public sealed class LongPoller(BotApiClient client, IUpdateBatchHandler handler,
     /// <summary>The next offset to ask for; everything below it is confirmed.</summary>
     public long? Offset { get; private set; }
 
-    /// <summary>How many times in a row the handler has failed to store the current batch (0 once it succeeds).</summary>
+    /// <summary>How many times in a row the inbox has failed to store the current batch (0 once it succeeds).</summary>
     public int HandlerFailures => Volatile.Read(ref _handlerFailures);
-
-    private int _handlerFailures;
 
     /// <summary>The delay the poller is currently waiting out, for health pages and tests.</summary>
     public TimeSpan? CurrentDelay { get; private set; }
@@ -73,44 +79,43 @@ public sealed class LongPoller(BotApiClient client, IUpdateBatchHandler handler,
         {
             while (!ct.IsCancellationRequested)
             {
-                IReadOnlyList<RawUpdate> batch;
+                UpdateBatch batch;
                 var polled = time.GetTimestamp();
                 try
                 {
                     _state = PollerState.Polling;
-                    batch = await client.GetRawUpdatesAsync(Offset, options.Limit, options.PollTimeout, options.AllowedUpdates, ct).ConfigureAwait(false);
+                    batch = await GetUpdatesAsync(ct).ConfigureAwait(false);
                     Interlocked.Exchange(ref _lastSuccessTicks, time.GetUtcNow().UtcTicks);
                     errors = 0;
                     conflicts = 0;
                 }
-                catch (BotApiException ex) when (ex.ErrorCode is 401 or 404)
+                catch (RequestException ex) when (ex.IsUnauthorized())
                 {
-                    TelegramMetrics.PollErrors.Add(1, new KeyValuePair<string, object?>("code", ex.ErrorCode));
+                    TelegramMetrics.PollErrors.Add(1, new KeyValuePair<string, object?>("code", ex.Code()));
                     _state = PollerState.Unauthorized;
                     throw new BotUnauthorizedException(
-                        $"Telegram rejected the bot token ({ex.ErrorCode} {ex.Description}). Check Telegram:BotToken / TELEGRAM_BOT_TOKEN; @BotFather's /token shows the current one.");
+                        $"Telegram rejected the bot token ({ex.Code()} {ex.Message}). Check Telegram:BotToken / TELEGRAM_BOT_TOKEN; @BotFather's /token shows the current one.");
                 }
-                catch (BotApiException ex) when (ex.ErrorCode == 409)
+                catch (RequestException ex) when (ex.Code() == 409)
                 {
                     TelegramMetrics.PollErrors.Add(1, new KeyValuePair<string, object?>("code", 409));
                     var delay = options.ConflictBackoff.Delay(conflicts++);
-                    logger.LogWarning("Another instance is polling with this token (409 {Description}); backing off {Delay}", ex.Description, delay);
+                    logger.LogWarning("Another instance is polling with this token, or a webhook is set (409 {Description}); backing off {Delay}", ex.Message, delay);
                     await WaitAsync(PollerState.Conflict, delay, ct).ConfigureAwait(false);
                     continue;
                 }
-                catch (BotApiException ex) when (ex.ErrorCode == 429)
+                catch (RequestException ex) when (ex.RetryAfter() is { } retryAfter)
                 {
                     TelegramMetrics.PollErrors.Add(1, new KeyValuePair<string, object?>("code", 429));
-                    var delay = ex.RetryAfter ?? options.ErrorBackoff.Delay(errors++);
-                    logger.LogWarning("getUpdates flood-limited; waiting {Delay} as Telegram asked", delay);
-                    await WaitAsync(PollerState.BackingOff, delay, ct).ConfigureAwait(false);
+                    logger.LogWarning("getUpdates flood-limited; waiting {Delay} as Telegram asked", retryAfter);
+                    await WaitAsync(PollerState.BackingOff, retryAfter, ct).ConfigureAwait(false);
                     continue;
                 }
-                catch (BotApiException ex)
+                catch (RequestException ex)
                 {
-                    TelegramMetrics.PollErrors.Add(1, new KeyValuePair<string, object?>("code", ex.ErrorCode));
+                    TelegramMetrics.PollErrors.Add(1, new KeyValuePair<string, object?>("code", ex.Code()));
                     var delay = options.ErrorBackoff.Delay(errors++);
-                    logger.LogWarning("getUpdates failed ({ErrorCode} {Description}); retrying in {Delay}", ex.ErrorCode, ex.Description, delay);
+                    logger.LogWarning("getUpdates failed ({ErrorCode} {Description}); retrying in {Delay}", ex.Code(), ex.Message, delay);
                     await WaitAsync(PollerState.BackingOff, delay, ct).ConfigureAwait(false);
                     continue;
                 }
@@ -124,9 +129,9 @@ public sealed class LongPoller(BotApiClient client, IUpdateBatchHandler handler,
                 TelegramMetrics.UpdatesReceived.Add(batch.Count);
                 TelegramMetrics.BatchSize.Record(batch.Count);
                 var handling = time.GetTimestamp();
-                await HandleUntilDurableAsync(batch, ct).ConfigureAwait(false);
+                await StoreUntilDurableAsync(batch, ct).ConfigureAwait(false);
                 TelegramMetrics.HandleDuration.Record(time.GetElapsedTime(handling).TotalSeconds);
-                Offset = batch.Max(u => u.UpdateId) + 1;
+                Offset = batch.Updates.Max(u => u.UpdateId) + 1;
             }
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested)
@@ -142,14 +147,32 @@ public sealed class LongPoller(BotApiClient client, IUpdateBatchHandler handler,
         }
     }
 
-    private async Task HandleUntilDurableAsync(IReadOnlyList<RawUpdate> batch, CancellationToken ct)
+    private async Task<UpdateBatch> GetUpdatesAsync(CancellationToken ct)
+    {
+        var request = new GetRawUpdatesRequest
+        {
+            Offset = Offset is { } offset ? checked((int)offset) : null,
+            Limit = options.Limit,
+            Timeout = (int)options.PollTimeout.TotalSeconds,
+            AllowedUpdates = options.AllowedUpdates,
+        };
+        var result = await client.SendRequest(request, ct).ConfigureAwait(false);
+        if (result.ValueKind != JsonValueKind.Array)
+        {
+            throw new RequestException($"getUpdates answered ok without a result array ({result.ValueKind})");
+        }
+        // The result array's bytes as Telegram sent them: they are what the inbox stores.
+        return UpdateBatch.FromArray(JsonMarshal.GetRawUtf8Value(result).ToArray());
+    }
+
+    private async Task StoreUntilDurableAsync(UpdateBatch batch, CancellationToken ct)
     {
         for (var attempt = 0; ; attempt++)
         {
             try
             {
                 _state = PollerState.Handling;
-                await handler.HandleBatchAsync(batch, ct).ConfigureAwait(false);
+                await inbox.StoreAsync(batch, ct).ConfigureAwait(false);
                 Volatile.Write(ref _handlerFailures, 0);
                 return;
             }

@@ -1,9 +1,9 @@
-using ChatStats.Telegram.Polling;
-using ChatStats.Telegram.Types;
+using ChatStats.Telegram.Receiving;
 using ChatStats.Testing;
 using Microsoft.Extensions.Logging.Abstractions;
+using Telegram.Bot;
 
-namespace ChatStats.Telegram.Tests.Polling;
+namespace ChatStats.Telegram.Tests.Receiving;
 
 public sealed class LongPollerTests : IAsyncLifetime
 {
@@ -14,22 +14,21 @@ public sealed class LongPollerTests : IAsyncLifetime
     private readonly RecordingHandler _handler = new();
     private readonly CancellationTokenSource _stop = new();
     private FakeBotApi _api = null!;
-    private BotApiClient _client = null!;
+    private ITelegramBotClient _client = null!;
 
     public async Task InitializeAsync()
     {
         _api = await FakeBotApi.StartAsync();
-        _client = new BotApiClient(new BotApiClientOptions { Token = FakeBotApi.Token, ApiBaseUrl = _api.BaseUrl });
+        _client = _api.CreateClient(pollTimeout: TimeSpan.FromSeconds(1));
     }
 
     public async Task DisposeAsync()
     {
         await _stop.CancelAsync();
-        _client.Dispose();
         await _api.DisposeAsync();
     }
 
-    private LongPoller NewPoller(BotApiClient? client = null) =>
+    private LongPoller NewPoller(ITelegramBotClient? client = null) =>
         new(client ?? _client, _handler, new LongPollerOptions { PollTimeout = TimeSpan.FromSeconds(1) }, _time, NullLogger<LongPoller>.Instance);
 
     private static async Task Until(Func<bool> condition, string what)
@@ -84,7 +83,7 @@ public sealed class LongPollerTests : IAsyncLifetime
         await _api.WaitUntilConfirmedAsync(id, Patience);
 
         Assert.Equal(3, _handler.Attempts);
-        Assert.All(_handler.Batches, b => Assert.Equal([id], b.Select(u => u.UpdateId)));
+        Assert.All(_handler.Batches, b => Assert.Equal([id], b.Updates.Select(u => u.UpdateId)));
         await _stop.CancelAsync();
         await run;
     }
@@ -121,7 +120,7 @@ public sealed class LongPollerTests : IAsyncLifetime
         _time.Advance(TimeSpan.FromSeconds(1));
         await Until(() => _handler.Batches.Count == 1, "delivery after the wait");
 
-        Assert.Equal(id, _handler.Batches[0].Single().UpdateId);
+        Assert.Equal(id, _handler.Batches[0].Updates.Single().UpdateId);
         await _stop.CancelAsync();
         await run;
     }
@@ -129,8 +128,7 @@ public sealed class LongPollerTests : IAsyncLifetime
     [Fact]
     public async Task ARejectedTokenStopsPollingWithAClearError()
     {
-        using var wrong = new BotApiClient(new BotApiClientOptions { Token = "1:revoked", ApiBaseUrl = _api.BaseUrl });
-        var poller = NewPoller(wrong);
+        var poller = NewPoller(_api.CreateClient(token: "1:revoked"));
 
         var ex = await Assert.ThrowsAsync<BotUnauthorizedException>(() => poller.RunAsync(_stop.Token));
 
@@ -165,7 +163,7 @@ public sealed class LongPollerTests : IAsyncLifetime
     public async Task TwoPollersWithOneTokenMakeTelegramAnswer409()
     {
         var first = NewPoller();
-        var second = NewPoller(new BotApiClient(new BotApiClientOptions { Token = FakeBotApi.Token, ApiBaseUrl = _api.BaseUrl }));
+        var second = NewPoller(_api.CreateClient(pollTimeout: TimeSpan.FromSeconds(1)));
         var a = first.RunAsync(_stop.Token);
         var b = second.RunAsync(_stop.Token);
 
@@ -176,15 +174,49 @@ public sealed class LongPollerTests : IAsyncLifetime
         await Task.WhenAll(a, b);
     }
 
-    private sealed class RecordingHandler : IUpdateBatchHandler
+    [Fact]
+    public async Task TheBatchReachesTheInboxAsTelegramSentItWithTheUpdateTypesAskedForExplicitly()
+    {
+        var ids = _api.AddUpdates([UpdateFactory.Message(Group, 1, Ann, UpdateFactory.BaseDate, "héllo \"quoted\" 🦄"), """{"future_kind":{"x":1}}"""]);
+        var poller = NewPoller();
+        var run = poller.RunAsync(_stop.Token);
+
+        await Until(() => _handler.Batches.Count == 1, "the batch reaches the inbox");
+
+        Assert.Equal("héllo \"quoted\" 🦄", _handler.Batches[0].Updates[0].Read().Update!.Message!.Text);
+        Assert.Contains("future_kind", System.Text.Encoding.UTF8.GetString(_handler.Batches[0].Json));
+        Assert.Equal(ids, _handler.Batches[0].Updates.Select(u => u.UpdateId));
+        Assert.Equal("[\"message\",\"edited_message\",\"channel_post\",\"edited_channel_post\",\"callback_query\",\"my_chat_member\",\"chat_member\",\"message_reaction\"]",
+            _api.LastAllowedUpdates);
+        await _stop.CancelAsync();
+        await run;
+    }
+
+    [Fact]
+    public async Task AWebhookLeftSetIsReportedAsAConflictNotAHotLoop()
+    {
+        await _api.CreateClient().SetWebhook("https://example.org/hook");
+        var poller = NewPoller();
+        var run = poller.RunAsync(_stop.Token);
+
+        await Until(() => poller.State == PollerState.Conflict && _time.PendingTimers > 0, "conflict backoff");
+
+        Assert.Equal(1, _api.GetUpdatesCalls);
+        await _stop.CancelAsync();
+        await run;
+    }
+
+    private sealed class RecordingHandler : IUpdateInbox
     {
         private int _attempts;
-        public List<IReadOnlyList<RawUpdate>> Batches { get; } = [];
+        public List<UpdateBatch> Batches { get; } = [];
         public TaskCompletionSource? Gate { get; set; }
         public int FailuresLeft { get; set; }
         public int Attempts => Volatile.Read(ref _attempts);
 
-        public async Task HandleBatchAsync(IReadOnlyList<RawUpdate> updates, CancellationToken ct)
+        public Task StoreUnreadableAsync(ReadOnlyMemory<byte> body, string reason, CancellationToken ct) => Task.CompletedTask;
+
+        public async Task StoreAsync(UpdateBatch updates, CancellationToken ct)
         {
             lock (Batches)
             {

@@ -1,0 +1,36 @@
+using Npgsql;
+
+namespace ChatStats.Bot.Ingest;
+
+/// <summary>
+/// Reads the inbox's real backlog every second. Between readings the writer and the processor keep the count roughly
+/// right themselves, but only for their own process: a web process taking webhooks never records anything, and several
+/// processes share one inbox, so receiving slows down on the database's count, not a local guess.
+/// </summary>
+internal sealed class InboxBacklogMonitor(NpgsqlDataSource dataSource, InboxSignal signal, TimeProvider time, ILogger<InboxBacklogMonitor> logger) : BackgroundService
+{
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        using var timer = new PeriodicTimer(TimeSpan.FromSeconds(1), time);
+        var failing = false;
+        do
+        {
+            try
+            {
+                await using var cmd = dataSource.CreateCommand("SELECT coalesce(sum(update_count), 0)::bigint FROM update_inbox");
+                signal.Set((long)(await cmd.ExecuteScalarAsync(stoppingToken))!);
+                failing = false;
+            }
+            catch (Exception ex) when (ex is NpgsqlException or TimeoutException or InvalidOperationException)
+            {
+                // Receiving itself reports a database that is away; once is enough here.
+                if (!failing)
+                {
+                    logger.LogDebug("Inbox backlog not read: {Error}", ex.Message);
+                }
+                failing = true;
+            }
+        }
+        while (await timer.WaitForNextTickAsync(stoppingToken));
+    }
+}
