@@ -39,6 +39,7 @@ internal static class IngestLoadRun
         // Warm the JIT on the parsing path once, untimed, so the first baseline is not a cold start.
         await BaselineAsync(traffic);
         var baselines = new List<(double Rate, double MsPerBatch)>();
+        var stored = new List<(double Rate, double MsPerBatch)>();
         var results = builds.ToDictionary(b => b.Label, _ => new List<IngestResult>());
         for (var run = 1; run <= runs; run++)
         {
@@ -46,6 +47,10 @@ internal static class IngestLoadRun
             baselines.Add(baseline);
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"run {run}: baseline (poll + read, nothing stored) {baseline.Rate:N0} updates/s, {baseline.MsPerBatch:N2} ms per 100-update batch"));
+            var store = await PollAndStoreAsync(traffic);
+            stored.Add(store);
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"run {run}: poll + store in the inbox (nothing recorded) {store.Rate:N0} updates/s, {store.MsPerBatch:N2} ms per 100-update batch"));
             // Interleaved: odd runs start with this build, even runs with the other.
             foreach (var (label, dir) in run % 2 == 1 ? builds : Enumerable.Reverse(builds))
             {
@@ -74,6 +79,8 @@ internal static class IngestLoadRun
         }
         Row("baseline (poll + read, nothing stored), updates/s", baselines.Select(b => b.Rate), "N0");
         Row("baseline round trip per 100-update batch, ms", baselines.Select(b => b.MsPerBatch), "N2");
+        Row("poll + store in the inbox (the poll loop alone), updates/s", stored.Select(b => b.Rate), "N0");
+        Row("poll loop per 100-update batch, ms", stored.Select(b => b.MsPerBatch), "N2");
         Console.WriteLine();
         Console.WriteLine("Poll loop, one 100-update batch taken apart (medians of interleaved samples, same database):");
         Console.WriteLine("| part | ms |");
@@ -82,6 +89,8 @@ internal static class IngestLoadRun
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| insert, payload stored uncompressed | {anatomy.InsertMs:N2} |"));
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| lz4 compression of the payload (server) | {anatomy.CompressionMs:N2} |"));
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| commit wait (WAL flush) | {anatomy.CommitMs:N2} |"));
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| sum: round trip + one commit | {Median([.. baselines.Select(b => b.MsPerBatch)]) + anatomy.InsertMs + anatomy.CompressionMs + anatomy.CommitMs:N2} |"));
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| measured: the poll loop with this build's inbox writer | {Median([.. stored.Select(b => b.MsPerBatch)]):N2} |"));
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| payload, bytes (median) | {anatomy.PayloadBytes:N0} |"));
         return 0;
     }
@@ -138,9 +147,9 @@ internal static class IngestLoadRun
     {
         await using var api = await FakeBotApi.StartAsync();
         var ids = api.AddUpdates(traffic.Updates);
-        var client = api.CreateClient(pollTimeout: TimeSpan.FromSeconds(1));
+        var source = api.CreateUpdateSource(pollTimeout: TimeSpan.FromSeconds(1));
         var inbox = new ReadingInbox(ids.Length);
-        var poller = new LongPoller(client, inbox, new LongPollerOptions { PollTimeout = TimeSpan.FromSeconds(1) }, TimeProvider.System, NullLogger<LongPoller>.Instance);
+        var poller = new LongPoller(source, inbox, new LongPollerOptions { PollTimeout = TimeSpan.FromSeconds(1) }, TimeProvider.System, NullLogger<LongPoller>.Instance);
         using var stop = new CancellationTokenSource();
         var started = Stopwatch.GetTimestamp();
         var run = poller.RunAsync(stop.Token);
@@ -149,6 +158,59 @@ internal static class IngestLoadRun
         await stop.CancelAsync();
         await run;
         return (ids.Length / elapsed.TotalSeconds, elapsed.TotalMilliseconds / inbox.Batches);
+    }
+
+    /// <summary>
+    /// This build's poller and inbox writer against a migrated database, with nothing recording: the poll loop on its
+    /// own, a round trip and one commit per batch.
+    /// </summary>
+    private static async Task<(double Rate, double MsPerBatch)> PollAndStoreAsync(Traffic traffic)
+    {
+        var cs = await PostgresServer.CreateDatabaseAsync("pollstore");
+        try
+        {
+            await using var api = await FakeBotApi.StartAsync();
+            var ids = api.AddUpdates(traffic.Updates);
+            await using var dataSource = NpgsqlDataSource.Create(cs);
+            var options = Microsoft.Extensions.Options.Options.Create(new ChatStats.Bot.Ingest.IngestOptions { MaxBacklog = 1_000_000 });
+            using var signal = new ChatStats.Bot.Ingest.InboxSignal();
+            await using var writer = new ChatStats.Bot.Ingest.InboxWriter(dataSource, new ChatStats.Bot.Ingest.IngestWriter(dataSource), signal, options,
+                NullLogger<ChatStats.Bot.Ingest.InboxWriter>.Instance);
+            var counting = new CountingInbox(writer, ids.Length);
+            var poller = new LongPoller(api.CreateUpdateSource(pollTimeout: TimeSpan.FromSeconds(1)), counting,
+                new LongPollerOptions { PollTimeout = TimeSpan.FromSeconds(1) }, TimeProvider.System, NullLogger<LongPoller>.Instance);
+            using var stop = new CancellationTokenSource();
+            var started = Stopwatch.GetTimestamp();
+            var run = poller.RunAsync(stop.Token);
+            await counting.Done.Task;
+            var elapsed = Stopwatch.GetElapsedTime(started);
+            await stop.CancelAsync();
+            await run;
+            return (ids.Length / elapsed.TotalSeconds, elapsed.TotalMilliseconds / counting.Batches);
+        }
+        finally
+        {
+            await PostgresServer.DropDatabaseAsync(cs);
+        }
+    }
+
+    private sealed class CountingInbox(IUpdateInbox inner, int expected) : IUpdateInbox
+    {
+        private int _seen;
+        public int Batches { get; private set; }
+        public TaskCompletionSource Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public async Task StoreAsync(UpdateBatch batch, CancellationToken ct)
+        {
+            await inner.StoreAsync(batch, ct);
+            Batches++;
+            if (Interlocked.Add(ref _seen, batch.Count) >= expected)
+            {
+                Done.TrySetResult();
+            }
+        }
+
+        public Task StoreUnreadableAsync(ReadOnlyMemory<byte> body, string reason, CancellationToken ct) => inner.StoreUnreadableAsync(body, reason, ct);
     }
 
     /// <summary>Stores nothing, but reads every update with Telegram.Bot as the recorder would.</summary>
@@ -278,6 +340,7 @@ internal static class IngestLoadRun
         start.Environment["TELEGRAM_BOT_TOKEN"] = FakeBotApi.Token;
         start.Environment["Telegram__SetCommandsOnStart"] = "false";
         start.Environment["Logging__LogLevel__Default"] = "Warning";
+        start.Environment["Logging__LogLevel__Microsoft.Hosting.Lifetime"] = "Warning";
         foreach (var (key, value) in environment)
         {
             start.Environment[key] = value;

@@ -8,6 +8,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using ChatStats.Telegram.Http;
+using ChatStats.Telegram.Receiving;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -81,7 +82,14 @@ public sealed class FakeBotApi : IAsyncDisposable
     /// A Telegram.Bot client wired as ChatStats wires it (AddTelegramBotClient: bounded pool, deadlines, no 429 retries
     /// of its own), pointed at this fake. Disposed with the fake.
     /// </summary>
-    public ITelegramBotClient CreateClient(string? token = null, TimeSpan? pollTimeout = null, Action<ILoggingBuilder>? logging = null, TimeSpan? requestTimeout = null)
+    public ITelegramBotClient CreateClient(string? token = null, TimeSpan? pollTimeout = null, Action<ILoggingBuilder>? logging = null, TimeSpan? requestTimeout = null) =>
+        Services(token, pollTimeout, logging, requestTimeout).GetRequiredService<ITelegramBotClient>();
+
+    /// <summary>The long-poll side of the same wiring: getUpdates over the same kind of client.</summary>
+    public UpdateSource CreateUpdateSource(string? token = null, TimeSpan? pollTimeout = null) =>
+        Services(token, pollTimeout, null, null).GetRequiredService<UpdateSource>();
+
+    private ServiceProvider Services(string? token, TimeSpan? pollTimeout, Action<ILoggingBuilder>? logging, TimeSpan? requestTimeout)
     {
         var services = new ServiceCollection();
         services.AddLogging(b => logging?.Invoke(b));
@@ -94,7 +102,7 @@ public sealed class FakeBotApi : IAsyncDisposable
         });
         var provider = services.BuildServiceProvider();
         _providers.Add(provider);
-        return provider.GetRequiredService<ITelegramBotClient>();
+        return provider;
     }
 
     private readonly ConcurrentBag<ServiceProvider> _providers = [];

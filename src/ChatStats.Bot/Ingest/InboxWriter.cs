@@ -116,7 +116,7 @@ internal sealed class InboxWriter : IUpdateInbox, IAsyncDisposable
         cmd.Parameters.Add(new NpgsqlParameter<long>("first", batch.Updates.Min(u => u.UpdateId)));
         cmd.Parameters.Add(new NpgsqlParameter<long>("last", batch.Updates.Max(u => u.UpdateId)));
         cmd.Parameters.Add(new NpgsqlParameter<int>("count", batch.Count));
-        cmd.Parameters.Add(new NpgsqlParameter<byte[]>("payload", batch.Json));
+        cmd.Parameters.Add(new NpgsqlParameter<ReadOnlyMemory<byte>>("payload", batch.Json));
         // Autocommit: the insert and its commit in one round trip.
         await cmd.ExecuteNonQueryAsync();
         IngestMetrics.InboxCommitDuration.Record(Stopwatch.GetElapsedTime(started).TotalSeconds);

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using ChatStats.Telegram.Receiving;
 using Telegram.Bot;
 
 namespace ChatStats.Telegram.Http;
@@ -10,7 +11,8 @@ public static class BotApiServiceCollectionExtensions
 
     /// <summary>
     /// Registers one <see cref="ITelegramBotClient"/> over an IHttpClientFactory client: a bounded connection pool,
-    /// per-call deadlines, no URL (and so no token) in any log line, and the library's own 429 retries off.
+    /// per-call deadlines, no URL (and so no token) in any log line, and the library's own 429 retries off; and the
+    /// <see cref="UpdateSource"/> that long-polls over the same client.
     /// </summary>
     public static IHttpClientBuilder AddTelegramBotClient(this IServiceCollection services, Func<IServiceProvider, BotApiConnection> connection)
     {
@@ -51,6 +53,7 @@ public static class BotApiServiceCollectionExtensions
             };
             return new TelegramBotClient(options, sp.GetRequiredService<IHttpClientFactory>().CreateClient(HttpClientName));
         });
+        services.AddSingleton(sp => new UpdateSource(sp.GetRequiredService<IHttpClientFactory>().CreateClient(HttpClientName), sp.GetRequiredService<BotApiConnection>()));
         return http;
     }
 

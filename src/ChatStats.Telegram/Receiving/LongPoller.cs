@@ -1,7 +1,4 @@
-using System.Runtime.InteropServices;
-using System.Text.Json;
 using Microsoft.Extensions.Logging;
-using Telegram.Bot;
 using Telegram.Bot.Exceptions;
 using Telegram.Bot.Types.Enums;
 
@@ -47,11 +44,12 @@ public sealed class BotUnauthorizedException(string message) : Exception(message
 /// <summary>
 /// Lossless long polling, where Telegram.Bot's own receiving is not: its <c>ReceiveAsync</c> moves the offset before the
 /// handler runs, skips an update whose handler threw, and fails a whole batch over one update it cannot read. Here one
-/// getUpdates is in flight at a time, the batch goes to the <see cref="IUpdateInbox"/> as raw bytes, and the offset is
+/// getUpdates (<see cref="UpdateSource"/>) is in flight at a time, the batch goes to the <see cref="IUpdateInbox"/> as
+/// raw bytes, and the offset is
 /// confirmed (by asking for the next one) only after the inbox has stored it: a crash or a failing database re-delivers
 /// the batch instead of losing it.
 /// </summary>
-public sealed class LongPoller(ITelegramBotClient client, IUpdateInbox inbox, LongPollerOptions options, TimeProvider time, ILogger<LongPoller> logger)
+public sealed class LongPoller(UpdateSource source, IUpdateInbox inbox, LongPollerOptions options, TimeProvider time, ILogger<LongPoller> logger)
 {
     private volatile PollerState _state = PollerState.NotStarted;
     private long _lastSuccessTicks;
@@ -84,7 +82,7 @@ public sealed class LongPoller(ITelegramBotClient client, IUpdateInbox inbox, Lo
                 try
                 {
                     _state = PollerState.Polling;
-                    batch = await GetUpdatesAsync(ct).ConfigureAwait(false);
+                    batch = await source.GetUpdatesAsync(Offset, options.Limit, options.PollTimeout, options.AllowedUpdates, ct).ConfigureAwait(false);
                     Interlocked.Exchange(ref _lastSuccessTicks, time.GetUtcNow().UtcTicks);
                     errors = 0;
                     conflicts = 0;
@@ -145,24 +143,6 @@ public sealed class LongPoller(ITelegramBotClient client, IUpdateInbox inbox, Lo
                 _state = PollerState.Stopped;
             }
         }
-    }
-
-    private async Task<UpdateBatch> GetUpdatesAsync(CancellationToken ct)
-    {
-        var request = new GetRawUpdatesRequest
-        {
-            Offset = Offset is { } offset ? checked((int)offset) : null,
-            Limit = options.Limit,
-            Timeout = (int)options.PollTimeout.TotalSeconds,
-            AllowedUpdates = options.AllowedUpdates,
-        };
-        var result = await client.SendRequest(request, ct).ConfigureAwait(false);
-        if (result.ValueKind != JsonValueKind.Array)
-        {
-            throw new RequestException($"getUpdates answered ok without a result array ({result.ValueKind})");
-        }
-        // The result array's bytes as Telegram sent them: they are what the inbox stores.
-        return UpdateBatch.FromArray(JsonMarshal.GetRawUtf8Value(result).ToArray());
     }
 
     private async Task StoreUntilDurableAsync(UpdateBatch batch, CancellationToken ct)

@@ -9,35 +9,45 @@ namespace ChatStats.Telegram.Receiving;
 /// </summary>
 public sealed class UpdateBatch
 {
-    private UpdateBatch(byte[] json, IReadOnlyList<RawUpdate> updates)
+    private UpdateBatch(ReadOnlyMemory<byte> json, IReadOnlyList<RawUpdate> updates)
     {
         Json = json;
         Updates = updates;
     }
 
     /// <summary>The updates as one JSON array, ready to be stored as they are.</summary>
-    public byte[] Json { get; }
+    public ReadOnlyMemory<byte> Json { get; }
 
     public IReadOnlyList<RawUpdate> Updates { get; }
 
     public int Count => Updates.Count;
 
     /// <summary>Reads a JSON array of updates; throws <see cref="JsonException"/> when the bytes are not one.</summary>
-    public static UpdateBatch FromArray(byte[] json)
+    public static UpdateBatch FromArray(ReadOnlyMemory<byte> json)
     {
-        var reader = new Utf8JsonReader(json);
+        var reader = new Utf8JsonReader(json.Span);
         if (!reader.Read() || reader.TokenType != JsonTokenType.StartArray)
         {
             throw new JsonException("expected a JSON array of updates");
         }
-        var updates = new List<RawUpdate>();
+        return ReadArray(ref reader, json);
+    }
+
+    /// <summary>
+    /// From a reader standing on an array's '[' in <paramref name="buffer"/> (the bytes it reads), one slice per element
+    /// up to the closing ']', in the same pass: a getUpdates answer is cut while it is searched for its result.
+    /// </summary>
+    internal static UpdateBatch ReadArray(ref Utf8JsonReader reader, ReadOnlyMemory<byte> buffer)
+    {
+        var arrayStart = (int)reader.TokenStartIndex;
+        var updates = new List<RawUpdate>(100);
         while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
         {
             var start = (int)reader.TokenStartIndex;
             var id = reader.TokenType == JsonTokenType.StartObject ? ReadUpdateId(ref reader) : SkipValue(ref reader);
-            updates.Add(new RawUpdate(id, json.AsMemory(start, (int)reader.BytesConsumed - start)));
+            updates.Add(new RawUpdate(id, buffer.Slice(start, (int)reader.BytesConsumed - start)));
         }
-        return new UpdateBatch(json, updates);
+        return new UpdateBatch(buffer[arrayStart..(int)reader.BytesConsumed], updates);
     }
 
     /// <summary>One update (a webhook delivery, say); throws <see cref="JsonException"/> when the bytes are not a JSON object.</summary>

@@ -14,12 +14,12 @@ public sealed class LongPollerTests : IAsyncLifetime
     private readonly RecordingHandler _handler = new();
     private readonly CancellationTokenSource _stop = new();
     private FakeBotApi _api = null!;
-    private ITelegramBotClient _client = null!;
+    private UpdateSource _source = null!;
 
     public async Task InitializeAsync()
     {
         _api = await FakeBotApi.StartAsync();
-        _client = _api.CreateClient(pollTimeout: TimeSpan.FromSeconds(1));
+        _source = _api.CreateUpdateSource(pollTimeout: TimeSpan.FromSeconds(1));
     }
 
     public async Task DisposeAsync()
@@ -28,8 +28,8 @@ public sealed class LongPollerTests : IAsyncLifetime
         await _api.DisposeAsync();
     }
 
-    private LongPoller NewPoller(ITelegramBotClient? client = null) =>
-        new(client ?? _client, _handler, new LongPollerOptions { PollTimeout = TimeSpan.FromSeconds(1) }, _time, NullLogger<LongPoller>.Instance);
+    private LongPoller NewPoller(UpdateSource? source = null) =>
+        new(source ?? _source, _handler, new LongPollerOptions { PollTimeout = TimeSpan.FromSeconds(1) }, _time, NullLogger<LongPoller>.Instance);
 
     private static async Task Until(Func<bool> condition, string what)
     {
@@ -128,7 +128,7 @@ public sealed class LongPollerTests : IAsyncLifetime
     [Fact]
     public async Task ARejectedTokenStopsPollingWithAClearError()
     {
-        var poller = NewPoller(_api.CreateClient(token: "1:revoked"));
+        var poller = NewPoller(_api.CreateUpdateSource(token: "1:revoked"));
 
         var ex = await Assert.ThrowsAsync<BotUnauthorizedException>(() => poller.RunAsync(_stop.Token));
 
@@ -163,7 +163,7 @@ public sealed class LongPollerTests : IAsyncLifetime
     public async Task TwoPollersWithOneTokenMakeTelegramAnswer409()
     {
         var first = NewPoller();
-        var second = NewPoller(_api.CreateClient(pollTimeout: TimeSpan.FromSeconds(1)));
+        var second = NewPoller(_api.CreateUpdateSource(pollTimeout: TimeSpan.FromSeconds(1)));
         var a = first.RunAsync(_stop.Token);
         var b = second.RunAsync(_stop.Token);
 
@@ -184,7 +184,7 @@ public sealed class LongPollerTests : IAsyncLifetime
         await Until(() => _handler.Batches.Count == 1, "the batch reaches the inbox");
 
         Assert.Equal("héllo \"quoted\" 🦄", _handler.Batches[0].Updates[0].Read().Update!.Message!.Text);
-        Assert.Contains("future_kind", System.Text.Encoding.UTF8.GetString(_handler.Batches[0].Json));
+        Assert.Contains("future_kind", System.Text.Encoding.UTF8.GetString(_handler.Batches[0].Json.Span));
         Assert.Equal(ids, _handler.Batches[0].Updates.Select(u => u.UpdateId));
         Assert.Equal("[\"message\",\"edited_message\",\"channel_post\",\"edited_channel_post\",\"callback_query\",\"my_chat_member\",\"chat_member\",\"message_reaction\"]",
             _api.LastAllowedUpdates);
