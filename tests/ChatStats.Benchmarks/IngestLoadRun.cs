@@ -57,7 +57,7 @@ internal static class IngestLoadRun
                 var result = await IngestAsync(traffic, dir);
                 results[label].Add(result);
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"run {run}: {label}: ingest {result.Rate:N0} updates/s, peak RSS {result.PeakMb:N0} MB; poll loop {result.PollMs:N2} ms round trip + {result.StoreMs:N2} ms into the inbox per batch"));
+                    $"run {run}: {label}: ingest {result.Rate:N0} updates/s ({result.SteadyRate:N0} after the first {SteadyAfter.TotalSeconds:0} s), peak RSS {result.PeakMb:N0} MB; poll loop {result.PollMs:N2} ms round trip + {result.StoreMs:N2} ms into the inbox per batch"));
             }
         }
         var anatomy = await PollLoopAnatomyAsync(traffic);
@@ -68,14 +68,17 @@ internal static class IngestLoadRun
         foreach (var (label, list) in results)
         {
             Row($"{label}: ingest, updates/s", list.Select(r => r.Rate), "N0");
+            Row($"{label}: ingest after the first {SteadyAfter.TotalSeconds:0} s, updates/s", list.Select(r => r.SteadyRate), "N0");
             Row($"{label}: bot peak RSS, MB", list.Select(r => r.PeakMb), "N0");
+            Row($"{label}: bot CPU (user + system), s", list.Select(r => r.CpuSeconds), "N1");
             Row($"{label}: getUpdates round trip per batch, ms", list.Select(r => r.PollMs), "N2");
             Row($"{label}: batch into the inbox (insert + commit), ms", list.Select(r => r.StoreMs), "N2");
         }
         if (results.Count == 2)
         {
-            var ratios = results["this build"].Zip(results[againstLabel], (a, b) => a.Rate / b.Rate).ToList();
-            Row($"this build / {againstLabel}, per run", ratios, "P0");
+            Row($"this build / {againstLabel}, per run", results["this build"].Zip(results[againstLabel], (a, b) => a.Rate / b.Rate), "P0");
+            Row($"this build / {againstLabel} after the first {SteadyAfter.TotalSeconds:0} s, per run",
+                results["this build"].Zip(results[againstLabel], (a, b) => a.SteadyRate / b.SteadyRate), "P0");
         }
         Row("baseline (poll + read, nothing stored), updates/s", baselines.Select(b => b.Rate), "N0");
         Row("baseline round trip per 100-update batch, ms", baselines.Select(b => b.MsPerBatch), "N2");
@@ -86,8 +89,8 @@ internal static class IngestLoadRun
         Console.WriteLine("| part | ms |");
         Console.WriteLine("|---|---|");
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| getUpdates round trip (baseline) | {Median([.. baselines.Select(b => b.MsPerBatch)]):N2} |"));
-        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| insert, payload stored uncompressed | {anatomy.InsertMs:N2} |"));
-        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| lz4 compression of the payload (server) | {anatomy.CompressionMs:N2} |"));
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| insert, payload stored uncompressed (STORAGE EXTERNAL) | {anatomy.InsertMs:N2} |"));
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| lz4 compression, net: compressed insert minus uncompressed (negative: writing 4x the bytes costs more than compressing) | {anatomy.CompressionMs:N2} |"));
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| commit wait (WAL flush) | {anatomy.CommitMs:N2} |"));
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| sum: round trip + one commit | {Median([.. baselines.Select(b => b.MsPerBatch)]) + anatomy.InsertMs + anatomy.CompressionMs + anatomy.CommitMs:N2} |"));
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| measured: the poll loop with this build's inbox writer | {Median([.. stored.Select(b => b.MsPerBatch)]):N2} |"));
@@ -95,7 +98,9 @@ internal static class IngestLoadRun
         return 0;
     }
 
-    internal sealed record IngestResult(double Rate, double PeakMb, double PollMs, double StoreMs);
+    internal sealed record IngestResult(double Rate, double SteadyRate, double PeakMb, double PollMs, double StoreMs, double CpuSeconds);
+
+    private static readonly TimeSpan SteadyAfter = TimeSpan.FromSeconds(5);
 
     private static void Row(string label, IEnumerable<double> values, string format)
     {
@@ -120,21 +125,27 @@ internal static class IngestLoadRun
         try
         {
             var started = await WaitForFirstDeliveryAsync(api, bot);
+            await using var dataSource = NpgsqlDataSource.Create(cs);
+            // Past the first seconds (start-up JIT), for the rate a long-running bot keeps.
+            await Task.Delay(SteadyAfter);
+            var warmRows = await CountAsync(dataSource);
+            var warmAt = Stopwatch.GetElapsedTime(started);
             await WaitAsync(() => api.ConfirmedBelow > ids[^1] - 1 || api.PendingCount <= 100, bot, TimeSpan.FromMinutes(10));
             var polled = Stopwatch.GetElapsedTime(started);
             // The last batch is confirmed only by a later poll; count its rows directly instead of waiting for one.
-            await using var dataSource = NpgsqlDataSource.Create(cs);
             await WaitAsync(() => CountAsync(dataSource).GetAwaiter().GetResult() >= traffic.MessageRows, bot, TimeSpan.FromMinutes(2));
             var elapsed = Stopwatch.GetElapsedTime(started);
+            var steady = (traffic.MessageRows - warmRows) * ((double)traffic.Updates.Count / traffic.MessageRows) / (elapsed - warmAt).TotalSeconds;
             var peak = PeakRssMb(bot.Id);
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  received all in {polled.TotalSeconds:F1} s, recorded all in {elapsed.TotalSeconds:F1} s"));
+            var cpu = CpuSeconds(bot.Id);
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  received all in {polled.TotalSeconds:F1} s, recorded all in {elapsed.TotalSeconds:F1} s; bot CPU {cpu:F1} s"));
             var (pollMs, storeMs) = await PrintBotMetricsAsync(webPort);
             var rows = await CountAsync(dataSource);
             if (rows != traffic.MessageRows)
             {
                 throw new InvalidOperationException($"expected {traffic.MessageRows} message rows, found {rows}");
             }
-            return new IngestResult(traffic.Updates.Count / elapsed.TotalSeconds, peak, pollMs, storeMs);
+            return new IngestResult(traffic.Updates.Count / elapsed.TotalSeconds, steady, peak, pollMs, storeMs, cpu);
         }
         finally
         {
@@ -310,6 +321,8 @@ internal static class IngestLoadRun
         var commit = commits > 0 ? string.Create(CultureInfo.InvariantCulture, $" (of which {metrics.Value("chatstats_inbox_commit_duration_seconds_sum") * 1000 / commits:N2} ms insert + commit)") : "";
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"  bot: {batches:N0} getUpdates batches, {poll:N2} ms round trip + {handle:N2} ms into the inbox each{commit}; {chunks:N0} chunks recorded, {updates / Math.Max(1, chunks):N0} updates each, {seconds * 1000 / Math.Max(1, chunks):N1} ms each (claim to commit)"));
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"  bot runtime: JIT {metrics.Value("dotnet_jit_compilation_time_seconds_total"):N2} s over {metrics.Value("dotnet_jit_compiled_methods_total"):N0} methods, GC pauses {metrics.Value("dotnet_gc_pause_time_seconds_total"):N2} s, {metrics.Value("dotnet_gc_heap_total_allocated_bytes_total") / 1e9:N2} GB allocated"));
         return (poll, handle);
     }
 
@@ -400,6 +413,14 @@ internal static class IngestLoadRun
             }
         }
         return double.NaN;
+    }
+
+    /// <summary>User plus system CPU time the process has used so far (/proc/PID/stat, in clock ticks of 1/100 s).</summary>
+    internal static double CpuSeconds(int pid)
+    {
+        var stat = File.ReadAllText($"/proc/{pid}/stat");
+        var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+        return (long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture)) / 100.0;
     }
 
     internal static void Stop(Process bot)

@@ -39,10 +39,14 @@ internal sealed class IngestBatchProcessor(
         public required IReadOnlyList<Claimed> Claimed { get; init; }
         /// <summary>The inbox rows this chunk removes when it commits.</summary>
         public required long[] InboxRows { get; init; }
-        /// <summary>Each claimed update as read, in the same order as <see cref="Claimed"/>.</summary>
-        public required IReadOnlyList<ReadUpdate> Updates { get; init; }
-        /// <summary>Updates to answer: those that need a handler and were not answered before (handled_updates).</summary>
-        public required IReadOnlySet<long> ToAnswer { get; init; }
+        /// <summary>
+        /// The kind of each update the library could read, for the metric once the chunk commits. The updates themselves
+        /// are not kept: each one's object graph dies as soon as it is mapped to rows (a chunk of them kept alive until
+        /// the commit survived several collections and cost measurable GC pauses).
+        /// </summary>
+        public required IReadOnlyList<UpdateType> Kinds { get; init; }
+        /// <summary>Updates to answer once the chunk commits: those that need a handler and were not answered before (handled_updates).</summary>
+        public required IReadOnlyList<Update> ToAnswer { get; init; }
         public required IngestBatch Batch { get; set; }
         public required long StartedAt { get; init; }
         public int Count => Claimed.Count;
@@ -86,7 +90,12 @@ internal sealed class IngestBatchProcessor(
             await tx.SaveAsync(ClaimedSavepoint, ct);
             return new Chunk(connection, tx)
             {
-                Claimed = claimed, InboxRows = rows, Updates = updates, ToAnswer = toAnswer, Batch = Map(updates, claimed), StartedAt = started,
+                Claimed = claimed,
+                InboxRows = rows,
+                Kinds = [.. updates.Where(u => u.IsReadable).Select(u => u.Update!.Type)],
+                ToAnswer = [.. updates.Where(u => u.IsReadable && toAnswer.Contains(u.UpdateId)).Select(u => u.Update!)],
+                Batch = Map(updates, claimed),
+                StartedAt = started,
             };
         }
         catch
@@ -131,17 +140,13 @@ internal sealed class IngestBatchProcessor(
         {
             IngestMetrics.UpdatesFailed.Add(batch.DeadLetters.Count, new KeyValuePair<string, object?>("stage", "ingest"));
         }
-        foreach (var read in chunk.Updates)
+        foreach (var kind in chunk.Kinds)
         {
-            if (read.Update is not { } update)
-            {
-                continue;
-            }
-            IngestMetrics.UpdatesHandled.Add(1, new KeyValuePair<string, object?>("kind", KindTag(update.Type)));
-            if (chunk.ToAnswer.Contains(read.UpdateId))
-            {
-                await dispatcher.EnqueueAsync(update, ct);
-            }
+            IngestMetrics.UpdatesHandled.Add(1, new KeyValuePair<string, object?>("kind", KindTag(kind)));
+        }
+        foreach (var update in chunk.ToAnswer)
+        {
+            await dispatcher.EnqueueAsync(update, ct);
         }
         return chunk.Count;
     }
@@ -255,9 +260,10 @@ internal sealed class IngestBatchProcessor(
     private async Task<IngestBatch> ProcessOneByOneAsync(Chunk chunk, CancellationToken ct)
     {
         var all = new IngestBatch();
-        for (var i = 0; i < chunk.Updates.Count; i++)
+        for (var i = 0; i < chunk.Claimed.Count; i++)
         {
-            var update = chunk.Updates[i];
+            // Read again from the bytes: the chunk does not keep the objects (rare: only a refused chunk comes here).
+            var update = new RawUpdate(chunk.Claimed[i].UpdateId, chunk.Claimed[i].Payload).Read();
             var single = Map([update], [chunk.Claimed[i]]);
             await chunk.Transaction.SaveAsync("update", ct);
             try
