@@ -210,6 +210,8 @@ cmd_doctor() {
 }
 
 cmd_bench() {
+  # wrk plays Telegram's side of the webhook load run.
+  PACKAGES+=(wrk)
   ensure_packages
   ensure_dotnet
   local tmp; tmp=$(mktemp -d "${TMPDIR:-/tmp}/chatstats-bench.XXXXXX")

@@ -2,7 +2,7 @@ using BenchmarkDotNet.Running;
 using ChatStats.Benchmarks;
 
 // deploy/dev.sh bench ingest [--updates N] [--runs N] [--against REV]   end-to-end ingest load run (A/B against another commit)
-// deploy/dev.sh bench webhook [--updates N] [--concurrency N] [--runs N]   webhook receiving: updates/s stored durably
+// deploy/dev.sh bench webhook [--seconds N] [--concurrency N] [--runs N]   webhook receiving (wrk): updates/s stored durably
 // deploy/dev.sh bench micro [BenchmarkDotNet args]      hot-path micro-benchmarks
 // deploy/dev.sh bench stats [--messages N] [--members N] [--iterations N]   statistics commands on a big chat
 // deploy/dev.sh bench import [--messages N] [--runs N]   chatstats import of a generated export
@@ -26,6 +26,6 @@ static int RunMicro(string[] args)
 
 static int Usage()
 {
-    Console.Error.WriteLine("usage: ChatStats.Benchmarks ingest [--updates N] [--runs N] [--against-bot DIR] | webhook [--updates N] [--concurrency N] | stats [--messages N] [--members N] | import [--messages N] [--runs N] | micro [BenchmarkDotNet arguments]");
+    Console.Error.WriteLine("usage: ChatStats.Benchmarks ingest [--updates N] [--runs N] [--against-bot DIR] | webhook [--seconds N] [--concurrency N] | stats [--messages N] [--members N] | import [--messages N] [--runs N] | micro [BenchmarkDotNet arguments]");
     return 2;
 }

@@ -9,23 +9,23 @@ namespace ChatStats.Bot.Ingest;
 /// <summary>
 /// The inbox: received updates become rows exactly as Telegram sent them, and only once a row has committed may the
 /// poller confirm its offset or the webhook answer 200; recording happens in <see cref="InboxProcessor"/>, in parallel.
-/// Stores share commits: whatever arrives while a commit is on its way goes into the next one (a long-poll batch is a
-/// group of one; a hundred concurrent webhook deliveries are a few groups), so the disk's flush, not the number of
-/// deliveries, sets the pace. A replayed update may be stored twice; recording absorbs it by its keys and answers it once.
+/// Stores share commits: one commit is on its way at a time, and whatever arrives meanwhile goes into the next one (a
+/// long-poll batch is a group of one; a hundred concurrent webhook deliveries are groups of about forty), so the disk's
+/// flush, not the number of deliveries, sets the pace. Two commits in flight made groups half the size and the
+/// webhook slower (docs/benchmarks.md). A replayed update may be stored twice; recording absorbs it by its keys and
+/// answers it once.
 /// </summary>
 internal sealed class InboxWriter : IUpdateInbox, IAsyncDisposable
 {
-    /// <summary>Commits in flight at once: while one waits for the disk, the next group is being written.</summary>
-    private const int Writers = 2;
     private const int MaxGroupUpdates = 1_000;
 
-    private readonly Channel<Pending> _pending = Channel.CreateUnbounded<Pending>(new UnboundedChannelOptions { SingleWriter = false });
+    private readonly Channel<Pending> _pending = Channel.CreateUnbounded<Pending>(new UnboundedChannelOptions { SingleReader = true });
     private readonly NpgsqlDataSource _dataSource;
     private readonly IngestWriter _writer;
     private readonly InboxSignal _signal;
     private readonly IOptions<IngestOptions> _options;
     private readonly ILogger<InboxWriter> _logger;
-    private readonly Lazy<Task[]> _loops;
+    private readonly Lazy<Task> _writing;
 
     public InboxWriter(NpgsqlDataSource dataSource, IngestWriter writer, InboxSignal signal, IOptions<IngestOptions> options, ILogger<InboxWriter> logger)
     {
@@ -34,7 +34,7 @@ internal sealed class InboxWriter : IUpdateInbox, IAsyncDisposable
         _signal = signal;
         _options = options;
         _logger = logger;
-        _loops = new Lazy<Task[]>(() => [.. Enumerable.Range(0, Writers).Select(_ => Task.Run(WriteGroupsAsync))]);
+        _writing = new Lazy<Task>(() => Task.Run(WriteGroupsAsync));
     }
 
     private sealed record Pending(UpdateBatch Batch, TaskCompletionSource Stored);
@@ -57,8 +57,10 @@ internal sealed class InboxWriter : IUpdateInbox, IAsyncDisposable
             batch = UpdateBatch.Join([.. batch.Updates.Where(u => u.UpdateId > 0)]);
         }
 
-        var pending = new Pending(batch, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
-        _ = _loops.Value;
+        // Completed inline by the writer after its commit: each waiter only finishes its request (the webhook's 200, the
+        // poller's next getUpdates) up to its next await, and a hop to the thread pool per delivery cost more than that.
+        var pending = new Pending(batch, new TaskCompletionSource());
+        _ = _writing.Value;
         if (!_pending.Writer.TryWrite(pending))
         {
             throw new ObjectDisposedException(nameof(InboxWriter), "the inbox is shutting down");
@@ -126,9 +128,9 @@ internal sealed class InboxWriter : IUpdateInbox, IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         _pending.Writer.TryComplete();
-        if (_loops.IsValueCreated)
+        if (_writing.IsValueCreated)
         {
-            await Task.WhenAll(_loops.Value);
+            await _writing.Value;
         }
     }
 }

@@ -4,7 +4,6 @@ using System.Text;
 using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
-using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
@@ -33,18 +32,32 @@ public static class WebhookEndpoint
     /// is durable; anything else makes Telegram deliver it again. A body that is not an update (too long, not JSON) is
     /// kept as unreadable and acknowledged, since delivering it again cannot help.
     /// </summary>
-    public static RouteHandlerBuilder MapTelegramWebhook(this IEndpointRouteBuilder endpoints, string pattern) =>
-        endpoints.MapPost(pattern, ReceiveAsync).ExcludeFromDescription();
-
-    private static async Task<IResult> ReceiveAsync(HttpContext context, [FromServices] IUpdateInbox inbox, [FromServices] WebhookReceiverOptions options, [FromServices] ILoggerFactory loggers)
+    public static IEndpointConventionBuilder MapTelegramWebhook(this IEndpointRouteBuilder endpoints, string pattern)
     {
-        var logger = loggers.CreateLogger(typeof(WebhookEndpoint).FullName!);
+        var services = endpoints.ServiceProvider;
+        var options = services.GetRequiredService<WebhookReceiverOptions>();
+        var receiver = new Receiver(services.GetRequiredService<IUpdateInbox>(), options, Digest(options.SecretToken),
+            services.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(WebhookEndpoint).FullName!));
+        // A plain RequestDelegate: the answer is a bare status code, and this runs for every update Telegram sends.
+        return endpoints.MapPost(pattern, receiver.ReceiveAsync);
+    }
+
+    /// <summary>What one delivery needs, resolved once: the endpoint runs for every update Telegram sends.</summary>
+    private sealed class Receiver(IUpdateInbox inbox, WebhookReceiverOptions options, byte[] secretDigest, ILogger logger)
+    {
+        public async Task ReceiveAsync(HttpContext context) =>
+            context.Response.StatusCode = await WebhookEndpoint.ReceiveAsync(context, inbox, options, secretDigest, logger);
+    }
+
+    /// <returns>The status to answer: 200 once stored (or kept as unreadable), 401, 499 or 503.</returns>
+    private static async Task<int> ReceiveAsync(HttpContext context, IUpdateInbox inbox, WebhookReceiverOptions options, byte[] secretDigest, ILogger logger)
+    {
         var ct = context.RequestAborted;
-        if (!SecretMatches(context.Request.Headers[SecretHeader].ToString(), options.SecretToken))
+        if (!SecretMatches(context.Request.Headers[SecretHeader].ToString(), secretDigest))
         {
             Count("unauthorized");
             logger.LogDebug("Webhook call from {RemoteIp} without the right secret token; refused", context.Connection.RemoteIpAddress);
-            return Results.Unauthorized();
+            return StatusCodes.Status401Unauthorized;
         }
 
         var (body, length, complete) = await ReadBodyAsync(context.Request, options.MaxBodyBytes, ct);
@@ -57,7 +70,7 @@ public static class WebhookEndpoint
                     context.Request.ContentLength ?? length, options.MaxBodyBytes);
                 await inbox.StoreUnreadableAsync(body.AsMemory(0, Math.Min(length, KeptOfOversized)),
                     $"webhook body exceeds {options.MaxBodyBytes} bytes (only the first {Math.Min(length, KeptOfOversized)} kept)", ct);
-                return Results.Ok();
+                return StatusCodes.Status200OK;
             }
             UpdateBatch batch;
             try
@@ -69,23 +82,23 @@ public static class WebhookEndpoint
                 Count("unreadable");
                 logger.LogWarning("A webhook body of {Length} bytes is not a JSON object ({Error}); kept as a dead letter", length, ex.Message);
                 await inbox.StoreUnreadableAsync(body.AsMemory(0, length), $"webhook body is not a JSON object: {ex.Message}", ct);
-                return Results.Ok();
+                return StatusCodes.Status200OK;
             }
             await inbox.StoreAsync(batch, ct);
             Count("stored");
-            return Results.Ok();
+            return StatusCodes.Status200OK;
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested)
         {
             // Telegram gave up on this delivery; it will send it again.
             Count("aborted");
-            return Results.StatusCode(StatusCodes.Status499ClientClosedRequest);
+            return StatusCodes.Status499ClientClosedRequest;
         }
         catch (Exception ex)
         {
             Count("failed");
             logger.LogError(ex, "Could not store a webhook update; answering 503 so that Telegram delivers it again");
-            return Results.StatusCode(StatusCodes.Status503ServiceUnavailable);
+            return StatusCodes.Status503ServiceUnavailable;
         }
         finally
         {
@@ -94,18 +107,20 @@ public static class WebhookEndpoint
     }
 
     /// <summary>Compares digests, so neither the content nor the length of the secret leaks through timing.</summary>
-    internal static bool SecretMatches(string presented, string expected)
+    internal static bool SecretMatches(string presented, byte[] expectedDigest)
     {
-        if (string.IsNullOrEmpty(expected))
+        if (expectedDigest.Length == 0 || presented.Length > 1024)
         {
             return false;
         }
-        Span<byte> a = stackalloc byte[SHA256.HashSizeInBytes];
-        Span<byte> b = stackalloc byte[SHA256.HashSizeInBytes];
-        SHA256.HashData(Encoding.UTF8.GetBytes(presented), a);
-        SHA256.HashData(Encoding.UTF8.GetBytes(expected), b);
-        return CryptographicOperations.FixedTimeEquals(a, b);
+        Span<byte> bytes = stackalloc byte[Encoding.UTF8.GetMaxByteCount(presented.Length)];
+        Span<byte> digest = stackalloc byte[SHA256.HashSizeInBytes];
+        SHA256.HashData(bytes[..Encoding.UTF8.GetBytes(presented, bytes)], digest);
+        return CryptographicOperations.FixedTimeEquals(digest, expectedDigest);
     }
+
+    /// <summary>The secret's digest; empty (nothing matches) when no secret is configured.</summary>
+    internal static byte[] Digest(string secret) => string.IsNullOrEmpty(secret) ? [] : SHA256.HashData(Encoding.UTF8.GetBytes(secret));
 
     /// <summary>Reads at most <paramref name="max"/> + 1 bytes into a pooled buffer; <c>complete</c> is false when there were more.</summary>
     private static async Task<(byte[] Buffer, int Length, bool Complete)> ReadBodyAsync(HttpRequest request, int max, CancellationToken ct)
