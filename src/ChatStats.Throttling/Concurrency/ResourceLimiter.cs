@@ -180,7 +180,9 @@ public sealed class ResourceLimiter<TKey> where TKey : notnull
         _queue.Remove(waiter.Node!);
         waiter.Node = null;
         waiter.Timeout?.Dispose();
-        waiter.Cancellation.Dispose();
+        // Unregister, not Dispose: Dispose waits for a callback already running, and a running Cancel is waiting for
+        // this very lock (a deadlock the randomized test found). A callback that runs late finds the waiter gone.
+        waiter.Cancellation.Unregister();
         var user = _users[waiter.Key];
         user.Queued--;
         _globalQueued--;

@@ -183,6 +183,41 @@ public sealed class ResourceLimiterTests
     }
 
     [Fact]
+    public async Task ACancellationRacingTheReleaseThatWouldServeItNeverDeadlocks()
+    {
+        // The release serves the waiter (taking it out of line under the lock) while its token's callback, already
+        // running on another thread, waits for that lock: disposing the registration there waited for the callback.
+        var limiter = Limiter(perUser: 1, global: 1);
+        for (var i = 0; i < 2_000; i++)
+        {
+            var held = await limiter.AcquireAsync(1);
+            using var cts = new CancellationTokenSource();
+            var waiting = limiter.AcquireAsync(2, cts.Token).AsTask();
+            using var start = new Barrier(2);
+            var cancel = Task.Run(() =>
+            {
+                start.SignalAndWait();
+                cts.Cancel();
+            });
+            var release = Task.Run(() =>
+            {
+                start.SignalAndWait();
+                held.Dispose();
+            });
+            await Task.WhenAll(cancel, release).WaitAsync(TimeSpan.FromSeconds(30));
+            try
+            {
+                (await waiting.WaitAsync(TimeSpan.FromSeconds(30))).Dispose();
+            }
+            catch (OperationCanceledException)
+            {
+            }
+        }
+
+        Assert.Equal((0, 0, 0), (limiter.GetStats().GlobalConcurrent, limiter.GetStats().GlobalQueued, limiter.GetStats().TotalUsers));
+    }
+
+    [Fact]
     public async Task AfterAnyMixOfOutcomesEveryPermitAndQueuePlaceIsReturned()
     {
         var limiter = Limiter(OverloadPolicy.DropOldest, perUser: 2, userQueue: 3, global: 8, globalQueue: 20);
