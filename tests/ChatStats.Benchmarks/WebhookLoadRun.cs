@@ -35,6 +35,31 @@ internal static partial class WebhookLoadRun
         }
 
         public static MachineCpu operator -(MachineCpu a, MachineCpu b) => new(a.Busy - b.Busy, a.Total - b.Total);
+
+        /// <summary>CPU seconds used so far by every process with this command name (postgres, wrk).</summary>
+        public static double ByName(string name)
+        {
+            var total = 0.0;
+            foreach (var dir in Directory.EnumerateDirectories("/proc").Where(d => char.IsAsciiDigit(Path.GetFileName(d)[0])))
+            {
+                try
+                {
+                    var stat = File.ReadAllText(Path.Combine(dir, "stat"));
+                    var open = stat.IndexOf('(', StringComparison.Ordinal);
+                    var close = stat.LastIndexOf(')');
+                    if (stat[(open + 1)..close] == name)
+                    {
+                        var fields = stat[(close + 2)..].Split(' ');
+                        total += (long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture)) / 100.0;
+                    }
+                }
+                catch (IOException)
+                {
+                    // The process ended while we looked.
+                }
+            }
+            return total;
+        }
     }
 
     private sealed record Run(double Rate, double Group, double PeakMb, double P50Ms, double P99Ms, double WebCpuUs);
@@ -119,13 +144,15 @@ internal static partial class WebhookLoadRun
             var storedBefore = await StoredAsync(dataSource);
             var webCpu = IngestLoadRun.CpuSeconds(web.Id);
             var machine = MachineCpu.Read();
+            var postgres = MachineCpu.ByName("postgres");
             var result = await WrkAsync(wrk, script, url, concurrency, seconds);
             var (busy, total) = MachineCpu.Read() - machine;
+            var postgresUsed = MachineCpu.ByName("postgres") - postgres;
             var webUsed = IngestLoadRun.CpuSeconds(web.Id) - webCpu;
             var after = await BotMetrics.ReadAsync(port);
             var stored = await StoredAsync(dataSource) - storedBefore;
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"  {result.Requests:N0} deliveries answered 200 in {result.Seconds:F1} s; web role CPU {webUsed:F1} s, machine busy {busy:F1} of {total:F1} CPU-s; " +
+                $"  {result.Requests:N0} deliveries answered 200 in {result.Seconds:F1} s; web role CPU {webUsed:F1} s, PostgreSQL {postgresUsed:F1} s, machine busy {busy:F1} of {total:F1} CPU-s; " +
                 $"JIT {after.Value("dotnet_jit_compilation_time_seconds_total") - before.Value("dotnet_jit_compilation_time_seconds_total"):N2} s, GC pauses {after.Value("dotnet_gc_pause_time_seconds_total") - before.Value("dotnet_gc_pause_time_seconds_total"):N2} s"));
             if (result.Failures > 0 || stored < result.Requests || stored > result.Requests + concurrency)
             {
