@@ -236,9 +236,13 @@ cmd_bench() {
     say "building $against ($rev) for comparison"
     mkdir -p "$tmp/against"
     git archive "$rev" | tar -x -C "$tmp/against"
-    (cd "$tmp/against" && dotnet build migrations/ChatStats.Migrations -c Release -nologo -v quiet -clp:ErrorsOnly) \
+    # ingest runs the other commit's chatstats; jobs runs its own benchmark (the job queue it had).
+    local project=migrations/ChatStats.Migrations
+    [ "${args[0]:-}" = jobs ] && project=tests/ChatStats.Benchmarks
+    (cd "$tmp/against" && dotnet build "$project" -c Release -nologo -v quiet -clp:ErrorsOnly) \
       || die "could not build $against"
-    args+=(--against-bot "$tmp/against/src/ChatStats.Bot/bin/Release/net10.0" --against-label "$against ($rev)")
+    args+=(--against-bot "$tmp/against/src/ChatStats.Bot/bin/Release/net10.0" --against-bench "$tmp/against/tests/ChatStats.Benchmarks/bin/Release/net10.0" \
+      --against-label "$against ($rev)")
   fi
   export CHATSTATS_BENCH_SERVER_URL="postgres://$PG_USER@127.0.0.1:$port/postgres"
   dotnet tests/ChatStats.Benchmarks/bin/Release/net10.0/ChatStats.Benchmarks.dll "${args[@]}"

@@ -19,6 +19,7 @@ internal static class AppHost
             var web = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
             AddCommon(web, roles, overrides);
             web.AddWeb();
+            web.AddAdmin();
             web.AddApi();
             var webhook = web.Configuration.UsesWebhook();
             if (webhook)
@@ -27,12 +28,13 @@ internal static class AppHost
             }
             services?.Invoke(web.Services);
             var app = web.Build();
+            app.UseAdmin();
             if (webhook)
             {
                 app.MapWebhook();
             }
             app.MapApi();
-            app.MapJobsDashboard();
+            app.MapAdmin();
             app.MapHealthAndMetrics();
             return app;
         }
@@ -61,6 +63,7 @@ internal static class AppHost
         builder.Services.AddValidatedOptions<WebOptions>(WebOptions.Section);
         builder.Services.AddValidatedOptions<LimitsOptions>(LimitsOptions.Section);
         builder.Services.AddSingleton<ChatTiers>();
+        builder.AddJobs(workers: false);
         if (telegram)
         {
             builder.AddTelegram();
@@ -77,8 +80,7 @@ internal static class AppHost
         builder.Services.AddHostedService<InstanceHeartbeat>();
         builder.AddCapacity();
         builder.Services.AddSingleton<ChatTiers>();
-        builder.AddJobQueue(workers: roles.Worker);
-        builder.Services.AddSingleton<ChatStats.Jobs.JobsDashboardQueries>();
+        builder.AddJobs(workers: roles.Worker);
         if (roles.Bot || roles.Worker)
         {
             // The web role stays up on an old schema and says so on /health/ready; the bot and workers must not write into one.

@@ -379,12 +379,12 @@ internal static class IngestLoadRun
         return Stopwatch.GetTimestamp();
     }
 
-    internal static async Task WaitAsync(Func<bool> done, Process bot, TimeSpan timeout)
+    internal static async Task WaitAsync(Func<bool> done, Process? bot, TimeSpan timeout)
     {
         var deadline = DateTime.UtcNow + timeout;
         while (!done())
         {
-            if (bot.HasExited)
+            if (bot is { HasExited: true })
             {
                 throw new InvalidOperationException($"the bot exited with {bot.ExitCode}");
             }

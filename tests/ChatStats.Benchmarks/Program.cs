@@ -6,7 +6,7 @@ using ChatStats.Benchmarks;
 // deploy/dev.sh bench micro [BenchmarkDotNet args]      hot-path micro-benchmarks
 // deploy/dev.sh bench stats [--messages N] [--members N] [--iterations N]   statistics commands on a big chat
 // deploy/dev.sh bench import [--messages N] [--runs N]   chatstats import of a generated export
-// deploy/dev.sh bench jobs [--jobs N] [--workers N] [--runs N]   no-op jobs/s and enqueue-to-start latency
+// deploy/dev.sh bench jobs [--jobs N] [--workers N] [--max-connections N] [--runs N] [--against REV]   Hangfire: no-op jobs/s, enqueue-to-start latency across processes and in one
 return args switch
 {
     ["ingest", .. var rest] => await IngestLoadRun.RunAsync(rest),
@@ -26,6 +26,6 @@ static int RunMicro(string[] args)
 
 static int Usage()
 {
-    Console.Error.WriteLine("usage: ChatStats.Benchmarks ingest [--updates N] [--runs N] [--against-bot DIR] | webhook [--seconds N] [--concurrency N] | stats [--messages N] [--members N] | import [--messages N] [--runs N] | micro [BenchmarkDotNet arguments]");
+    Console.Error.WriteLine("usage: ChatStats.Benchmarks ingest [--updates N] [--runs N] [--against-bot DIR] | webhook [--seconds N] [--concurrency N] | stats [--messages N] [--members N] | import [--messages N] [--runs N] | jobs [--jobs N] [--workers N] [--max-connections N] [--against-bench DIR] | micro [BenchmarkDotNet arguments]");
     return 2;
 }

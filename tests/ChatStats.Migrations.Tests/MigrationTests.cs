@@ -8,8 +8,8 @@ namespace ChatStats.Migrations.Tests;
 public sealed class MigrationTests
 {
     private static readonly string[] Tables =
-        ["chat_daily_usage", "chat_hourly", "chat_member_prefs", "chat_title_history", "chat_user_hourly", "chat_user_totals", "chat_user_totals_pending", "chats", "dead_letters", "forgotten_members", "handled_updates", "instances",
-         "jobs.attempt", "jobs.job", "jobs.recurring", "jobs.server", "messages", "service_events", "update_inbox", "user_name_history", "users"];
+        ["chat_daily_usage", "chat_hourly", "chat_member_prefs", "chat_title_history", "chat_user_hourly", "chat_user_totals", "chat_user_totals_pending", "chats", "data_protection_keys", "dead_letters", "forgotten_members", "handled_updates",
+         "instances", "messages", "report_requests", "service_events", "update_inbox", "user_name_history", "users"];
 
     [Fact]
     public void TheModelHasNoChangesMissingFromTheMigrations()
@@ -84,7 +84,7 @@ public sealed class MigrationTests
     {
         await using var connection = new NpgsqlConnection(cs);
         await connection.OpenAsync();
-        await using var cmd = new NpgsqlCommand("SELECT CASE schemaname WHEN 'public' THEN '' ELSE schemaname || '.' END || tablename AS t FROM pg_tables WHERE schemaname IN ('public', 'jobs') AND tablename NOT LIKE '\\_\\_%' ORDER BY replace(CASE schemaname WHEN 'public' THEN '' ELSE schemaname || '.' END || tablename, '.', '')", connection);
+        await using var cmd = new NpgsqlCommand("SELECT CASE schemaname WHEN 'public' THEN '' ELSE schemaname || '.' END || tablename AS t FROM pg_tables WHERE schemaname IN ('public', 'jobs', 'hangfire') AND tablename NOT LIKE '\\_\\_%' ORDER BY replace(CASE schemaname WHEN 'public' THEN '' ELSE schemaname || '.' END || tablename, '.', '')", connection);
         await using var reader = await cmd.ExecuteReaderAsync();
         var tables = new List<string>();
         while (await reader.ReadAsync())

@@ -45,7 +45,7 @@ internal static class DoctorCommand
         using var host = AppHost.BuildTool([], telegram: true);
         var settingsOk = true;
         foreach (var failure in Validate<TelegramOptions>(host).Concat(Validate<DatabaseOptions>(host)).Concat(Validate<IngestOptions>(host))
-                     .Concat(Validate<WebOptions>(host)).Concat(Validate<PrivacyOptions>(host)).Concat(Validate<Throttling.LimitsOptions>(host)))
+                     .Concat(Validate<WebOptions>(host)).Concat(Validate<PrivacyOptions>(host)).Concat(Validate<Throttling.LimitsOptions>(host)).Concat(Validate<Jobs.JobsOptions>(host)))
         {
             Line(false, "settings", failure);
             settingsOk = false;
@@ -77,6 +77,10 @@ internal static class DoctorCommand
                 Line(status.Pending.Count == 0, "migrations", status.Pending.Count == 0
                     ? $"{status.Applied.Count} applied, none pending"
                     : $"{status.Pending.Count} pending ({string.Join(", ", status.Pending)}): run 'chatstats migrate'");
+                if (status.Pending.Count == 0)
+                {
+                    await CheckWorkersAsync(host, Line, ct);
+                }
             }
             catch (Exception ex) when (ex is NpgsqlException or TimeoutException)
             {
@@ -141,6 +145,31 @@ internal static class DoctorCommand
 
         output.WriteLine(failures == 0 ? "All required checks passed." : $"{failures} check(s) failed.");
         return failures == 0 ? 0 : 1;
+    }
+
+    /// <summary>
+    /// Each queue's workers: a ping sent down it and the time a worker took to start it. A warning only: doctor often
+    /// runs before the services are started.
+    /// </summary>
+    private static async Task CheckWorkersAsync(IHost host, Action<bool, string, string, bool> line, CancellationToken ct)
+    {
+        try
+        {
+            var ping = host.Services.GetRequiredService<Jobs.JobsPing>();
+            foreach (var queue in host.Services.GetRequiredService<IOptions<Jobs.JobsOptions>>().Value.Queues.Keys.Order(StringComparer.Ordinal))
+            {
+                var result = await ping.PingAsync(queue, TimeSpan.FromSeconds(10), ct);
+                line(result.Ok, "workers", $"{queue}: {result.Detail}", true);
+            }
+        }
+        catch (OptionsValidationException)
+        {
+            line(false, "workers", "not checked: fix Jobs settings first", true);
+        }
+        catch (Exception ex) when (ex is NpgsqlException or TimeoutException or InvalidOperationException)
+        {
+            line(false, "workers", $"not checked: {ex.Message}", true);
+        }
     }
 
     /// <summary>

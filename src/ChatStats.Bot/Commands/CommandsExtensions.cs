@@ -1,5 +1,4 @@
 using ChatStats.Bot.Stats;
-using ChatStats.Jobs;
 
 namespace ChatStats.Bot.Commands;
 
@@ -16,11 +15,6 @@ internal static class CommandsExtensions
         builder.Services.AddSingleton<StatsSupport>();
         builder.Services.AddSingleton<Reports.ReportBuilder>();
         builder.Services.AddSingleton<Reports.PdfRenderer>();
-        builder.Services.AddJob<Reports.ReportJob, Reports.ReportArgs>("report");
-        builder.Services.AddJob<Reports.RetentionPurgeJob, Reports.PurgeArgs>("retention-purge");
-        builder.Services.AddJob<Reports.DigestSweepJob, Reports.DigestSweepArgs>("digest-sweep");
-        builder.Services.AddJob<Reports.DigestJob, Reports.DigestArgs>("digest");
-        builder.Services.AddJob<Stats.FoldPendingTotalsJob, Stats.FoldPendingArgs>("fold-pending-totals");
         builder.Services.AddScoped<IBotCommand, StartCommand>();
         builder.Services.AddScoped<IBotCommand, HelpCommand>();
         builder.Services.AddScoped<IBotCommand, StatsCommand>();

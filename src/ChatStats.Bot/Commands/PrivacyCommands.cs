@@ -67,7 +67,7 @@ internal sealed class ForgetMeCommand(Privacy privacy, Replies replies) : IBotCo
 /// <c>tz</c>, <c>lang</c>, <c>retention</c>, <c>store_text</c> and <c>command NAME enabled|admin|disabled</c>.
 /// </summary>
 internal sealed class SettingsCommand(
-    StatsQueries queries, Privacy privacy, ChatAdmins admins, NpgsqlDataSource dataSource, Replies replies, IServiceProvider services) : IBotCommand
+    StatsQueries queries, Privacy privacy, ChatAdmins admins, NpgsqlDataSource dataSource, Replies replies, IServiceProvider services, Reports.DigestSchedules digests) : IBotCommand
 {
     /// <summary>Commands that stay open to everyone: they are how people control their own data.</summary>
     public static readonly string[] Locked = ["optout", "optin", "forgetme", "settings", "help", "start"];
@@ -120,6 +120,8 @@ internal sealed class SettingsCommand(
                     return context.T("SettingsBadZone", Html.Escape(value));
                 }
                 await SetAsync("time_zone", chat.Id, zone.Id, ct);
+                // A digest follows the chat's zone: its recurring job moves with it.
+                await digests.ApplyAsync(chat.Id, ct);
                 return context.T("SettingsSaved", "tz", Html.Escape(zone.Id));
             case "lang" or "language" when words.Length == 2:
                 var lang = value.ToLowerInvariant();
@@ -157,6 +159,7 @@ internal sealed class SettingsCommand(
                     current["digest"] = at;
                 }
                 await SetAsync("settings", chat.Id, current.ToJsonString(), ct);
+                await digests.ApplyAsync(chat.Id, ct);
                 return context.T("SettingsSaved", "digest", at ?? context.T("Off"));
             case "store_text" when words.Length == 2:
                 if (Switch(value) is not { } on)

@@ -1,15 +1,16 @@
 using ChatStats.Bot.Reports;
+using ChatStats.Bot.Telegram;
 using ChatStats.Bot.Throttling;
-using ChatStats.Jobs;
+using Hangfire;
 
 namespace ChatStats.Bot.Commands;
 
 /// <summary>
-/// /report [period]: enqueues the chat's PDF report (one per chat and period at a time; one report per chat runs at
-/// once) and answers at once with its place in the queue. Costs a unit of the chat's daily quota, given back when a
-/// report for the same period was already on its way.
+/// /report [period]: enqueues the chat's PDF report on the reports queue (one per chat and period at a time; one report
+/// per chat runs at once) and answers at once with its place in the queue. Costs a unit of the chat's daily quota,
+/// given back when a report for the same period was already on its way.
 /// </summary>
-internal sealed class ReportCommand(StatsSupport stats, JobClient jobs, DailyQuota quota) : IBotCommand
+internal sealed class ReportCommand(StatsSupport stats, IBackgroundJobClient jobs, JobStorage storage, ReportRequests requests, DailyQuota quota) : IBotCommand
 {
     public string Name => "report";
     public string DescriptionKey => "CommandReport";
@@ -28,20 +29,19 @@ internal sealed class ReportCommand(StatsSupport stats, JobClient jobs, DailyQuo
             return;
         }
         var message = context.Message;
-        var args = new ReportArgs(context.ChatId, request.Period.Label, message.IsTopicMessage == true ? message.MessageThreadId : null, message.MessageId,
-            context.Culture.TwoLetterISOLanguageName);
-        var job = await jobs.EnqueueAsync<ReportJob, ReportArgs>(args, new EnqueueOptions
-        {
-            Queue = ReportJob.Queue,
-            UniqueKey = $"report:{context.ChatId}:{request.Period.Label}",
-            ConcurrencyKey = $"report:{context.ChatId}",
-        }, ct);
-        var position = await jobs.PositionAsync(job.Id, ct) + 1;
         var label = StatsSupport.Describe(request.Period, context.Culture);
-        if (!job.Created)
+        if (!await requests.TryRequestAsync(context.ChatId, request.Period.Label, ct))
         {
             await quota.RefundAsync(context.ChatId, request.Chat.Zone, ct);
+            await stats.Replies.SendAsync(message, context.T("ReportAlreadyQueued", Html.Escape(label)), ct);
+            return;
         }
-        await stats.Replies.SendAsync(message, context.T(job.Created ? "ReportQueued" : "ReportAlreadyQueued", Html.Escape(label), position), ct);
+        var args = new ReportArgs(context.ChatId, request.Period.Label, message.TopicId(), message.MessageId, context.Culture.TwoLetterISOLanguageName);
+        // The queue goes on the job itself, so its retries come back to the reports queue too.
+        var job = jobs.Enqueue<ReportJob>(ReportJob.Queue, j => j.RunAsync(args, null, CancellationToken.None));
+        await requests.AttachAsync(context.ChatId, request.Period.Label, job, ct);
+        // Its place: every report waiting in the queue (this one included), from Hangfire's own count.
+        var position = storage.GetMonitoringApi().EnqueuedCount(ReportJob.Queue);
+        await stats.Replies.SendAsync(message, context.T("ReportQueued", Html.Escape(label), Math.Max(1, position)), ct);
     }
 }

@@ -16,6 +16,8 @@ internal sealed class ChatStatsDbContext(DbContextOptions<ChatStatsDbContext> op
     public DbSet<InstanceStatus> Instances => Set<InstanceStatus>();
     public DbSet<InboxBatch> Inbox => Set<InboxBatch>();
     public DbSet<HandledUpdate> HandledUpdates => Set<HandledUpdate>();
+    public DbSet<ReportRequest> ReportRequests => Set<ReportRequest>();
+    public DbSet<DataProtectionKey> DataProtectionKeys => Set<DataProtectionKey>();
     public DbSet<ChatDailyUsage> DailyUsage => Set<ChatDailyUsage>();
     public DbSet<ChatMemberPrefs> MemberPrefs => Set<ChatMemberPrefs>();
     public DbSet<ForgottenMember> ForgottenMembers => Set<ForgottenMember>();

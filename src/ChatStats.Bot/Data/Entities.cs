@@ -426,3 +426,45 @@ internal sealed class HandledUpdateConfiguration : IEntityTypeConfiguration<Hand
         b.HasIndex(x => x.HandledAt);
     }
 }
+
+/// <summary>
+/// A report asked for and not yet delivered (see Reports.ReportRequests): one per chat and period; at most one per chat
+/// running (<see cref="StartedAt"/> set), enforced by a unique index over the running ones.
+/// </summary>
+internal sealed class ReportRequest
+{
+    public long ChatId { get; set; }
+    public required string Period { get; set; }
+    /// <summary>The Hangfire job that prepares it.</summary>
+    public string? JobId { get; set; }
+    public DateTimeOffset RequestedAt { get; set; }
+    public DateTimeOffset? StartedAt { get; set; }
+}
+
+internal sealed class ReportRequestConfiguration : IEntityTypeConfiguration<ReportRequest>
+{
+    public void Configure(EntityTypeBuilder<ReportRequest> b)
+    {
+        b.ToTable("report_requests");
+        b.HasKey(x => new { x.ChatId, x.Period });
+        b.HasIndex(x => x.ChatId).IsUnique().HasFilter("started_at IS NOT NULL").HasDatabaseName("ix_report_requests_one_running");
+    }
+}
+
+/// <summary>An ASP.NET Core data-protection key (Web.DataProtectionKeys), shared by every web process.</summary>
+internal sealed class DataProtectionKey
+{
+    public int Id { get; set; }
+    public string? FriendlyName { get; set; }
+    public required string Xml { get; set; }
+    public DateTimeOffset CreatedAt { get; set; }
+}
+
+internal sealed class DataProtectionKeyConfiguration : IEntityTypeConfiguration<DataProtectionKey>
+{
+    public void Configure(EntityTypeBuilder<DataProtectionKey> b)
+    {
+        b.ToTable("data_protection_keys");
+        b.HasKey(x => x.Id);
+    }
+}

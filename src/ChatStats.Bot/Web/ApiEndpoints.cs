@@ -146,22 +146,17 @@ internal static class ApiEndpoints
         return app;
     }
 
+    /// <summary>Admin endpoints: local callers (<see cref="AdminAccess.IsLocal"/>), or the admin token; JSON errors otherwise.</summary>
     private static async ValueTask<object?> RequireAdmin(EndpointFilterInvocationContext invocation, EndpointFilterDelegate next)
     {
         var context = invocation.HttpContext;
         var token = context.RequestServices.GetRequiredService<IOptions<WebOptions>>().Value.AdminToken;
-        if (string.IsNullOrEmpty(token))
+        if (AdminAccess.IsAllowed(context, token))
         {
-            var remote = context.Connection.RemoteIpAddress;
-            return remote is null || IPAddress.IsLoopback(remote)
-                ? await next(invocation)
-                : Results.Json(new ApiError(403, "forbidden", "Admin endpoints answer loopback callers only until Web:AdminToken is set."), Json, statusCode: 403);
+            return await next(invocation);
         }
-        var sent = context.Request.Headers.Authorization.ToString() is { } auth && auth.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase)
-            ? auth["Bearer ".Length..].Trim()
-            : context.Request.Headers["X-Admin-Token"].ToString();
-        return CryptographicOperations.FixedTimeEquals(SHA256.HashData(Encoding.UTF8.GetBytes(sent)), SHA256.HashData(Encoding.UTF8.GetBytes(token)))
-            ? await next(invocation)
+        return string.IsNullOrEmpty(token)
+            ? Results.Json(new ApiError(403, "forbidden", "Admin endpoints answer local callers only (not through a proxy) until Web:AdminToken is set."), Json, statusCode: 403)
             : Results.Json(new ApiError(401, "unauthorized", "Send the admin token as 'Authorization: Bearer <Web:AdminToken>' or 'X-Admin-Token'."), Json, statusCode: 401);
     }
 }

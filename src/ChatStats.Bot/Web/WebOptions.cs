@@ -15,6 +15,13 @@ internal sealed class WebOptions : IValidatableObject
     /// <summary>API keys and the tier (Limits:Tiers) each is limited by, sent as <c>X-API-Key</c>. Requests without one are FREE, keyed by IP.</summary>
     public Dictionary<string, string> ApiKeys { get; set; } = new(StringComparer.Ordinal);
 
+    /// <summary>
+    /// Reverse proxies (IP addresses or CIDR networks) whose X-Forwarded-For and X-Forwarded-Proto are believed: nginx
+    /// on the same host is <c>127.0.0.1</c>. From anyone else those headers are ignored, and a request carrying them is
+    /// never treated as local by the admin pages.
+    /// </summary>
+    public List<string> KnownProxies { get; set; } = [];
+
     /// <summary>Requests per minute for an anonymous caller (one IP); SECURITY_RATE_LIMIT_PER_MINUTE.</summary>
     [System.ComponentModel.DataAnnotations.Range(1, 1_000_000, ErrorMessage = "must be between 1 and 1000000")]
     public int AnonymousPerMinute { get; set; } = 100;
@@ -24,6 +31,10 @@ internal sealed class WebOptions : IValidatableObject
         foreach (var (key, _) in ApiKeys.Where(k => k.Key.Length < 16))
         {
             yield return new ValidationResult($"API key '{key[..Math.Min(4, key.Length)]}…' is shorter than 16 characters; use a long random key (openssl rand -hex 24).", [nameof(ApiKeys)]);
+        }
+        foreach (var proxy in KnownProxies.Where(p => !System.Net.IPNetwork.TryParse(p, out _) && !IPAddress.TryParse(p, out _)))
+        {
+            yield return new ValidationResult($"'{proxy}' is neither an IP address (127.0.0.1) nor a network (10.0.0.0/8).", [nameof(KnownProxies)]);
         }
         foreach (var url in Urls.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
         {

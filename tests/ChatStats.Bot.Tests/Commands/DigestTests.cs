@@ -1,10 +1,14 @@
 using ChatStats.Bot.Reports;
-using ChatStats.Jobs;
 using ChatStats.Testing;
+using Hangfire;
+using Hangfire.Storage;
 
 namespace ChatStats.Bot.Tests.Commands;
 
-/// <summary>The opt-in daily digest: set by an admin, swept every five minutes, sent once a day at the chat's local time.</summary>
+/// <summary>
+/// The opt-in daily digest: set by an admin, a Hangfire recurring job at the chat's local time in the chat's zone,
+/// sent once a day however often it runs.
+/// </summary>
 public sealed class DigestTests : IAsyncLifetime
 {
     private static readonly FakeChat Chat = new(-100_970, "Digest chat");
@@ -18,7 +22,7 @@ public sealed class DigestTests : IAsyncLifetime
         await _db.InitializeAsync();
         _api = await FakeBotApi.StartAsync();
         _api.SetAdministrators(Chat.Id, (Admin.Id, Admin.FirstName, "creator"));
-        _bot = await BotHarness.StartAsync(_api, _db.ConnectionString, worker: true, settings: new Dictionary<string, string?> { ["Jobs:PollIntervalSeconds"] = "0.2" });
+        _bot = await BotHarness.StartAsync(_api, _db.ConnectionString, worker: true, settings: new Dictionary<string, string?> { ["Jobs:QueuePollIntervalMilliseconds"] = "100" });
     }
 
     public async Task DisposeAsync()
@@ -35,11 +39,13 @@ public sealed class DigestTests : IAsyncLifetime
         return (await _api.WaitForSentAsync(s => s.ChatId == Chat.Id, before + 1, BotHarness.Patience))[^1].Text;
     }
 
-    private async Task SweepAsync()
+    private RecurringJobDto? Schedule()
     {
-        using var scope = _bot.Host.Services.CreateScope();
-        await scope.ServiceProvider.GetRequiredService<DigestSweepJob>().RunAsync(new DigestSweepArgs(), new JobContext(0, "default", 1, 1, _ => Task.CompletedTask, CancellationToken.None));
+        using var connection = _bot.Get<JobStorage>().GetConnection();
+        return connection.GetRecurringJobs().SingleOrDefault(j => j.Id == DigestSchedules.IdOf(Chat.Id));
     }
+
+    private long Succeeded() => _bot.Get<JobStorage>().GetMonitoringApi().SucceededListCount();
 
     [Fact]
     public async Task AnAdminSetsTheDigestAndItArrivesOnceADay()
@@ -52,16 +58,67 @@ public sealed class DigestTests : IAsyncLifetime
         Assert.Equal("Saved: digest is now 00:00.", await AskAsync(11, "/settings digest 00:00"));
         Assert.Contains("Daily digest (digest): 00:00 (UTC)", await AskAsync(12, "/settings"));
 
-        await SweepAsync();
-        await SweepAsync();
+        // Run it now, twice (as a retry or a worker killed after the send would): one digest all the same.
+        var recurring = _bot.Get<IRecurringJobManager>();
+        recurring.Trigger(DigestSchedules.IdOf(Chat.Id));
         var digest = (await _api.WaitForSentAsync(s => s.ChatId == Chat.Id && s.Text.StartsWith("Yesterday in", StringComparison.Ordinal), 1, BotHarness.Patience))[0];
-        await Wait.UntilAsync(async () => await _db.ScalarAsync<long>("SELECT count(*) FROM jobs.job WHERE type = 'digest' AND state = 'succeeded'") == 1, "the digest job to finish");
+        var before = Succeeded();
+        recurring.Trigger(DigestSchedules.IdOf(Chat.Id));
+        await Wait.UntilAsync(() => Task.FromResult(Succeeded() > before), "the second run to finish");
 
         Assert.Equal($"Yesterday in Digest chat ({yesterday:d MMM yyyy})", digest.Text.Split('\n')[0]);
         Assert.Contains("Messages: 5", digest.Text);
         Assert.Contains("Most active: Bob (3), Ann (2)", digest.Text);
         Assert.Single(_api.Sent, s => s.Text.StartsWith("Yesterday in", StringComparison.Ordinal));
-        Assert.Equal(1, await _db.ScalarAsync<long>("SELECT count(*) FROM jobs.job WHERE type = 'digest'"));
         Assert.Equal("Saved: digest is now off.", await AskAsync(13, "/settings digest off"));
+        Assert.Null(Schedule());
+    }
+
+    [Fact]
+    public async Task TheDigestRunsAtTheChatsLocalTimeAndFollowsItsZone()
+    {
+        Assert.Equal("Saved: digest is now 08:30.", await AskAsync(20, "/settings digest 8:30"));
+        Assert.Equal("Saved: tz is now Europe/Berlin.", await AskAsync(21, "/settings tz Europe/Berlin"));
+
+        var berlin = Schedule()!;
+        Assert.Equal(("30 8 * * *", "Europe/Berlin"), (berlin.Cron, berlin.TimeZoneId));
+        Assert.Equal(NextLocal(new TimeOnly(8, 30), "Europe/Berlin"), berlin.NextExecution);
+
+        Assert.Equal("Saved: tz is now Asia/Kolkata.", await AskAsync(22, "/settings tz Asia/Kolkata"));
+        var kolkata = Schedule()!;
+        Assert.Equal("Asia/Kolkata", kolkata.TimeZoneId);
+        Assert.Equal(NextLocal(new TimeOnly(8, 30), "Asia/Kolkata"), kolkata.NextExecution);
+    }
+
+    [Fact]
+    public async Task ReconcilingCreatesMissingSchedulesAndRemovesOrphans()
+    {
+        await _db.ExecuteAsync("INSERT INTO chats (id, type, title, is_forum, first_seen_at, updated_at, settings) VALUES ($1, 'supergroup', 'Set by hand', false, now(), now(), '{\"digest\":\"21:05\"}')", -100_9_001L);
+        var recurring = _bot.Get<IRecurringJobManager>();
+        recurring.AddOrUpdate<DigestJob>(DigestSchedules.IdOf(-100_9_002), j => j.RunAsync(-100_9_002, CancellationToken.None), "0 0 * * *");
+
+        await _bot.Get<DigestSchedules>().ReconcileAsync(CancellationToken.None);
+
+        using var connection = _bot.Get<JobStorage>().GetConnection();
+        // The workers register ChatStats's own recurring jobs as they start.
+        await Wait.UntilAsync(() => Task.FromResult(connection.GetRecurringJobs().Any(j => j.Id == "retention-purge")), "the recurring jobs to be registered");
+        var ids = connection.GetRecurringJobs().Select(j => j.Id).ToList();
+        Assert.Contains(DigestSchedules.IdOf(-100_9_001), ids);
+        Assert.DoesNotContain(DigestSchedules.IdOf(-100_9_002), ids);
+        Assert.Contains("retention-purge", ids);
+        Assert.Contains("fold-pending-totals", ids);
+    }
+
+    /// <summary>The next <paramref name="at"/> in <paramref name="zone"/>, as UTC: what the schedule must say, computed without Hangfire.</summary>
+    private static DateTime NextLocal(TimeOnly at, string zone)
+    {
+        var tz = TimeZoneInfo.FindSystemTimeZoneById(zone);
+        var now = TimeZoneInfo.ConvertTime(DateTimeOffset.UtcNow, tz);
+        var candidate = DateOnly.FromDateTime(now.DateTime).ToDateTime(at);
+        if (candidate <= now.DateTime)
+        {
+            candidate = candidate.AddDays(1);
+        }
+        return TimeZoneInfo.ConvertTimeToUtc(candidate, tz);
     }
 }

@@ -18,7 +18,7 @@ public sealed class ReportTests : IAsyncLifetime
         _api = await FakeBotApi.StartAsync();
         _bot = await BotHarness.StartAsync(_api, _db.ConnectionString, worker: true, settings: new Dictionary<string, string?>
         {
-            ["Jobs:PollIntervalSeconds"] = "0.2",
+            ["Jobs:QueuePollIntervalMilliseconds"] = "100",
             ["Limits:DailyHeavyQuota"] = "5",
         });
     }
@@ -52,7 +52,8 @@ public sealed class ReportTests : IAsyncLifetime
         Assert.Equal("Отчётный чат & co · report for all time", document.Text);
         Assert.Equal("%PDF-", System.Text.Encoding.ASCII.GetString(document.File![..5]));
         Assert.Equal(1, await _db.ScalarAsync<int>("SELECT used FROM chat_daily_usage WHERE chat_id = $1", Chat.Id));
-        Assert.Equal("succeeded", await _db.ScalarAsync<string>("SELECT state FROM jobs.job WHERE type = 'report'"));
+        await Wait.UntilAsync(async () => await _db.ScalarAsync<string>("SELECT statename FROM hangfire.job WHERE invocationdata::text LIKE '%ReportJob%'") == "Succeeded", "the report job to succeed");
+        Assert.Equal(0, await _db.ScalarAsync<long>("SELECT count(*) FROM report_requests"));
 
         var text = await PdfTextAsync(document.File!);
         foreach (var name in names)
@@ -68,7 +69,7 @@ public sealed class ReportTests : IAsyncLifetime
         await _bot.DisposeAsync();
         _bot = await BotHarness.StartAsync(_api, _db.ConnectionString, worker: true, settings: new Dictionary<string, string?>
         {
-            ["Jobs:PollIntervalSeconds"] = "0.2",
+            ["Jobs:QueuePollIntervalMilliseconds"] = "100",
             ["Reports:Weasyprint"] = "/nonexistent/weasyprint",
         });
         var now = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
@@ -81,8 +82,9 @@ public sealed class ReportTests : IAsyncLifetime
 
         Assert.StartsWith("I couldn't prepare the report for ", told[0].Text);
         Assert.Contains("after 1 attempts (Reports:Weasyprint is /nonexistent/weasyprint, which does not exist", told[0].Text);
-        await Wait.UntilAsync(async () => await _db.ScalarAsync<string>("SELECT state FROM jobs.job WHERE type = 'report'") == "dead", "the report job to be dead");
-        Assert.Equal(1, await _db.ScalarAsync<int>("SELECT attempt FROM jobs.job WHERE type = 'report'"));
+        await Wait.UntilAsync(async () => await _db.ScalarAsync<string>("SELECT statename FROM hangfire.job WHERE invocationdata::text LIKE '%ReportJob%'") == "Failed", "the report job to fail for good");
+        Assert.Equal(1, await _db.ScalarAsync<long>("SELECT count(*) FROM hangfire.state s JOIN hangfire.job j ON j.id = s.jobid WHERE s.name = 'Processing'"));
+        Assert.Equal(0, await _db.ScalarAsync<long>("SELECT count(*) FROM report_requests"));
     }
 
     /// <summary>The text of a PDF, as pdftotext (poppler-utils, installed by deploy/dev.sh) reads it.</summary>

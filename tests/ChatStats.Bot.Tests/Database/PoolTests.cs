@@ -1,11 +1,15 @@
+using ChatStats.Bot.Jobs;
 using ChatStats.Bot.Reports;
-using ChatStats.Jobs;
 using ChatStats.Testing;
+using Hangfire;
 using Npgsql;
 
 namespace ChatStats.Bot.Tests.Database;
 
-/// <summary>The bounded database pool under load: it holds, callers wait rather than fail, and a caller who waits too long hears "busy".</summary>
+/// <summary>
+/// The bounded database pools under load: the application's (Database:MaxPoolSize) and Hangfire's own
+/// (Jobs:MaxConnections) hold, callers wait rather than fail, and a caller who waits too long hears "busy".
+/// </summary>
 public sealed class PoolTests : IAsyncLifetime
 {
     private const string App = "chatstats-pool-test";
@@ -37,11 +41,12 @@ public sealed class PoolTests : IAsyncLifetime
             ["Limits:Tiers:FREE:PerMinute"] = "100000",
             ["Limits:Tiers:FREE:PerHour"] = "1000000",
             ["Sender:GlobalPerSecond"] = "1000",
-            ["Jobs:PollIntervalSeconds"] = "0.2",
+            ["Jobs:MaxConnections"] = "5",
+            ["Jobs:QueuePollIntervalMilliseconds"] = "100",
         });
 
     [Fact]
-    public async Task TwoHundredHandlersAndFourReportsNeverHoldMoreThanTenConnectionsAndAllAreAnswered()
+    public async Task TwoHundredHandlersAndFourReportsStayWithinBothPoolsAndAllAreAnswered()
     {
         await using var bot = await StartAsync(timeoutSeconds: 30);
         var now = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
@@ -49,7 +54,9 @@ public sealed class PoolTests : IAsyncLifetime
         _api.AddUpdates([.. chats.Select((c, i) => UpdateFactory.Message(c, 1, new FakeUser(50_000 + i, $"Member {i}"), now - 60, "warming up the chat"))]);
         await Wait.UntilAsync(async () => await _db.ScalarAsync<long>("SELECT count(*) FROM chats") == 200, "the chats to be recorded");
 
-        var peak = 0L;
+        // Both pools of this database, by the application name each gives its connections.
+        var database = new NpgsqlConnectionStringBuilder(_db.ConnectionString).Database!;
+        var (appPeak, jobsPeak, totalPeak) = (0L, 0L, 0L);
         using var sampling = new CancellationTokenSource();
         var sampler = Task.Run(async () =>
         {
@@ -57,15 +64,25 @@ public sealed class PoolTests : IAsyncLifetime
             await admin.OpenAsync();
             while (!sampling.IsCancellationRequested)
             {
-                await using var cmd = new NpgsqlCommand($"SELECT count(*) FROM pg_stat_activity WHERE application_name = '{App}'", admin);
-                peak = Math.Max(peak, (long)(await cmd.ExecuteScalarAsync())!);
+                await using var cmd = new NpgsqlCommand("""
+                    SELECT count(*) FILTER (WHERE application_name = @app), count(*) FILTER (WHERE application_name = @jobs)
+                    FROM pg_stat_activity WHERE datname = @db
+                    """, admin);
+                cmd.Parameters.Add(new NpgsqlParameter<string>("app", App));
+                cmd.Parameters.Add(new NpgsqlParameter<string>("jobs", JobsDataSource.ApplicationName));
+                cmd.Parameters.Add(new NpgsqlParameter<string>("db", database));
+                await using var reader = await cmd.ExecuteReaderAsync();
+                await reader.ReadAsync();
+                var (app, jobs) = (reader.GetInt64(0), reader.GetInt64(1));
+                (appPeak, jobsPeak, totalPeak) = (Math.Max(appPeak, app), Math.Max(jobsPeak, jobs), Math.Max(totalPeak, app + jobs));
                 await Task.Delay(10);
             }
         });
-        var jobs = bot.Get<JobClient>();
+        var client = bot.Get<IBackgroundJobClient>();
         for (var i = 0; i < 4; i++)
         {
-            await jobs.EnqueueAsync<ReportJob, ReportArgs>(new ReportArgs(chats[i].Id, "all", null, null, "en"), new EnqueueOptions { Queue = ReportJob.Queue });
+            var args = new ReportArgs(chats[i].Id, "all", null, null, "en");
+            client.Enqueue<ReportJob>(ReportJob.Queue, j => j.RunAsync(args, null, CancellationToken.None));
         }
         _api.AddUpdates([.. chats.Select((c, i) => UpdateFactory.Message(c, 2, new FakeUser(50_000 + i, $"Member {i}"), now, "/stats all"))]);
 
@@ -74,7 +91,9 @@ public sealed class PoolTests : IAsyncLifetime
         await sampling.CancelAsync();
         await sampler;
 
-        Assert.InRange(peak, 1, 10);
+        Assert.InRange(appPeak, 1, 10);
+        Assert.InRange(jobsPeak, 1, 5);
+        Assert.InRange(totalPeak, 2, 15);
         Assert.All(replies, r => Assert.Contains("Messages: 2", r.Text));
     }
 

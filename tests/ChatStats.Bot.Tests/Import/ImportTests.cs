@@ -133,7 +133,7 @@ public sealed class ImportTests : IAsyncLifetime
         Assert.Equal(398, await _db.ScalarAsync<long>("SELECT sum(messages) FROM chat_user_totals_pending WHERE chat_id = $1", ExportBuilder.BotApiChatId));
 
         await new FoldPendingTotalsJob(_db.DataSource, Microsoft.Extensions.Logging.Abstractions.NullLogger<FoldPendingTotalsJob>.Instance)
-            .RunAsync(new FoldPendingArgs(), new ChatStats.Jobs.JobContext(0, "default", 1, 1, _ => Task.CompletedTask, CancellationToken.None));
+            .RunAsync(CancellationToken.None);
 
         Assert.Equal(0, await _db.ScalarAsync<long>("SELECT count(*) FROM chat_user_totals_pending"));
         Assert.Equal(1 + 80, await _db.ScalarAsync<long>("SELECT messages FROM chat_user_totals WHERE chat_id = $1 AND user_id = 42", ExportBuilder.BotApiChatId));
