@@ -76,8 +76,11 @@ internal static class JobsExtensions
                 o.Queues = [queue];
                 o.WorkerCount = jobs.Queue(queue).Workers;
                 o.IsLightweightServer = lightweight;
-                o.ShutdownTimeout = TimeSpan.FromSeconds(jobs.ShutdownGraceSeconds);
+                // StopTimeout: running jobs' tokens are cancelled this long after SIGTERM. ShutdownTimeout: Hangfire gives
+                // up on its workers; it must come later, or a job cancelled at the grace is abandoned before its worker
+                // returns it to the queue, and it waits out the invisibility timeout (found by the SIGTERM test).
                 o.StopTimeout = TimeSpan.FromSeconds(jobs.ShutdownGraceSeconds);
+                o.ShutdownTimeout = TimeSpan.FromSeconds(jobs.ShutdownGraceSeconds + JobsOptions.RequeueSeconds);
                 // Retries and deferrals are scheduled jobs: look for due ones every second, not every 15.
                 o.SchedulePollingInterval = TimeSpan.FromSeconds(1);
                 o.HeartbeatInterval = TimeSpan.FromSeconds(15);

@@ -51,6 +51,15 @@ internal sealed class JobsOptions : IValidatableObject
     /// <summary>On SIGTERM running jobs get this long to finish; the rest go back to their queue at once.</summary>
     [Range(0, 600, ErrorMessage = "must be between 0 and 600 seconds")] public int ShutdownGraceSeconds { get; set; } = 20;
 
+    /// <summary>
+    /// After the grace a job's token is cancelled; it then needs a moment to unwind (weasyprint killed) and for its
+    /// worker to put it back in the queue. Hangfire aborts whatever is still running at its ShutdownTimeout, and an
+    /// aborted job waits out the invisibility timeout instead, so that timeout is the grace plus this.
+    /// </summary>
+    public const int RequeueSeconds = 4;
+
+    public const int MaxShutdownGraceSeconds = 20;
+
     public QueueOptions Queue(string name) =>
         Queues.TryGetValue(name, out var queue) ? queue : Queues[DefaultQueue];
 
@@ -77,9 +86,10 @@ internal sealed class JobsOptions : IValidatableObject
         {
             yield return new ValidationResult($"the '{required}' queue is needed by ChatStats; configure it or leave the defaults.", [$"Queues:{required}"]);
         }
-        if (ShutdownGraceSeconds >= 25)
+        if (ShutdownGraceSeconds > MaxShutdownGraceSeconds)
         {
-            yield return new ValidationResult("must be under 25 s, the process's shutdown timeout (systemd waits 30 s).", [nameof(ShutdownGraceSeconds)]);
+            yield return new ValidationResult($"must be at most {MaxShutdownGraceSeconds} s: a cancelled job then has {RequeueSeconds} s to go back to its queue inside the process's 25-s shutdown timeout (systemd waits 30 s).",
+                [nameof(ShutdownGraceSeconds)]);
         }
     }
 }

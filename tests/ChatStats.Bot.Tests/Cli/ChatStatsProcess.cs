@@ -11,6 +11,29 @@ internal static class ChatStatsProcess
 
     public static async Task<ProcessResult> RunAsync(IReadOnlyDictionary<string, string> environment, params string[] args)
     {
+        var start = StartInfo(environment, args);
+        using var process = Process.Start(start)!;
+        var output = process.StandardOutput.ReadToEndAsync();
+        var error = process.StandardError.ReadToEndAsync();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(90));
+        try
+        {
+            await process.WaitForExitAsync(timeout.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            process.Kill(entireProcessTree: true);
+            throw new TimeoutException($"chatstats {string.Join(' ', args)} did not exit: {await output}{await error}");
+        }
+        return new ProcessResult(process.ExitCode, await output, await error);
+    }
+
+    /// <summary>Starts chatstats (a worker, say) and leaves it running; its output is kept for the failure message.</summary>
+    public static RunningChatStats Start(IReadOnlyDictionary<string, string> environment, params string[] args) =>
+        new(Process.Start(StartInfo(environment, args))!);
+
+    private static ProcessStartInfo StartInfo(IReadOnlyDictionary<string, string> environment, string[] args)
+    {
         var start = new ProcessStartInfo("dotnet")
         {
             RedirectStandardOutput = true,
@@ -36,19 +59,85 @@ internal static class ChatStatsProcess
         {
             start.Environment[name] = value;
         }
-        using var process = Process.Start(start)!;
-        var output = process.StandardOutput.ReadToEndAsync();
-        var error = process.StandardError.ReadToEndAsync();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(90));
+        return start;
+    }
+}
+
+/// <summary>A chatstats process left running: stopped as an operator or a crash would stop it.</summary>
+internal sealed class RunningChatStats : IAsyncDisposable
+{
+    private readonly Process _process;
+    private readonly System.Text.StringBuilder _output = new();
+
+    public RunningChatStats(Process process)
+    {
+        _process = process;
+        _process.OutputDataReceived += (_, e) => Append(e.Data);
+        _process.ErrorDataReceived += (_, e) => Append(e.Data);
+        _process.BeginOutputReadLine();
+        _process.BeginErrorReadLine();
+    }
+
+    public int Pid => _process.Id;
+
+    public bool HasExited => _process.HasExited;
+
+    public int ExitCode => _process.ExitCode;
+
+    public string Output
+    {
+        get
+        {
+            lock (_output)
+            {
+                return _output.ToString();
+            }
+        }
+    }
+
+    /// <summary>SIGKILL to this process alone, as the OOM killer or kill -9 would: no shutdown, its children orphaned.</summary>
+    public void Kill() => _process.Kill(entireProcessTree: false);
+
+    /// <summary>SIGTERM, as systemd or supervisor stop it.</summary>
+    public void Terminate()
+    {
+        using var kill = Process.Start("kill", ["-TERM", Pid.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
+        kill.WaitForExit();
+    }
+
+    public async Task<bool> WaitForExitAsync(TimeSpan timeout)
+    {
+        using var cts = new CancellationTokenSource(timeout);
         try
         {
-            await process.WaitForExitAsync(timeout.Token);
+            await _process.WaitForExitAsync(cts.Token);
+            return true;
         }
         catch (OperationCanceledException)
         {
-            process.Kill(entireProcessTree: true);
-            throw new TimeoutException($"chatstats {string.Join(' ', args)} did not exit: {await output}{await error}");
+            return false;
         }
-        return new ProcessResult(process.ExitCode, await output, await error);
+    }
+
+    private void Append(string? line)
+    {
+        if (line is null)
+        {
+            return;
+        }
+        lock (_output)
+        {
+            _output.AppendLine(line);
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (!_process.HasExited)
+        {
+            _process.Kill(entireProcessTree: true);
+            await _process.WaitForExitAsync();
+        }
+        _process.Dispose();
     }
 }
