@@ -254,6 +254,62 @@ public sealed class CliTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task UpgradingFromTheOldJobQueueCarriesItsWaitingJobsIntoHangfire()
+    {
+        var cs = await PostgresServer.CreateEmptyDatabaseAsync("cli_upgrade");
+        try
+        {
+            // An installation as the last release left it: the old queue with work waiting, done work and a recurring job.
+            await using (var db = PostgresServer.CreateContext(cs))
+            {
+                await Microsoft.EntityFrameworkCore.Infrastructure.AccessorExtensions.GetService<Microsoft.EntityFrameworkCore.Migrations.IMigrator>(db.Database)
+                    .MigrateAsync("20261201225728_InboxRowsAndHandledUpdates");
+            }
+            await using (var connection = new NpgsqlConnection(cs))
+            {
+                await connection.OpenAsync();
+                await using var insert = new NpgsqlCommand("""
+                    INSERT INTO jobs.job (queue, type, args, state, max_attempts, run_at, created_at) VALUES
+                      ('reports', 'report', '{"chatId": -100300, "period": "7d", "threadId": 12, "replyTo": 5, "language": "ru"}', 'enqueued', 3, now(), now()),
+                      ('reports', 'report', '{"chatId": -100301, "period": "all"}', 'processing', 3, now() - interval '1 minute', now()),
+                      ('default', 'digest', '{"chatId": -100302, "day": "2026-12-02"}', 'scheduled', 3, now() + interval '1 day', now()),
+                      ('reports', 'report', '{"chatId": -100303, "period": "30d"}', 'succeeded', 3, now(), now()),
+                      ('default', 'retention-purge', '{}', 'scheduled', 3, now() + interval '1 hour', now())
+                    """, connection);
+                await insert.ExecuteNonQueryAsync();
+            }
+
+            var upgrade = await ChatStatsProcess.RunAsync(Env(cs), "migrate");
+            var again = await ChatStatsProcess.RunAsync(Env(cs), "migrate");
+
+            Assert.True(upgrade.ExitCode == 0, upgrade.Output + upgrade.Error);
+            Assert.Contains("Applied 1 migration(s)", upgrade.Output);
+            Assert.Contains("Hangfire's schema is in place; 3 job(s) carried over from the old job queue.", upgrade.Output);
+            Assert.Contains("Hangfire's schema is in place.", again.Output);
+            await using var check = new NpgsqlConnection(cs);
+            await check.OpenAsync();
+            async Task<string?> Scalar(string sql)
+            {
+                await using var cmd = new NpgsqlCommand(sql, check);
+                return (await cmd.ExecuteScalarAsync())?.ToString();
+            }
+            Assert.Equal("Enqueued,Enqueued,Scheduled", await Scalar("SELECT string_agg(statename, ',' ORDER BY statename) FROM hangfire.job"));
+            Assert.Equal("reports,reports", await Scalar("SELECT string_agg(queue, ',') FROM hangfire.jobqueue"));
+            Assert.Equal("1", await Scalar("""SELECT count(*) FROM hangfire.job WHERE statename = 'Scheduled' AND invocationdata::text LIKE '%DigestJob%' AND arguments::text LIKE '%-100302%'"""));
+            // Hangfire keeps each argument as a JSON string inside a JSON array: the report's fields, escaped, all carried.
+            Assert.Equal("1", await Scalar("""SELECT count(*) FROM hangfire.job WHERE arguments::text LIKE '%ChatId\\":-100300,\\"Period\\":\\"7d\\",\\"ThreadId\\":12,\\"ReplyTo\\":5,\\"Language\\":\\"ru\\"%'"""));
+            // Each carried report is again the one request of its chat and period, attached to its Hangfire job.
+            Assert.Equal("-100300:7d,-100301:all", await Scalar("SELECT string_agg(chat_id || ':' || period, ',' ORDER BY chat_id DESC) FROM report_requests WHERE job_id IS NOT NULL"));
+            Assert.Equal("False", await Scalar("SELECT to_regclass('legacy_jobs') IS NOT NULL"));
+            Assert.Equal("0", await Scalar("SELECT count(*) FROM pg_namespace WHERE nspname = 'jobs'"));
+        }
+        finally
+        {
+            await PostgresServer.DropDatabaseAsync(cs);
+        }
+    }
+
+    [Fact]
     public async Task DoctorChecksEachPartOnALine()
     {
         var result = await ChatStatsProcess.RunAsync(Env(), "doctor");
@@ -264,6 +320,8 @@ public sealed class CliTests : IAsyncLifetime
         Assert.Matches(@"ok   migrations   \d+ applied, none pending", result.Output);
         Assert.Contains($"ok   token        @{FakeBotApi.BotUsername}", result.Output);
         Assert.Matches(@"(ok  |warn) rsvg-convert", result.Output);
+        // No worker runs here: doctor says so, as a warning (the bot alone still answers everything but reports).
+        Assert.Matches(@"warn workers\s+.*reports", result.Output);
     }
 
     [Fact]
