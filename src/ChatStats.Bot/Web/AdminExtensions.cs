@@ -25,6 +25,13 @@ internal static class AdminExtensions
             // ASP.NET Core trusts loopback proxies by default; ChatStats trusts only the ones configured.
             o.KnownProxies.Clear();
             o.KnownIPNetworks.Clear();
+            if (web.Value.KnownProxies.Count == 0)
+            {
+                // With both lists empty the middleware trusts every sender, so any client could name its own address
+                // to the per-IP limiter: with no proxy configured, forwarding headers are not applied at all (found
+                // by the proxy tests).
+                o.ForwardedHeaders = ForwardedHeaders.None;
+            }
             foreach (var proxy in web.Value.KnownProxies)
             {
                 if (System.Net.IPNetwork.TryParse(proxy, out var network))
@@ -103,7 +110,8 @@ internal static class AdminExtensions
         {
             DashboardTitle = "ChatStats jobs",
             DisplayStorageConnectionString = false,
-            AppPath = "/admin/logout",
+            // No "Back to site" link: there is no site behind the dashboard (signing out is POST /admin/logout).
+            AppPath = null,
         }, app.Services.GetRequiredService<JobStorage>());
         app.MapGet("/jobs/{**rest}", () => Results.Redirect("/hangfire")).ExcludeFromDescription();
         return app;
