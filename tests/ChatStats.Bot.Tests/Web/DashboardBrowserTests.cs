@@ -101,5 +101,16 @@ public sealed class DashboardBrowserTests : IAsyncLifetime
         Assert.Contains("Succeeded", await TextAsync(page));
         var document = await _api.WaitForSentAsync(s => s.ChatId == Chat.Id && s.Method == "sendDocument", 1, BotHarness.Patience);
         Assert.Equal("%PDF-", System.Text.Encoding.ASCII.GetString(document[0].File![..5]));
+
+        // Both attempts on /metrics: counted by queue and outcome, timed, and the storage's counts by state.
+        using var http = new HttpClient();
+        var metrics = await http.GetStringAsync($"{web}/metrics");
+        Assert.Contains("chatstats_jobs_finished_total{outcome=\"failed\",queue=\"reports\"} 1", metrics);
+        Assert.Contains("chatstats_jobs_finished_total{outcome=\"succeeded\",queue=\"reports\"} 1", metrics);
+        Assert.Contains("chatstats_jobs_duration_seconds_count{outcome=\"succeeded\",queue=\"reports\"} 1", metrics);
+        // The requeued attempt is a first attempt again (no retry counted), so it is timed from creation too.
+        Assert.Contains("chatstats_jobs_start_delay_seconds_count{queue=\"reports\"} 2", metrics);
+        Assert.Matches("chatstats_jobs_count\\{queue=\"all\",state=\"succeeded\"\\} [1-9]", metrics);
+        Assert.Matches("chatstats_jobs_servers [2-9]", metrics);
     }
 }
