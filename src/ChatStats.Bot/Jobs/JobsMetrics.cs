@@ -34,7 +34,7 @@ internal sealed class JobsMetrics : JobFilterAttribute, IServerFilter, IDisposab
         _time = time;
         _logger = logger;
         _duration = _meter.CreateHistogram<double>("chatstats.jobs.duration", "s", "Time a job ran in this process, by queue and outcome.");
-        _startDelay = _meter.CreateHistogram<double>("chatstats.jobs.start_delay", "s", "From a job's creation to its first attempt's start, by queue.");
+        _startDelay = _meter.CreateHistogram<double>("chatstats.jobs.start_delay", "s", "From a job's creation to the start of an attempt that is not a retry, by queue (a job requeued by hand counts again, from its creation).");
         _finished = _meter.CreateCounter<long>("chatstats.jobs.finished", "{job}", "Jobs run in this process, by queue and outcome: succeeded, failed, canceled (shutdown).");
         _meter.CreateObservableGauge("chatstats.jobs.count", Counts, "{job}", "Jobs in the storage by state, and enqueued or processing by queue.");
         _meter.CreateObservableGauge("chatstats.jobs.servers", () => Read()?.Servers ?? 0, "{server}", "Hangfire servers with a recent heartbeat, across all worker processes.");
