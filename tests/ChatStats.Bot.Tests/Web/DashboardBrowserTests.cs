@@ -67,7 +67,16 @@ public sealed class DashboardBrowserTests : IAsyncLifetime
             UpdateFactory.Message(Chat, 1, new FakeUser(995, "Ann"), now - 60, "hello"),
             UpdateFactory.Message(Chat, 2, new FakeUser(995, "Ann", LanguageCode: "en"), now, "/report 7d"),
         ]);
-        await Wait.UntilAsync(async () => await ReportStateAsync() == "Failed", "the report to fail");
+        try
+        {
+            await Wait.UntilAsync(async () => await ReportStateAsync() == "Failed", "the report to fail");
+        }
+        catch (TimeoutException ex)
+        {
+            var states = await _db.ScalarAsync<string?>("SELECT string_agg(s.name || ' ' || coalesce(s.reason, '') || ' ' || coalesce(s.data::text, ''), ' | ' ORDER BY s.id) FROM hangfire.state s");
+            var servers = await _db.ScalarAsync<string?>("SELECT string_agg(id, ', ') FROM hangfire.server");
+            throw new TimeoutException($"{ex.Message}; states: {states}; servers: {servers}; sent: {string.Join(" / ", _api.Sent.Select(m => m.Method + ":" + m.Text))}; runs: {_weasyprint.Starts}", ex);
+        }
         var web = _bot.WebUrl;
         await using var page = await _browser.NewPageAsync();
 
