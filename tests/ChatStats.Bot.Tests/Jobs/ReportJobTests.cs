@@ -4,6 +4,7 @@ using ChatStats.Testing;
 namespace ChatStats.Bot.Tests.Jobs;
 
 /// <summary>A report job's deadlines, retries and delivery mark, on Hangfire in this process against real PostgreSQL.</summary>
+[Collection(ChatStats.Bot.Tests.Jobs.HangfireHostsCollection.Name)]
 public sealed class ReportJobTests : IAsyncLifetime
 {
     private static readonly FakeChat Chat = new(-100_990, "Deadlines");

@@ -8,6 +8,7 @@ namespace ChatStats.Bot.Tests.Web;
 /// Hangfire's dashboard as an operator uses it, in Debian's chromium (headless, installed by deploy/dev.sh): signing in
 /// with the admin token, finding a failed report, requeueing it once weasyprint works again, and seeing it succeed.
 /// </summary>
+[Collection(ChatStats.Bot.Tests.Jobs.HangfireHostsCollection.Name)]
 public sealed class DashboardBrowserTests : IAsyncLifetime
 {
     private const string AdminToken = "admin-token-for-the-browser-0123";
