@@ -21,7 +21,13 @@ internal static class JobsExtensions
         builder.Services.AddValidatedOptions<JobsOptions>(JobsOptions.Section);
         builder.Services.AddSingleton(sp => JobsDataSource.Create(
             sp.GetRequiredService<IOptions<DatabaseOptions>>().Value, sp.GetRequiredService<IOptions<JobsOptions>>().Value, sp.GetRequiredService<ILoggerFactory>()));
-        builder.Services.AddSingleton<JobStorage>(sp => sp.GetRequiredService<JobsDataSource>().CreateStorage(sp.GetRequiredService<IOptions<JobsOptions>>().Value));
+        builder.Services.AddSingleton<HangfireLogsAttachment>();
+        builder.Services.AddSingleton<JobStorage>(sp =>
+        {
+            // Before the storage logs its schema installation: Hangfire's log lines go to this host's loggers.
+            sp.GetRequiredService<HangfireLogsAttachment>();
+            return sp.GetRequiredService<JobsDataSource>().CreateStorage(sp.GetRequiredService<IOptions<JobsOptions>>().Value);
+        });
         builder.Services.AddSingleton<JobActivator>(sp => new AspNetCoreJobActivator(sp.GetRequiredService<IServiceScopeFactory>()));
         builder.Services.AddSingleton<JobRetries>();
         builder.Services.AddSingleton<JobsMetrics>();
@@ -35,10 +41,15 @@ internal static class JobsExtensions
             }
             return new JobFilterProviderCollection(filters, new JobFilterAttributeFilterProvider());
         });
-        builder.Services.AddHangfire(config => config
-            .SetDataCompatibilityLevel(CompatibilityLevel.Version_180)
-            .UseSimpleAssemblyNameTypeSerializer()
-            .UseRecommendedSerializerSettings());
+        builder.Services.AddHangfire((sp, config) =>
+        {
+            // In place of Hangfire.NetCore's provider, bound to one host's logger factory (see HangfireLogs).
+            sp.GetRequiredService<HangfireLogsAttachment>();
+            config.UseLogProvider(HangfireLogs.Instance)
+                .SetDataCompatibilityLevel(CompatibilityLevel.Version_180)
+                .UseSimpleAssemblyNameTypeSerializer()
+                .UseRecommendedSerializerSettings();
+        });
         builder.Services.AddSingleton<JobDeadlines>();
         builder.Services.AddSingleton<Reports.ReportRequests>();
         builder.Services.AddSingleton<Reports.DigestSchedules>();

@@ -9,7 +9,6 @@ namespace ChatStats.Bot.Tests.Commands;
 /// The opt-in daily digest: set by an admin, a Hangfire recurring job at the chat's local time in the chat's zone,
 /// sent once a day however often it runs.
 /// </summary>
-[Collection(ChatStats.Bot.Tests.Jobs.HangfireHostsCollection.Name)]
 public sealed class DigestTests : IAsyncLifetime
 {
     private static readonly FakeChat Chat = new(-100_970, "Digest chat");

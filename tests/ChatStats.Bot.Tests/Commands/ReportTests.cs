@@ -4,7 +4,6 @@ using ChatStats.Testing;
 namespace ChatStats.Bot.Tests.Commands;
 
 /// <summary>/report through the bot and a worker in one process: queued, deduplicated, printed by weasyprint, sent.</summary>
-[Collection(ChatStats.Bot.Tests.Jobs.HangfireHostsCollection.Name)]
 public sealed class ReportTests : IAsyncLifetime
 {
     private static readonly FakeChat Chat = new(-100_950, "Отчётный чат & co");

@@ -4,7 +4,6 @@ using ChatStats.Testing;
 namespace ChatStats.Bot.Tests.Jobs;
 
 /// <summary>A report job's deadlines, retries and delivery mark, on Hangfire in this process against real PostgreSQL.</summary>
-[Collection(ChatStats.Bot.Tests.Jobs.HangfireHostsCollection.Name)]
 public sealed class ReportJobTests : IAsyncLifetime
 {
     private static readonly FakeChat Chat = new(-100_990, "Deadlines");
@@ -138,6 +137,32 @@ public sealed class ReportJobTests : IAsyncLifetime
         Assert.All(failures, l => Assert.Contains("ChatStats.Bot.Reports.PdfException: weasyprint exited with 1", l));
         // The dashboard counts the retries where Hangfire's own retries would.
         Assert.Equal("2", await _db.ScalarAsync<string>("SELECT value FROM hangfire.jobparameter WHERE name = 'RetryCount'"));
+    }
+
+    [Fact]
+    public async Task AnotherHostOfTheProcessStoppingLeavesThisOnesWorkersRunning()
+    {
+        await StartAsync(new());
+        // A second host with workers configures Hangfire's process-wide settings after this one, then goes away.
+        var other = new PostgresDatabase();
+        await other.InitializeAsync();
+        try
+        {
+            await using var otherApi = await FakeBotApi.StartAsync();
+            var second = await BotHarness.StartAsync(otherApi, other.ConnectionString, worker: true);
+            await second.DisposeAsync();
+        }
+        finally
+        {
+            await other.DisposeAsync();
+        }
+
+        AskForReport();
+
+        // Hangfire's log lines used to go to the disposed host's loggers, and every job fetched after that was dropped.
+        var document = await _api.WaitForSentAsync(s => s.ChatId == Chat.Id && s.Method == "sendDocument", 1, BotHarness.Patience);
+        Assert.Equal("%PDF-", System.Text.Encoding.ASCII.GetString(document[0].File![..5]));
+        await FinalAsync("Succeeded");
     }
 
     [Fact]

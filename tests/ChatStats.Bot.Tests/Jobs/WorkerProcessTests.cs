@@ -10,7 +10,6 @@ namespace ChatStats.Bot.Tests.Jobs;
 /// Reports through `chatstats worker` processes as deployed, the bot in this process enqueueing them: a worker killed
 /// with SIGKILL, one stopped with SIGTERM, and two side by side on the reports queue.
 /// </summary>
-[Collection(ChatStats.Bot.Tests.Jobs.HangfireHostsCollection.Name)]
 public sealed class WorkerProcessTests : IAsyncLifetime
 {
     private readonly PostgresDatabase _db = new();
