@@ -64,7 +64,12 @@ internal sealed class CommandRouter(
         {
             // Never silence: the person hears that it failed and whether waiting helps (a database with no free
             // connection within Database:ConnectionTimeoutSeconds is "busy"); the update is still dead-lettered.
-            var busy = ex is Npgsql.NpgsqlException or TimeoutException or InvalidOperationException { InnerException: TimeoutException or Npgsql.NpgsqlException };
+            // The cause may be wrapped (Hangfire's client wraps its storage's errors, EF Core its provider's).
+            var busy = false;
+            for (var cause = ex; cause is not null && !busy; cause = cause.InnerException)
+            {
+                busy = cause is Npgsql.NpgsqlException or TimeoutException;
+            }
             try
             {
                 await replies.SendAsync(message, Localizer.Get(busy ? "DatabaseBusy" : "CommandFailed", culture), ct);

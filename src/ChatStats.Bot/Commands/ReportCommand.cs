@@ -37,11 +37,35 @@ internal sealed class ReportCommand(StatsSupport stats, IBackgroundJobClient job
             return;
         }
         var args = new ReportArgs(context.ChatId, request.Period.Label, message.TopicId(), message.MessageId, context.Culture.TwoLetterISOLanguageName);
-        // The queue goes on the job itself, so its retries come back to the reports queue too.
-        var job = jobs.Enqueue<ReportJob>(ReportJob.Queue, j => j.RunAsync(args, null, CancellationToken.None));
+        string job;
+        try
+        {
+            // The queue goes on the job itself, so its retries come back to the reports queue too.
+            job = jobs.Enqueue<ReportJob>(ReportJob.Queue, j => j.RunAsync(args, null, CancellationToken.None));
+        }
+        catch (BackgroundJobClientException)
+        {
+            // Not enqueued (Hangfire's storage unreachable): the request would otherwise block this period for an hour
+            // and the quota unit would be spent on nothing. Best effort: the database may be what is down.
+            await UndoAsync(context.ChatId, request.Period.Label, request.Chat.Zone);
+            throw;
+        }
         await requests.AttachAsync(context.ChatId, request.Period.Label, job, ct);
         // Its place: every report waiting in the queue (this one included), from Hangfire's own count.
         var position = storage.GetMonitoringApi().EnqueuedCount(ReportJob.Queue);
         await stats.Replies.SendAsync(message, context.T("ReportQueued", Html.Escape(label), Math.Max(1, position)), ct);
+    }
+
+    private async Task UndoAsync(long chatId, string period, TimeZoneInfo zone)
+    {
+        try
+        {
+            await requests.FinishAsync(chatId, period, CancellationToken.None);
+            await quota.RefundAsync(chatId, zone, CancellationToken.None);
+        }
+        catch (Npgsql.NpgsqlException)
+        {
+            // The request goes stale after ReportRequests.Stale, and the unit with the day.
+        }
     }
 }

@@ -87,6 +87,46 @@ public sealed class ReportTests : IAsyncLifetime
         Assert.Equal(0, await _db.ScalarAsync<long>("SELECT count(*) FROM report_requests"));
     }
 
+    [Fact]
+    public async Task WhenHangfiresStorageIsDownTheChatHearsItIsBusyAndMayAskAgainWithItsQuota()
+    {
+        await _bot.DisposeAsync();
+        var down = new DownJobClient();
+        _bot = await BotHarness.StartAsync(_api, _db.ConnectionString, worker: true, settings: new Dictionary<string, string?>
+        {
+            ["Jobs:QueuePollIntervalMilliseconds"] = "100",
+            ["Limits:DailyHeavyQuota"] = "5",
+        }, services: s => s.AddSingleton<Hangfire.IBackgroundJobClient>(down));
+        var now = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
+        _api.AddUpdates([
+            UpdateFactory.Message(Chat, ++_messageId, new FakeUser(700, "Ann"), now, "hello"),
+            UpdateFactory.Message(Chat, ++_messageId, new FakeUser(700, "Ann", LanguageCode: "en"), now, "/report 7d"),
+        ]);
+
+        var told = await _api.WaitForSentAsync(s => s.ChatId == Chat.Id && s.Method == "sendMessage", 1, BotHarness.Patience);
+
+        Assert.Equal("The database is busy right now. Try again in a few seconds.", told[0].Text);
+        Assert.Equal(1, down.Attempts);
+        // Nothing blocks asking again, and the day's quota is whole.
+        Assert.Equal(0, await _db.ScalarAsync<long>("SELECT count(*) FROM report_requests"));
+        Assert.Equal(0, await _db.ScalarAsync<int>("SELECT coalesce(sum(used), 0)::int FROM chat_daily_usage WHERE chat_id = $1", Chat.Id));
+    }
+
+    /// <summary>A Hangfire client whose storage cannot be reached, as Hangfire reports it.</summary>
+    private sealed class DownJobClient : Hangfire.IBackgroundJobClient
+    {
+        public int Attempts { get; private set; }
+
+        public string Create(Hangfire.Common.Job job, Hangfire.States.IState state)
+        {
+            Attempts++;
+            throw new Hangfire.BackgroundJobClientException("Background job creation failed. See inner exception for details.",
+                new Npgsql.NpgsqlException("Failed to connect to 127.0.0.1:5432", new System.Net.Sockets.SocketException(111)));
+        }
+
+        public bool ChangeState(string jobId, Hangfire.States.IState state, string expectedState) => throw new NotSupportedException();
+    }
+
     /// <summary>The text of a PDF, as pdftotext (poppler-utils, installed by deploy/dev.sh) reads it.</summary>
     internal static async Task<string> PdfTextAsync(byte[] pdf)
     {
