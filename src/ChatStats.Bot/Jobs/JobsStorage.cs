@@ -53,6 +53,13 @@ internal sealed class JobsDataSource(NpgsqlDataSource dataSource) : IConnectionF
         // LISTEN/NOTIFY would hold a connection per idle worker; polling at the interval above keeps within the bound.
         EnableLongPolling = false,
         PrepareSchemaIfNecessary = true,
+        // The library retries the installation five times from 1 s doubling, with Thread.Sleep, when the database is
+        // away: a web or worker role started during an outage sat 31 s in start-up, and the bot's first /report held
+        // a handler (and a thread) as long. One quick second try, then degraded mode: the storage installs itself at
+        // its next use, and until then its calls fail like any other database call (the chat hears it is busy).
+        StartupConnectionMaxRetries = 1,
+        StartupConnectionBaseDelay = TimeSpan.Zero,
+        AllowDegradedModeWithoutStorage = true,
         // The upgrade from the old job queue may run while workers start: wait for the schema rather than fail.
         DistributedLockTimeout = TimeSpan.FromMinutes(1),
     });

@@ -166,6 +166,27 @@ public sealed class ReportJobTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task WorkersStartedWhileTheDatabaseIsDownInstallHangfireAndRunReportsOnceItIsBack()
+    {
+        var target = new Npgsql.NpgsqlConnectionStringBuilder(_db.ConnectionString);
+        await using var proxy = new TcpProxy(target.Host!, target.Port);
+        var viaProxy = new Npgsql.NpgsqlConnectionStringBuilder(_db.ConnectionString) { Host = "127.0.0.1", Port = proxy.Port, Timeout = 2 }.ConnectionString;
+        proxy.Cut();
+        _bot = await BotHarness.StartAsync(_api, viaProxy, worker: true, settings: new Dictionary<string, string?>
+        {
+            ["Reports:Weasyprint"] = _weasyprint.Path,
+            ["Jobs:QueuePollIntervalMilliseconds"] = "100",
+        }, services: s => s.AddSingleton<ILoggerProvider>(_logs));
+
+        proxy.Restore();
+        AskForReport();
+
+        var document = await _api.WaitForSentAsync(s => s.ChatId == Chat.Id && s.Method == "sendDocument", 1, BotHarness.Patience);
+        Assert.Equal("%PDF-", System.Text.Encoding.ASCII.GetString(document[0].File![..5]));
+        await FinalAsync("Succeeded");
+    }
+
+    [Fact]
     public async Task AReportAnEarlierAttemptDeliveredIsNotSentAgain()
     {
         await StartAsync(new(), worker: false);

@@ -47,6 +47,23 @@ public sealed class HealthAndMetricsTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task AWebRoleStartedWhileTheDatabaseIsDownAnswersAndSaysWhyItIsNotReady()
+    {
+        var down = new Npgsql.NpgsqlConnectionStringBuilder(_db.ConnectionString) { Port = 1, Timeout = 2 }.ConnectionString;
+        await using var web = await StartWebOnlyAsync(down);
+        var url = UrlOf(web);
+
+        var live = await _http.GetAsync($"{url}/health/live");
+        var ready = await _http.GetAsync($"{url}/health/ready");
+        var checks = JsonDocument.Parse(await ready.Content.ReadAsStringAsync()).RootElement.GetProperty("checks").EnumerateArray()
+            .ToDictionary(c => c.GetProperty("name").GetString()!, c => c.GetProperty("ok").GetBoolean());
+
+        Assert.Equal(HttpStatusCode.OK, live.StatusCode);
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, ready.StatusCode);
+        Assert.False(checks["database"]);
+    }
+
+    [Fact]
     public async Task ReadyIsUnavailableAndSaysWhyWhenMigrationsArePending()
     {
         var empty = await PostgresServer.CreateEmptyDatabaseAsync("pending");
