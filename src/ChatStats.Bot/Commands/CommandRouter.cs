@@ -19,8 +19,16 @@ internal sealed class CommandRouter(
 {
     private readonly Dictionary<string, IBotCommand> _commands = commands.ToDictionary(c => c.Name);
 
-    public async Task HandleAsync(Message message, CancellationToken ct)
+    public Task HandleAsync(Message message, CancellationToken ct) => HandleAsync([message], ct);
+
+    /// <summary>
+    /// Runs the command of <paramref name="askers"/>: one message, or several people's identical chat-wide question
+    /// (oldest first), answered once. The newest asker whom the guard lets through is answered, and the answer says how
+    /// many asked; the others are not charged. When the guard lets nobody through, the newest asker hears why.
+    /// </summary>
+    public async Task HandleAsync(IReadOnlyList<Message> askers, CancellationToken ct)
     {
+        var message = askers[^1];
         // Other bots are not obeyed; an anonymous admin (a bot-shaped sender acting for the chat) is.
         if ((message.From is { IsBot: true } && message.SenderChat is null) || CommandParser.Parse(message.Text, identity.Username) is not { } parsed)
         {
@@ -43,21 +51,33 @@ internal sealed class CommandRouter(
             // One read of the chat serves the guard (tier, command rules), the language and the command itself.
             var chat = message.Chat.IsGroup() ? await queries.ChatAsync(message.Chat.Id, ct) : null;
             limiters.SetTier(message.Chat.Id, chat?.Tier);
-            var context = new CommandContext(message, parsed, Localizer.Choose(chat?.Language, message.From?.LanguageCode), chat);
-            culture = context.Culture;
-            var verdict = await guard.CheckAsync(context, command, chat?.Settings, ct);
-            if (!verdict.Allowed)
+            string? notice = null;
+            for (var i = askers.Count - 1; i >= 0; i--)
             {
-                logger.LogDebug("/{Command} from {UserId} in chat {ChatId} refused", parsed.Name, message.From?.Id, message.Chat.Id);
-                if (verdict.Notice is not null)
+                var asker = askers[i];
+                if (asker.From is { IsBot: true } && asker.SenderChat is null)
                 {
-                    await replies.SendAsync(message, verdict.Notice, ct);
+                    continue;
+                }
+                var context = new CommandContext(asker, parsed, Localizer.Choose(chat?.Language, asker.From?.LanguageCode), chat, askers.Count);
+                culture = context.Culture;
+                var verdict = await guard.CheckAsync(context, command, chat?.Settings, ct);
+                if (!verdict.Allowed)
+                {
+                    logger.LogDebug("/{Command} from {UserId} in chat {ChatId} refused", parsed.Name, asker.From?.Id, asker.Chat.Id);
+                    notice ??= i == askers.Count - 1 ? verdict.Notice : null;
+                    continue;
+                }
+                message = asker;
+                using (verdict.Lease)
+                {
+                    await command.ExecuteAsync(context, ct);
                 }
                 return;
             }
-            using (verdict.Lease)
+            if (notice is not null)
             {
-                await command.ExecuteAsync(context, ct);
+                await replies.SendAsync(askers[^1], notice, ct);
             }
         }
         catch (Exception ex) when (!ct.IsCancellationRequested && ex is not RequestException)
@@ -86,15 +106,17 @@ internal sealed class CommandRouter(
 /// <summary>Handles one update that needs an answer; the dispatcher runs it in a scope of its own.</summary>
 internal interface IUpdateHandler
 {
-    Task HandleAsync(Update update, CancellationToken ct);
+    /// <param name="updates">The update to answer; or, when several people asked the same chat-wide question while it
+    /// waited (<see cref="IQuestionKeys"/>), all of theirs, oldest first, to be answered once.</param>
+    Task HandleAsync(IReadOnlyList<Update> updates, CancellationToken ct);
 }
 
 /// <summary>The one switch every update that needs an answer goes through.</summary>
 internal sealed class UpdateRouter(CommandRouter commands, MembershipHandler membership) : IUpdateHandler
 {
-    public Task HandleAsync(Update update, CancellationToken ct) => update switch
+    public Task HandleAsync(IReadOnlyList<Update> updates, CancellationToken ct) => updates[^1] switch
     {
-        { Message: { } message } => commands.HandleAsync(message, ct),
+        { Message: not null } => commands.HandleAsync([.. updates.Select(u => u.Message!)], ct),
         { MyChatMember: { } change } => membership.HandleAsync(change, ct),
         _ => Task.CompletedTask,
     };

@@ -36,6 +36,7 @@ internal static class CommandsExtensions
         builder.Services.AddScoped<CommandRouter>();
         builder.Services.AddScoped<MembershipHandler>();
         builder.Services.AddScoped<IUpdateHandler, UpdateRouter>();
+        builder.Services.AddSingleton<IQuestionKeys, QuestionKeys>();
         return builder;
     }
 }

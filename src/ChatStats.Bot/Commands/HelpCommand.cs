@@ -16,6 +16,6 @@ internal sealed class HelpCommand(Replies replies, IServiceProvider services) : 
             text.Append('/').Append(command.Name).Append(" — ").Append(Html.Escape(context.T(command.DescriptionKey))).Append('\n');
         }
         text.Append('\n').Append(context.T("HelpFooter"));
-        return replies.SendAsync(context.Message, text.ToString(), ct);
+        return replies.SendAsync(context, text.ToString(), ct);
     }
 }

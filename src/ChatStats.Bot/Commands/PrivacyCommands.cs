@@ -17,11 +17,11 @@ internal sealed class OptOutCommand(Privacy privacy, Replies replies) : IBotComm
     {
         if (!context.IsGroup || context.Message.From is not { } from)
         {
-            await replies.SendAsync(context.Message, context.T("GroupOnly"), ct);
+            await replies.SendAsync(context, context.T("GroupOnly"), ct);
             return;
         }
         await privacy.SetOptOutAsync(context.ChatId, from.Id, true, ct);
-        await replies.SendAsync(context.Message, context.T("OptedOut"), ct);
+        await replies.SendAsync(context, context.T("OptedOut"), ct);
     }
 }
 
@@ -34,11 +34,11 @@ internal sealed class OptInCommand(Privacy privacy, Replies replies) : IBotComma
     {
         if (!context.IsGroup || context.Message.From is not { } from)
         {
-            await replies.SendAsync(context.Message, context.T("GroupOnly"), ct);
+            await replies.SendAsync(context, context.T("GroupOnly"), ct);
             return;
         }
         await privacy.SetOptOutAsync(context.ChatId, from.Id, false, ct);
-        await replies.SendAsync(context.Message, context.T("OptedIn"), ct);
+        await replies.SendAsync(context, context.T("OptedIn"), ct);
     }
 }
 
@@ -56,7 +56,7 @@ internal sealed class ForgetMeCommand(Privacy privacy, Replies replies) : IBotCo
             return;
         }
         var result = await privacy.ForgetAsync(from.Id, context.IsGroup ? context.ChatId : null, ct);
-        await replies.SendAsync(context.Message, context.IsGroup
+        await replies.SendAsync(context, context.IsGroup
             ? context.T("ForgotGroup", result.Messages.ToString("N0", context.Culture))
             : context.T("ForgotPrivate", result.Messages.ToString("N0", context.Culture), result.Chats), ct);
     }
@@ -79,19 +79,19 @@ internal sealed class SettingsCommand(
     {
         if (!context.IsGroup)
         {
-            await replies.SendAsync(context.Message, context.T("GroupOnly"), ct);
+            await replies.SendAsync(context, context.T("GroupOnly"), ct);
             return;
         }
         var words = context.Command.Arguments.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries);
         var chat = context.Chat ?? await queries.ChatAsync(context.ChatId, ct);
         if (chat is null)
         {
-            await replies.SendAsync(context.Message, context.T("StatsEmpty"), ct);
+            await replies.SendAsync(context, context.T("StatsEmpty"), ct);
             return;
         }
         if (words.Length == 0)
         {
-            await replies.SendAsync(context.Message, Show(chat, context), ct);
+            await replies.SendAsync(context, Show(chat, context), ct);
             return;
         }
         var message = context.Message;

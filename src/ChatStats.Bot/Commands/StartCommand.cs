@@ -6,5 +6,5 @@ internal sealed class StartCommand(Replies replies) : IBotCommand
     public string DescriptionKey => "CommandStart";
 
     public Task ExecuteAsync(CommandContext context, CancellationToken ct) =>
-        replies.SendAsync(context.Message, context.T(context.IsGroup ? "StartGroup" : "StartPrivate"), ct);
+        replies.SendAsync(context, context.T(context.IsGroup ? "StartGroup" : "StartPrivate"), ct);
 }

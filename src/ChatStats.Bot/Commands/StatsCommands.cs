@@ -10,6 +10,7 @@ namespace ChatStats.Bot.Commands;
 internal sealed class StatsCommand(StatsSupport stats) : IBotCommand
 {
     public string Name => "stats";
+    public bool ChatWide => true;
     public string DescriptionKey => "CommandStats";
     public bool IsHeavy => true;
 
@@ -27,11 +28,11 @@ internal sealed class StatsCommand(StatsSupport stats) : IBotCommand
         var overview = await stats.Queries.OverviewAsync(context.ChatId, request.Period, ct);
         if (overview.Messages == 0 && !await stats.Queries.HasAnyAsync(context.ChatId, ct))
         {
-            await stats.Replies.SendAsync(context.Message, context.T("StatsEmpty"), ct);
+            await stats.Replies.SendAsync(context, context.T("StatsEmpty"), ct);
             return;
         }
         var top = await stats.Queries.TopAsync(context.ChatId, request.Period, 5, TopMetric.Messages, ct);
-        await stats.Replies.SendAsync(context.Message, Render(request, overview, top, context), ct);
+        await stats.Replies.SendAsync(context, Render(request, overview, top, context), ct);
     }
 
     internal static string Render(StatsRequest request, Overview o, Leaderboard top, CommandContext context)
@@ -83,6 +84,7 @@ internal sealed class TopCommand(StatsSupport stats) : IBotCommand
 {
     public const int MaxRows = 50;
     public string Name => "top";
+    public bool ChatWide => true;
     public string DescriptionKey => "CommandTop";
     public bool IsHeavy => true;
 
@@ -119,13 +121,13 @@ internal sealed class TopCommand(StatsSupport stats) : IBotCommand
         var period = StatsSupport.Describe(request.Period, context.Culture);
         if (board.Leaders.Count == 0)
         {
-            await stats.Replies.SendAsync(context.Message, context.T("TopEmpty", period), ct);
+            await stats.Replies.SendAsync(context, context.T("TopEmpty", period), ct);
             return;
         }
         var text = new StringBuilder();
         text.Append("<b>").Append(context.T("TopTitle", board.Leaders.Count, context.T($"Metric{metric}"), Html.Escape(period))).Append("</b>\n");
         AppendRows(text, board, context.Culture);
-        await stats.Replies.SendAsync(context.Message, text.ToString().TrimEnd(), ct);
+        await stats.Replies.SendAsync(context, text.ToString().TrimEnd(), ct);
     }
 
     internal static bool TryMetric(string word, out TopMetric metric)
@@ -212,17 +214,17 @@ internal abstract class MemberCommand(StatsSupport stats, bool self) : IBotComma
         }
         else if (asked is null)
         {
-            await stats.Replies.SendAsync(context.Message, context.T("Usage_user"), ct);
+            await stats.Replies.SendAsync(context, context.T("Usage_user"), ct);
             return;
         }
         var period = StatsSupport.Describe(request.Period, context.Culture);
         var member = userId is { } id ? await stats.Queries.MemberAsync(context.ChatId, id, request.Period, ct) : null;
         if (member is null)
         {
-            await stats.Replies.SendAsync(context.Message, context.T("UserNotFound", Html.Escape(asked ?? context.Message.From?.FirstName ?? "?")), ct);
+            await stats.Replies.SendAsync(context, context.T("UserNotFound", Html.Escape(asked ?? context.Message.From?.FirstName ?? "?")), ct);
             return;
         }
-        await stats.Replies.SendAsync(context.Message, Render(member, request, period, context), ct);
+        await stats.Replies.SendAsync(context, Render(member, request, period, context), ct);
     }
 
     internal static string Render(MemberStats m, StatsRequest request, string period, CommandContext context)
@@ -259,6 +261,7 @@ internal abstract class MemberCommand(StatsSupport stats, bool self) : IBotComma
 internal sealed class ActivityCommand(StatsSupport stats) : IBotCommand
 {
     public string Name => "activity";
+    public bool ChatWide => true;
     public string DescriptionKey => "CommandActivity";
     public bool IsHeavy => true;
 
@@ -277,7 +280,7 @@ internal sealed class ActivityCommand(StatsSupport stats) : IBotCommand
         var period = StatsSupport.Describe(request.Period, context.Culture);
         if (grid.Cast<long>().All(v => v == 0))
         {
-            await stats.Replies.SendAsync(context.Message, context.T("StatsEmptyPeriod", period), ct);
+            await stats.Replies.SendAsync(context, context.T("StatsEmptyPeriod", period), ct);
             return;
         }
         var days = StatsSupport.Weekdays(context);
@@ -290,6 +293,7 @@ internal sealed class ActivityCommand(StatsSupport stats) : IBotCommand
 internal sealed class HistoryCommand(StatsSupport stats) : IBotCommand
 {
     public string Name => "history";
+    public bool ChatWide => true;
     public string DescriptionKey => "CommandHistory";
     public bool IsHeavy => true;
 
@@ -308,7 +312,7 @@ internal sealed class HistoryCommand(StatsSupport stats) : IBotCommand
         var period = StatsSupport.Describe(request.Period, context.Culture);
         if (days.Sum(d => d.Messages) == 0)
         {
-            await stats.Replies.SendAsync(context.Message, context.T("StatsEmptyPeriod", period), ct);
+            await stats.Replies.SendAsync(context, context.T("StatsEmptyPeriod", period), ct);
             return;
         }
         var c = context.Culture;
@@ -346,6 +350,7 @@ internal sealed class WordsCommand(StatsSupport stats) : IBotCommand
 {
     public const int Count = 20;
     public string Name => "words";
+    public bool ChatWide => true;
     public string DescriptionKey => "CommandWords";
     public bool IsHeavy => true;
 
@@ -364,7 +369,7 @@ internal sealed class WordsCommand(StatsSupport stats) : IBotCommand
                 userId = await stats.Queries.FindUserAsync(context.ChatId, word, ct);
                 if (userId is null)
                 {
-                    await stats.Replies.SendAsync(context.Message, context.T("UserNotFound", Html.Escape(word)), ct);
+                    await stats.Replies.SendAsync(context, context.T("UserNotFound", Html.Escape(word)), ct);
                     return;
                 }
                 userName = word;
@@ -384,7 +389,7 @@ internal sealed class WordsCommand(StatsSupport stats) : IBotCommand
         var top = counter.Top(Count);
         if (top.Count == 0)
         {
-            await stats.Replies.SendAsync(context.Message, context.T("WordsEmpty", Html.Escape(period)), ct);
+            await stats.Replies.SendAsync(context, context.T("WordsEmpty", Html.Escape(period)), ct);
             return;
         }
         var c = context.Culture;
@@ -397,7 +402,7 @@ internal sealed class WordsCommand(StatsSupport stats) : IBotCommand
                 .Append(" <code>").Append(TextChart.BarOf(top[i].Count, max, 10)).Append("</code>\n");
         }
         reply.Append('\n').Append(context.T("WordsFooter", counter.Messages.ToString("N0", c), counter.Distinct.ToString("N0", c)));
-        await stats.Replies.SendAsync(context.Message, reply.ToString(), ct);
+        await stats.Replies.SendAsync(context, reply.ToString(), ct);
     }
 }
 
@@ -405,6 +410,7 @@ internal sealed class WordsCommand(StatsSupport stats) : IBotCommand
 internal sealed class TypesCommand(StatsSupport stats) : IBotCommand
 {
     public string Name => "types";
+    public bool ChatWide => true;
     public string DescriptionKey => "CommandTypes";
     public bool IsHeavy => true;
 
@@ -424,7 +430,7 @@ internal sealed class TypesCommand(StatsSupport stats) : IBotCommand
         var period = StatsSupport.Describe(request.Period, context.Culture);
         if (total == 0)
         {
-            await stats.Replies.SendAsync(context.Message, context.T("StatsEmptyPeriod", period), ct);
+            await stats.Replies.SendAsync(context, context.T("StatsEmptyPeriod", period), ct);
             return;
         }
         var c = context.Culture;
@@ -437,7 +443,7 @@ internal sealed class TypesCommand(StatsSupport stats) : IBotCommand
                 .Append(" (").Append(((double)count / total).ToString("P1", c)).Append(")\n<code>")
                 .Append(TextChart.BarOf(count, rows[0].Value, 16)).Append("</code>\n");
         }
-        await stats.Replies.SendAsync(context.Message, text.ToString().TrimEnd(), ct);
+        await stats.Replies.SendAsync(context, text.ToString().TrimEnd(), ct);
     }
 }
 
@@ -445,6 +451,7 @@ internal sealed class TypesCommand(StatsSupport stats) : IBotCommand
 internal sealed class RepliesCommand(StatsSupport stats) : IBotCommand
 {
     public string Name => "replies";
+    public bool ChatWide => true;
     public string DescriptionKey => "CommandReplies";
     public bool IsHeavy => true;
 
@@ -463,7 +470,7 @@ internal sealed class RepliesCommand(StatsSupport stats) : IBotCommand
         var period = StatsSupport.Describe(request.Period, context.Culture);
         if (pairs.Count == 0)
         {
-            await stats.Replies.SendAsync(context.Message, context.T("RepliesEmpty", Html.Escape(period)), ct);
+            await stats.Replies.SendAsync(context, context.T("RepliesEmpty", Html.Escape(period)), ct);
             return;
         }
         var text = new StringBuilder();
@@ -474,7 +481,7 @@ internal sealed class RepliesCommand(StatsSupport stats) : IBotCommand
             text.Append(rank++).Append(". ").Append(Html.Escape(pair.From)).Append(" → ").Append(Html.Escape(pair.To))
                 .Append(" — ").Append(pair.Count.ToString("N0", context.Culture)).Append('\n');
         }
-        await stats.Replies.SendAsync(context.Message, text.ToString().TrimEnd(), ct);
+        await stats.Replies.SendAsync(context, text.ToString().TrimEnd(), ct);
     }
 }
 
@@ -483,6 +490,7 @@ internal sealed class InactiveCommand(StatsSupport stats) : IBotCommand
 {
     public const int MaxRows = 50;
     public string Name => "inactive";
+    public bool ChatWide => true;
     public string DescriptionKey => "CommandInactive";
     public bool IsHeavy => true;
 
@@ -490,21 +498,21 @@ internal sealed class InactiveCommand(StatsSupport stats) : IBotCommand
     {
         if (!context.IsGroup)
         {
-            await stats.Replies.SendAsync(context.Message, context.T("GroupOnly"), ct);
+            await stats.Replies.SendAsync(context, context.T("GroupOnly"), ct);
             return;
         }
         var words = context.Command.Arguments.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries);
         var days = 30;
         if (words.Length > 1 || (words.Length == 1 && !(int.TryParse(words[0].TrimEnd('d'), NumberStyles.None, CultureInfo.InvariantCulture, out days) && days is >= 1 and <= 3650)))
         {
-            await stats.Replies.SendAsync(context.Message, $"{context.T("BadArgument", $"«{Html.Escape(string.Join(' ', words))}»")} {context.T("Usage_inactive")}", ct);
+            await stats.Replies.SendAsync(context, $"{context.T("BadArgument", $"«{Html.Escape(string.Join(' ', words))}»")} {context.T("Usage_inactive")}", ct);
             return;
         }
         var chat = context.Chat ?? await stats.Queries.ChatAsync(context.ChatId, ct);
         var members = await stats.Queries.InactiveAsync(context.ChatId, days, stats.Now, MaxRows, ct);
         if (members.Count == 0)
         {
-            await stats.Replies.SendAsync(context.Message, context.T("InactiveEmpty", days), ct);
+            await stats.Replies.SendAsync(context, context.T("InactiveEmpty", days), ct);
             return;
         }
         var text = new StringBuilder();
@@ -517,7 +525,7 @@ internal sealed class InactiveCommand(StatsSupport stats) : IBotCommand
                     : context.T("InactiveNever"))
                 .Append('\n');
         }
-        await stats.Replies.SendAsync(context.Message, text.ToString().TrimEnd(), ct);
+        await stats.Replies.SendAsync(context, text.ToString().TrimEnd(), ct);
     }
 }
 
@@ -525,20 +533,21 @@ internal sealed class InactiveCommand(StatsSupport stats) : IBotCommand
 internal sealed class TitlesCommand(StatsSupport stats) : IBotCommand
 {
     public string Name => "titles";
+    public bool ChatWide => true;
     public string DescriptionKey => "CommandTitles";
 
     public async Task ExecuteAsync(CommandContext context, CancellationToken ct)
     {
         if (!context.IsGroup)
         {
-            await stats.Replies.SendAsync(context.Message, context.T("GroupOnly"), ct);
+            await stats.Replies.SendAsync(context, context.T("GroupOnly"), ct);
             return;
         }
         var chat = context.Chat ?? await stats.Queries.ChatAsync(context.ChatId, ct);
         var titles = await stats.Queries.TitlesAsync(context.ChatId, 30, ct);
         if (titles.Count == 0)
         {
-            await stats.Replies.SendAsync(context.Message, context.T("TitlesEmpty"), ct);
+            await stats.Replies.SendAsync(context, context.T("TitlesEmpty"), ct);
             return;
         }
         var text = new StringBuilder();
@@ -552,6 +561,6 @@ internal sealed class TitlesCommand(StatsSupport stats) : IBotCommand
             }
             text.Append('\n');
         }
-        await stats.Replies.SendAsync(context.Message, text.ToString().TrimEnd(), ct);
+        await stats.Replies.SendAsync(context, text.ToString().TrimEnd(), ct);
     }
 }

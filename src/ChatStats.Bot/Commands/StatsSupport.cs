@@ -25,13 +25,13 @@ internal sealed class StatsSupport(StatsQueries queries, Replies replies, Messag
     {
         if (!context.IsGroup)
         {
-            await replies.SendAsync(context.Message, context.T("GroupOnly"), ct);
+            await replies.SendAsync(context, context.T("GroupOnly"), ct);
             return null;
         }
         var chat = context.Chat ?? await queries.ChatAsync(context.ChatId, ct);
         if (chat is null)
         {
-            await replies.SendAsync(context.Message, context.T("StatsEmpty"), ct);
+            await replies.SendAsync(context, context.T("StatsEmpty"), ct);
             return null;
         }
         Period? period = null;
@@ -43,7 +43,7 @@ internal sealed class StatsSupport(StatsQueries queries, Replies replies, Messag
                 period = Period.TryParse(word, chat.Zone, Now, out var error);
                 if (period is null)
                 {
-                    await replies.SendAsync(context.Message, $"{Html.Escape(error!)}. {context.T(usageKey)}\n{context.T("PeriodForms")}", ct);
+                    await replies.SendAsync(context, $"{Html.Escape(error!)}. {context.T(usageKey)}\n{context.T("PeriodForms")}", ct);
                     return null;
                 }
             }
@@ -58,7 +58,7 @@ internal sealed class StatsSupport(StatsQueries queries, Replies replies, Messag
 
     /// <summary>Answers a word the command cannot use: what it was, how the command is used, and the periods.</summary>
     public Task BadArgumentAsync(CommandContext context, string word, string usageKey, CancellationToken ct) =>
-        replies.SendAsync(context.Message, $"{context.T("BadArgument", $"«{Html.Escape(word)}»")} {context.T(usageKey)}\n{context.T("PeriodForms")}", ct);
+        replies.SendAsync(context, $"{context.T("BadArgument", $"«{Html.Escape(word)}»")} {context.T(usageKey)}\n{context.T("PeriodForms")}", ct);
 
     /// <summary>"1 Mar 2026 – 30 Mar 2026", "14 Mar 2026" or "all time", in the reader's language.</summary>
     public static string Describe(Period period, CultureInfo culture)
@@ -89,10 +89,10 @@ internal sealed class StatsSupport(StatsQueries queries, Replies replies, Messag
         var message = context.Message;
         if (png is not null)
         {
-            await sender.SendPhotoAsync(message.Chat.Id, InputFile.FromStream(new MemoryStream(png, writable: false), "chart.png"), caption, message.TopicId(), ct);
+            await sender.SendPhotoAsync(message.Chat.Id, InputFile.FromStream(new MemoryStream(png, writable: false), "chart.png"), context.Answer(caption), message.TopicId(), ct);
             return;
         }
-        await replies.SendAsync(message, $"{caption}\n<pre>{Html.Escape(textChart())}</pre>", ct);
+        await replies.SendAsync(message, context.Answer($"{caption}\n<pre>{Html.Escape(textChart())}</pre>"), ct);
     }
 
     public static string Number(double value, CultureInfo culture) => value.ToString(value >= 100 || value == Math.Floor(value) ? "N0" : "N1", culture);

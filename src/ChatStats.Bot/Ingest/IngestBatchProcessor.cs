@@ -144,9 +144,10 @@ internal sealed class IngestBatchProcessor(
         {
             IngestMetrics.UpdatesHandled.Add(1, new KeyValuePair<string, object?>("kind", KindTag(kind)));
         }
+        // Never waits: answers that cannot be queued are given up, recording goes on.
         foreach (var update in chunk.ToAnswer)
         {
-            await dispatcher.EnqueueAsync(update, ct);
+            dispatcher.Enqueue(update);
         }
         return chunk.Count;
     }

@@ -14,9 +14,12 @@ internal sealed class IngestOptions
     [Range(1, 10_000, ErrorMessage = "must be between 1 and 10000")]
     public int MaxQueuedPerChat { get; set; } = 20;
 
-    /// <summary>How long recording may wait for the handlers to make room before it sheds their work instead.</summary>
-    [Range(0, 600, ErrorMessage = "must be between 0 and 600 seconds")]
-    public int MaxDispatchWaitSeconds { get; set; } = 5;
+    /// <summary>
+    /// Questions waiting for their chat's turn across all chats; beyond it an answer is given up at once (a person's older
+    /// question first). Recording never waits for answers, so this bounds only memory and staleness.
+    /// </summary>
+    [Range(1, 100_000, ErrorMessage = "must be between 1 and 100000")]
+    public int MaxWaitingAnswers { get; set; } = 1000;
 
     /// <summary>Updates recorded per transaction by the inbox processor; larger chunks amortise commits under load.</summary>
     [Range(1, 10_000, ErrorMessage = "must be between 1 and 10000")]

@@ -1,4 +1,4 @@
-using System.Diagnostics;
+using System.Diagnostics.Metrics;
 using ChatStats.Bot.Commands;
 using ChatStats.Bot.Telegram;
 using Telegram.Bot.Types;
@@ -9,49 +9,91 @@ namespace ChatStats.Bot.Ingest;
 /// <summary>
 /// Runs handlers for updates that need an answer: up to <see cref="IngestOptions.MaxConcurrentUpdates"/> at once, one at
 /// a time within a chat, in arrival order. Only running handlers hold a slot, so a chat whose replies wait on Telegram's
-/// limits cannot starve the others. Waiting work is bounded twice: per chat (<see cref="IngestOptions.MaxQueuedPerChat"/>,
-/// beyond which that chat's extra work is shed) and overall (as many waiting as running), where
-/// <see cref="EnqueueAsync"/> holds recording back for up to <see cref="IngestOptions.MaxDispatchWaitSeconds"/> and then
-/// sheds: the updates themselves are already recorded, only their answers are given up.
+/// limits cannot starve the others.
+/// <para>
+/// <see cref="Enqueue"/> never waits: recording goes on at the pace of the database whatever the answers do. Waiting work
+/// is bounded per chat (<see cref="IngestOptions.MaxQueuedPerChat"/>) and overall (<see cref="IngestOptions.MaxWaitingAnswers"/>);
+/// when a bound is reached an answer is given up at once (the update itself is recorded), chosen to keep the most useful
+/// work: a person's older question goes before anyone's only one, state changes (the bot added or removed) are never
+/// given up, and otherwise the newcomer waits for nobody. A chat-wide question identical to one already waiting in the
+/// same chat (same command, arguments, topic and language) joins it instead: it is computed and answered once.
+/// </para>
 /// </summary>
 internal sealed class UpdateDispatcher : IAsyncDisposable
 {
-    private static readonly System.Diagnostics.Metrics.Meter Meter = new(IngestMetrics.MeterName + ".Dispatch");
-    private static readonly System.Diagnostics.Metrics.Counter<long> Shed = Meter.CreateCounter<long>("chatstats.dispatch.shed", "{update}", "Updates whose handling was given up (they are recorded), by reason.");
+    private static readonly Meter Meter = new(IngestMetrics.MeterName + ".Dispatch");
+    private static readonly Counter<long> Shed = Meter.CreateCounter<long>("chatstats.dispatch.shed", "{update}",
+        "Answers given up (their updates are recorded), by reason: superseded (the same person asked again), chat_queue_full, saturated.");
+    private static readonly Counter<long> Coalesced = Meter.CreateCounter<long>("chatstats.dispatch.coalesced", "{update}",
+        "Questions that joined an identical one waiting in the same chat and were answered with it.");
+
     private readonly SemaphoreSlim _slots;
-    private readonly SemaphoreSlim _buffer;
+    private readonly int _capacity;
     private readonly int _maxQueuedPerChat;
-    private readonly TimeSpan _maxWait;
-    private readonly Dictionary<long, ChatQueue> _chats = [];
+    private readonly int _maxWaiting;
+    private readonly Dictionary<long, Lane> _lanes = [];
+    // Every waiting question in arrival order, to find the oldest one a person has asked again.
+    private readonly LinkedList<Question> _waiting = new();
+    private readonly Dictionary<(long Lane, long Person), int> _perPerson = [];
+    private readonly HashSet<Task> _running = [];
     private readonly Lock _lock = new();
     private readonly IServiceScopeFactory _scopes;
+    private readonly IQuestionKeys _keys;
     private readonly TimeProvider _time;
     private readonly ILogger<UpdateDispatcher> _logger;
-    private readonly int _capacity;
+    private int _inFlight;
 
-    public UpdateDispatcher(IServiceScopeFactory scopes, IOptions<IngestOptions> options, TimeProvider time, ILogger<UpdateDispatcher> logger)
+    public UpdateDispatcher(IServiceScopeFactory scopes, IQuestionKeys keys, IOptions<IngestOptions> options, TimeProvider time, ILogger<UpdateDispatcher> logger, IMeterFactory? meters = null)
     {
         _scopes = scopes;
+        _keys = keys;
         _time = time;
         _logger = logger;
         _capacity = options.Value.MaxConcurrentUpdates;
         _slots = new SemaphoreSlim(_capacity, _capacity);
-        _buffer = new SemaphoreSlim(_capacity, _capacity);
         _maxQueuedPerChat = options.Value.MaxQueuedPerChat;
-        _maxWait = TimeSpan.FromSeconds(options.Value.MaxDispatchWaitSeconds);
+        _maxWaiting = options.Value.MaxWaitingAnswers;
+        // The gauges belong to this instance, so they come from the host's meter factory and go with it.
+        var meter = meters?.Create(IngestMetrics.MeterName + ".Dispatch");
+        meter?.CreateObservableGauge("chatstats.dispatch.waiting", () => Waiting, "{update}", "Questions accepted and waiting for their chat's turn.");
+        meter?.CreateObservableGauge("chatstats.dispatch.running", () => InFlight, "{update}", "Handlers running now.");
     }
 
-    private sealed class ChatQueue
+    /// <summary>One chat's questions, oldest first; <see cref="Running"/> while a task works through them.</summary>
+    private sealed class Lane(long key)
     {
-        public Task Tail = Task.CompletedTask;
-        public int Pending;
+        public long Key { get; } = key;
+        public LinkedList<Question> Queue { get; } = new();
+        public bool Running;
+    }
+
+    /// <summary>A waiting question: the update and, when others asked the same meanwhile, theirs (oldest first).</summary>
+    private sealed class Question(Lane lane, Update update, long? person, string? key)
+    {
+        public Lane Lane { get; } = lane;
+        public List<Update> Askers { get; } = [update];
+        public long? Person { get; } = person;
+        public string? Key { get; } = key;
+        public LinkedListNode<Question>? InLane;
+        public LinkedListNode<Question>? InOrder;
+        /// <summary>Membership changes carry state (the bot added or removed): never given up.</summary>
+        public bool Keep => Person is null;
     }
 
     /// <summary>Handlers running now.</summary>
-    public int InFlight => _capacity - _slots.CurrentCount;
+    public int InFlight => Volatile.Read(ref _inFlight);
 
-    /// <summary>Updates accepted and waiting for their turn.</summary>
-    public int Waiting => _capacity - _buffer.CurrentCount;
+    /// <summary>Questions accepted and waiting for their turn.</summary>
+    public int Waiting
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _waiting.Count;
+            }
+        }
+    }
 
     public static bool NeedsHandler(Update update) => update switch
     {
@@ -60,43 +102,117 @@ internal sealed class UpdateDispatcher : IAsyncDisposable
         _ => false,
     };
 
-    /// <summary>Accepts an update for handling; false when its handling was shed (the update itself is recorded).</summary>
-    public async ValueTask<bool> EnqueueAsync(Update update, CancellationToken ct)
+    /// <summary>
+    /// Accepts an update for handling, at once: false when its answer was given up (the update itself is recorded). It may
+    /// instead cost an older waiting question its answer, or join an identical one.
+    /// </summary>
+    public bool Enqueue(Update update)
     {
         // Updates without a chat have no order to keep; give each its own lane.
         var key = update.ChatId() ?? long.MinValue + update.Id;
+        long? person = update.Message is { } m ? m.SenderChat?.Id ?? m.From?.Id ?? 0 : null;
+        var question = person is null ? null : _keys.KeyOf(update);
+        Question? victim = null;
+        string? reason = null;
         lock (_lock)
         {
-            if (_chats.TryGetValue(key, out var busy) && busy.Pending >= _maxQueuedPerChat)
+            if (!_lanes.TryGetValue(key, out var lane))
             {
-                return ShedOne(update, "chat_queue_full");
+                lane = new Lane(key);
+                _lanes[key] = lane;
+            }
+            if (question is not null && lane.Queue.FirstOrDefault(w => w.Key == question) is { } same)
+            {
+                same.Askers.Add(update);
+                Coalesced.Add(1);
+                return true;
+            }
+            if (lane.Queue.Count >= _maxQueuedPerChat)
+            {
+                (victim, reason) = (Victim(lane.Queue, key, person), "chat_queue_full");
+            }
+            else if (_waiting.Count >= _maxWaiting)
+            {
+                (victim, reason) = (Victim(_waiting, key, person), "saturated");
+            }
+            if (reason is not null)
+            {
+                if (victim is null)
+                {
+                    RemoveIfIdle(lane);
+                    return ShedOne(update, reason);
+                }
+                Remove(victim);
+                reason = victim.Person == person && victim.Lane == lane ? "superseded" : reason;
+            }
+            var waiting = new Question(lane, update, person, question);
+            waiting.InLane = lane.Queue.AddLast(waiting);
+            waiting.InOrder = _waiting.AddLast(waiting);
+            if (person is { } p)
+            {
+                _perPerson[(key, p)] = _perPerson.GetValueOrDefault((key, p)) + 1;
+            }
+            if (!lane.Running)
+            {
+                lane.Running = true;
+                var task = RunLaneAsync(lane);
+                _running.Add(task);
+                _ = task.ContinueWith(t => { lock (_lock) { _running.Remove(t); } }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
             }
         }
-        // Backpressure: recording waits a little for room, then gives up this update's answer rather than stall.
-        if (!_buffer.Wait(0, CancellationToken.None))
+        foreach (var given in victim?.Askers ?? [])
         {
-            using var deadline = new CancellationTokenSource(_maxWait, _time);
-            using var linked = CancellationTokenSource.CreateLinkedTokenSource(ct, deadline.Token);
-            try
-            {
-                await _buffer.WaitAsync(linked.Token);
-            }
-            catch (OperationCanceledException) when (!ct.IsCancellationRequested)
-            {
-                return ShedOne(update, "saturated");
-            }
-        }
-        lock (_lock)
-        {
-            if (!_chats.TryGetValue(key, out var queue))
-            {
-                queue = new ChatQueue();
-                _chats[key] = queue;
-            }
-            queue.Pending++;
-            queue.Tail = RunAfterAsync(queue.Tail, update, key, queue);
+            ShedOne(given, reason!);
         }
         return true;
+    }
+
+    /// <summary>
+    /// Whose answer goes when <paramref name="among"/> is full: the oldest question of someone with another one waiting in
+    /// the same chat (the newcomer counts, so a person asking again replaces their own older question); null when there is
+    /// none, and then the newcomer's answer is the one given up.
+    /// </summary>
+    private Question? Victim(IEnumerable<Question> among, long lane, long? newcomer)
+    {
+        foreach (var w in among)
+        {
+            if (w.Keep || w.Person is not { } p)
+            {
+                continue;
+            }
+            var asked = _perPerson.GetValueOrDefault((w.Lane.Key, p)) + (w.Lane.Key == lane && p == newcomer ? 1 : 0);
+            if (asked > 1)
+            {
+                return w;
+            }
+        }
+        return null;
+    }
+
+    private void Remove(Question waiting)
+    {
+        waiting.Lane.Queue.Remove(waiting.InLane!);
+        _waiting.Remove(waiting.InOrder!);
+        if (waiting.Person is { } p)
+        {
+            var key = (waiting.Lane.Key, p);
+            if (_perPerson[key] == 1)
+            {
+                _perPerson.Remove(key);
+            }
+            else
+            {
+                _perPerson[key]--;
+            }
+        }
+    }
+
+    private void RemoveIfIdle(Lane lane)
+    {
+        if (!lane.Running && lane.Queue.Count == 0)
+        {
+            _lanes.Remove(lane.Key);
+        }
     }
 
     private bool ShedOne(Update update, string reason)
@@ -106,46 +222,62 @@ internal sealed class UpdateDispatcher : IAsyncDisposable
         return false;
     }
 
-    private async Task RunAfterAsync(Task previous, Update update, long key, ChatQueue queue)
+    /// <summary>Works through one chat's questions in order, each holding a running slot only while it runs.</summary>
+    private async Task RunLaneAsync(Lane lane)
     {
-        var holdsSlot = false;
+        await Task.Yield();
+        while (true)
+        {
+            await _slots.WaitAsync().ConfigureAwait(false);
+            Question? next;
+            lock (_lock)
+            {
+                next = lane.Queue.First?.Value;
+                if (next is null)
+                {
+                    // Everything that waited here was given up meanwhile.
+                    lane.Running = false;
+                    RemoveIfIdle(lane);
+                }
+                else
+                {
+                    Remove(next);
+                }
+            }
+            if (next is null)
+            {
+                _slots.Release();
+                return;
+            }
+            Interlocked.Increment(ref _inFlight);
+            try
+            {
+                await HandleAsync(next.Askers).ConfigureAwait(false);
+            }
+            finally
+            {
+                Interlocked.Decrement(ref _inFlight);
+                _slots.Release();
+            }
+        }
+    }
+
+    private async Task HandleAsync(IReadOnlyList<Update> askers)
+    {
+        var latest = askers[^1];
+        var started = _time.GetTimestamp();
         try
         {
-            await previous.ConfigureAwait(false);
-            await Task.Yield();
-            // Its turn in the chat has come: from waiting to running.
-            await _slots.WaitAsync().ConfigureAwait(false);
-            holdsSlot = true;
-            _buffer.Release();
-            var started = _time.GetTimestamp();
             await using var scope = _scopes.CreateAsyncScope();
             var handler = scope.ServiceProvider.GetRequiredService<IUpdateHandler>();
-            await handler.HandleAsync(update, CancellationToken.None).ConfigureAwait(false);
+            await handler.HandleAsync(askers, CancellationToken.None).ConfigureAwait(false);
             IngestMetrics.HandlerDuration.Record(_time.GetElapsedTime(started).TotalSeconds);
         }
         catch (Exception ex)
         {
             IngestMetrics.UpdatesFailed.Add(1, new KeyValuePair<string, object?>("stage", "handler"));
-            _logger.LogError(ex, "Handler for update {UpdateId} in chat {ChatId} failed; dead-lettering it", update.Id, update.ChatId());
-            await DeadLetterAsync(update, ex).ConfigureAwait(false);
-        }
-        finally
-        {
-            lock (_lock)
-            {
-                if (--queue.Pending == 0)
-                {
-                    _chats.Remove(key);
-                }
-            }
-            if (holdsSlot)
-            {
-                _slots.Release();
-            }
-            else
-            {
-                _buffer.Release();
-            }
+            _logger.LogError(ex, "Handler for update {UpdateId} in chat {ChatId} failed; dead-lettering it", latest.Id, latest.ChatId());
+            await DeadLetterAsync(latest, ex).ConfigureAwait(false);
         }
     }
 
@@ -163,22 +295,22 @@ internal sealed class UpdateDispatcher : IAsyncDisposable
         }
     }
 
-    /// <summary>Waits for running handlers to finish, up to <paramref name="timeout"/>.</summary>
+    /// <summary>Waits for running and waiting handlers to finish, up to <paramref name="timeout"/>.</summary>
     public async Task DrainAsync(TimeSpan timeout)
     {
-        Task[] tails;
+        Task[] lanes;
         lock (_lock)
         {
-            tails = [.. _chats.Values.Select(q => q.Tail)];
+            lanes = [.. _running];
         }
         try
         {
             // A shutdown grace period is wall-clock time (it mirrors the process manager's stop timeout).
-            await Task.WhenAll(tails).WaitAsync(timeout, TimeProvider.System).ConfigureAwait(false);
+            await Task.WhenAll(lanes).WaitAsync(timeout, TimeProvider.System).ConfigureAwait(false);
         }
         catch (TimeoutException)
         {
-            _logger.LogWarning("{Count} chats still had handlers running after {Timeout}; stopping anyway", tails.Length, timeout);
+            _logger.LogWarning("{Count} chats still had handlers running after {Timeout}; stopping anyway", lanes.Length, timeout);
         }
     }
 
@@ -186,6 +318,5 @@ internal sealed class UpdateDispatcher : IAsyncDisposable
     {
         await DrainAsync(TimeSpan.FromSeconds(10)).ConfigureAwait(false);
         _slots.Dispose();
-        _buffer.Dispose();
     }
 }

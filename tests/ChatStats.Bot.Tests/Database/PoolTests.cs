@@ -132,7 +132,7 @@ public sealed class PoolTests : IAsyncLifetime
                 var handler = scope.ServiceProvider.GetRequiredService<ChatStats.Bot.Commands.IUpdateHandler>();
                 try
                 {
-                    await handler.HandleAsync(update, CancellationToken.None);
+                    await handler.HandleAsync([update], CancellationToken.None);
                 }
                 catch (Exception ex) when (ex is NpgsqlException or InvalidOperationException)
                 {

@@ -15,20 +15,24 @@ public sealed class UpdateDispatcherTests
 {
     private static long _ids;
 
-    private static Update Command(long chatId, int messageId)
+    private static Update Command(long chatId, int messageId, long person = 1, string text = "/me")
     {
-        var json = UpdateFactory.Message(new FakeChat(chatId, "c"), messageId, new FakeUser(1, "A"), UpdateFactory.BaseDate, "/stats");
+        var json = UpdateFactory.Message(new FakeChat(chatId, "c"), messageId, new FakeUser(person, "A"), UpdateFactory.BaseDate, text);
         return JsonSerializer.Deserialize<Update>("{\"update_id\":" + Interlocked.Increment(ref _ids) + "," + json[1..], JsonBotAPI.Options)!;
     }
 
-    private readonly ManualTimeProvider _time = new();
+    private static Update BotRemoved(long chatId)
+    {
+        var json = UpdateFactory.MyChatMember(new FakeChat(chatId, "c"), new FakeUser(1, "A"), UpdateFactory.BaseDate, "member", "kicked");
+        return JsonSerializer.Deserialize<Update>("{\"update_id\":" + Interlocked.Increment(ref _ids) + "," + json[1..], JsonBotAPI.Options)!;
+    }
 
-    private UpdateDispatcher Dispatcher(GatedHandler handler, int capacity, int perChat = 20)
+    private static UpdateDispatcher Dispatcher(GatedHandler handler, int capacity, int perChat = 20, int waiting = 1000)
     {
         var services = new ServiceCollection().AddScoped<IUpdateHandler>(_ => handler).BuildServiceProvider();
-        return new UpdateDispatcher(services.GetRequiredService<IServiceScopeFactory>(),
-            Options.Create(new IngestOptions { MaxConcurrentUpdates = capacity, MaxQueuedPerChat = perChat, MaxDispatchWaitSeconds = 5 }),
-            _time, NullLogger<UpdateDispatcher>.Instance);
+        return new UpdateDispatcher(services.GetRequiredService<IServiceScopeFactory>(), new CommandText(),
+            Options.Create(new IngestOptions { MaxConcurrentUpdates = capacity, MaxQueuedPerChat = perChat, MaxWaitingAnswers = waiting }),
+            TimeProvider.System, NullLogger<UpdateDispatcher>.Instance);
     }
 
     [Fact]
@@ -37,9 +41,9 @@ public sealed class UpdateDispatcherTests
         var handler = new GatedHandler();
         await using var dispatcher = Dispatcher(handler, capacity: 10);
 
-        await dispatcher.EnqueueAsync(Command(-1, 1), CancellationToken.None);
-        await dispatcher.EnqueueAsync(Command(-1, 2), CancellationToken.None);
-        await dispatcher.EnqueueAsync(Command(-2, 1), CancellationToken.None);
+        dispatcher.Enqueue(Command(-1, 1));
+        dispatcher.Enqueue(Command(-1, 2));
+        dispatcher.Enqueue(Command(-2, 1));
         await handler.WaitForRunningAsync(2);
 
         Assert.Equal(["-1:1", "-2:1"], handler.Running.Order());
@@ -49,48 +53,95 @@ public sealed class UpdateDispatcherTests
     }
 
     [Fact]
-    public async Task WhenHandlersAreSaturatedRecordingWaitsThenTheirAnswersAreShed()
+    public async Task WhenTheWaitingRoomIsFullTheNewcomersAnswerIsGivenUpAtOnceAndNothingWaits()
     {
         var handler = new GatedHandler();
-        await using var dispatcher = Dispatcher(handler, capacity: 2);
-        Assert.True(await dispatcher.EnqueueAsync(Command(-1, 1), CancellationToken.None));
-        Assert.True(await dispatcher.EnqueueAsync(Command(-2, 1), CancellationToken.None));
+        await using var dispatcher = Dispatcher(handler, capacity: 2, waiting: 2);
+        Assert.True(dispatcher.Enqueue(Command(-1, 1, person: 1)));
+        Assert.True(dispatcher.Enqueue(Command(-2, 1, person: 2)));
         await handler.WaitForRunningAsync(2);
         // Waiting work does not hold a running slot: two more are accepted and wait their turn.
-        Assert.True(await dispatcher.EnqueueAsync(Command(-3, 1), CancellationToken.None));
-        Assert.True(await dispatcher.EnqueueAsync(Command(-4, 1), CancellationToken.None));
+        Assert.True(dispatcher.Enqueue(Command(-1, 2, person: 3)));
+        Assert.True(dispatcher.Enqueue(Command(-2, 2, person: 4)));
 
-        var fifth = dispatcher.EnqueueAsync(Command(-5, 1), CancellationToken.None).AsTask();
-        // It waits on a deadline of the manual clock: nothing can complete it before the advance below.
-        Assert.False(fifth.IsCompleted);
-        _time.Advance(TimeSpan.FromSeconds(5));
-
-        Assert.False(await fifth.WaitAsync(TimeSpan.FromSeconds(10)));
+        // Full, and everyone waiting asked once: the fifth is refused on the spot (Enqueue is synchronous: it cannot wait).
+        Assert.False(dispatcher.Enqueue(Command(-3, 1, person: 5)));
         Assert.Equal((2, 2), (dispatcher.InFlight, dispatcher.Waiting));
         handler.ReleaseAll();
         await dispatcher.DrainAsync(TimeSpan.FromSeconds(10));
         Assert.Equal((0, 0), (dispatcher.InFlight, dispatcher.Waiting));
-        Assert.Equal(4, handler.Completed.Count);
+        Assert.Equal(["-1:1", "-1:2", "-2:1", "-2:2"], handler.Completed.Order());
     }
 
     [Fact]
-    public async Task AFloodingChatCanQueueOnlyItsShareAndTheOthersStillRun()
+    public async Task WhenRoomIsShortAPersonsOlderQuestionMakesWayForTheirNewestAndForOthers()
     {
         var handler = new GatedHandler();
         await using var dispatcher = Dispatcher(handler, capacity: 10, perChat: 3);
+        dispatcher.Enqueue(Command(-1, 1, person: 9));
+        await handler.WaitForRunningAsync(1);
+        // Person 1 asks twice, person 2 once: the lane is full.
+        dispatcher.Enqueue(Command(-1, 2, person: 1, text: "/me"));
+        dispatcher.Enqueue(Command(-1, 3, person: 2, text: "/me"));
+        dispatcher.Enqueue(Command(-1, 4, person: 1, text: "/me 7d"));
 
-        var accepted = new List<bool>();
-        for (var i = 1; i <= 6; i++)
-        {
-            accepted.Add(await dispatcher.EnqueueAsync(Command(-1, i), CancellationToken.None));
-        }
-        Assert.True(await dispatcher.EnqueueAsync(Command(-2, 1), CancellationToken.None));
-        await handler.WaitForRunningAsync(2);
+        // Person 3 arrives: person 1's older question goes, not person 3's only one.
+        Assert.True(dispatcher.Enqueue(Command(-1, 5, person: 3)));
+        // Person 2 asks again: their own older question is superseded by the newer.
+        Assert.True(dispatcher.Enqueue(Command(-1, 6, person: 2)));
+        // Everyone waiting has asked once: a newcomer waits for nobody.
+        Assert.False(dispatcher.Enqueue(Command(-1, 7, person: 4)));
 
-        Assert.Equal([true, true, true, false, false, false], accepted);
         handler.ReleaseAll();
         await dispatcher.DrainAsync(TimeSpan.FromSeconds(10));
-        Assert.Equal(4, handler.Completed.Count);
+        Assert.Equal(["-1:1", "-1:4", "-1:5", "-1:6"], handler.Completed);
+    }
+
+    [Fact]
+    public async Task TheBotBeingRemovedIsNeverGivenUp()
+    {
+        var handler = new GatedHandler();
+        await using var dispatcher = Dispatcher(handler, capacity: 10, perChat: 2);
+        dispatcher.Enqueue(Command(-1, 1, person: 1));
+        await handler.WaitForRunningAsync(1);
+        dispatcher.Enqueue(BotRemoved(-1));
+        dispatcher.Enqueue(Command(-1, 2, person: 1));
+
+        // Full: the person's older question (running) is not waiting; the membership change is kept, so the newcomer goes.
+        Assert.False(dispatcher.Enqueue(Command(-1, 3, person: 2)));
+        handler.ReleaseAll();
+        await dispatcher.DrainAsync(TimeSpan.FromSeconds(10));
+        Assert.Equal(["-1:1", "-1:member", "-1:2"], handler.Completed);
+    }
+
+    [Fact]
+    public async Task IdenticalChatWideQuestionsWaitingInAChatAreAnsweredOnceWithEveryAsker()
+    {
+        var handler = new GatedHandler();
+        await using var dispatcher = Dispatcher(handler, capacity: 10, perChat: 4);
+        dispatcher.Enqueue(Command(-1, 1, person: 1, text: "/stats"));
+        await handler.WaitForRunningAsync(1);
+        // While the first answer is on its way, five people ask the same thing, spelled a little differently.
+        dispatcher.Enqueue(Command(-1, 2, person: 2, text: "/stats 7d"));
+        dispatcher.Enqueue(Command(-1, 3, person: 3, text: "/me 7d"));
+        dispatcher.Enqueue(Command(-1, 4, person: 4, text: "/stats  7D"));
+        dispatcher.Enqueue(Command(-1, 5, person: 5, text: "/stats 7d"));
+        dispatcher.Enqueue(Command(-1, 6, person: 6, text: "/me 7d"));
+        dispatcher.Enqueue(Command(-1, 7, person: 7, text: "/stats 30d"));
+        Assert.Equal(4, dispatcher.Waiting);
+
+        handler.ReleaseAll();
+        await dispatcher.DrainAsync(TimeSpan.FromSeconds(10));
+        // Per-person answers are never merged; the three /stats 7d are one run that knows all its askers.
+        Assert.Equal(["-1:1", "-1:5", "-1:3", "-1:6", "-1:7"], handler.Completed);
+        Assert.Equal([2, 4, 5], handler.Askers["-1:5"]);
+    }
+
+    /// <summary>The command-line part of the real keys: /stats is chat-wide, /me is not.</summary>
+    private sealed class CommandText : IQuestionKeys
+    {
+        public string? KeyOf(Update update) =>
+            CommandParser.Parse(update.Message?.Text, null) is { Name: "stats" } parsed ? "stats\n" + string.Join(' ', parsed.Arguments.ToLowerInvariant().Split(' ', StringSplitOptions.RemoveEmptyEntries)) : null;
     }
 
     private sealed class GatedHandler : IUpdateHandler
@@ -100,10 +151,13 @@ public sealed class UpdateDispatcherTests
 
         public ConcurrentBag<string> Running { get; } = [];
         public ConcurrentQueue<string> Completed { get; } = new();
+        public ConcurrentDictionary<string, long[]> Askers { get; } = new();
 
-        public async Task HandleAsync(Update update, CancellationToken ct)
+        public async Task HandleAsync(IReadOnlyList<Update> updates, CancellationToken ct)
         {
-            var key = $"{update.ChatId()}:{update.Message!.MessageId}";
+            var update = updates[^1];
+            var key = $"{update.ChatId()}:{update.Message?.MessageId.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "member"}";
+            Askers[key] = [.. updates.Select(u => u.Message?.From?.Id ?? 0)];
             Running.Add(key);
             if (!_open)
             {
@@ -111,8 +165,6 @@ public sealed class UpdateDispatcherTests
             }
             Completed.Enqueue(key);
         }
-
-        public void Release(string key) => _gates.GetOrAdd(key, _ => new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
 
         public void ReleaseAll()
         {
