@@ -19,6 +19,22 @@ namespace ChatStats.Testing;
 /// <summary>The webhook registered with setWebhook.</summary>
 public sealed record FakeWebhook(string Url, string? SecretToken, int? MaxConnections, string? AllowedUpdates);
 
+/// <summary>
+/// Telegram's limits as the fake enforces them, on arrival and on its own clock: at most <see cref="PerGroup"/> sends to a
+/// group in any <see cref="GroupWindow"/>, <see cref="PerChat"/> to any chat in any <see cref="ChatWindow"/>, and
+/// <see cref="Global"/> overall in any <see cref="GlobalWindow"/>. A send beyond them is refused with 429 and a
+/// retry_after that doubles while a chat keeps hitting it, as real Telegram lengthens penalties.
+/// </summary>
+public sealed record FakeLimits
+{
+    public int PerGroup { get; init; } = 20;
+    public TimeSpan GroupWindow { get; init; } = TimeSpan.FromMinutes(1);
+    public int PerChat { get; init; } = 3;
+    public TimeSpan ChatWindow { get; init; } = TimeSpan.FromSeconds(3);
+    public int Global { get; init; } = 30;
+    public TimeSpan GlobalWindow { get; init; } = TimeSpan.FromSeconds(1);
+}
+
 /// <summary>A message the fake accepted, with the text as a chat member would see it (tags stripped, entities decoded).</summary>
 public sealed record SentMessage(string Method, long ChatId, string Text, string RawText, string? ParseMode, int? ThreadId, int? ReplyTo, DateTimeOffset At, byte[]? File);
 
@@ -64,6 +80,26 @@ public sealed class FakeBotApi : IAsyncDisposable
 
     /// <summary>When set, a send to a chat sooner than this after the previous one is refused with 429, like Telegram's flood control.</summary>
     public TimeSpan? PerChatMinInterval { get; set; }
+
+    /// <summary>When set, Telegram's limits are enforced on arrival (<see cref="LimitRefusals"/> counts the 429s they cause).</summary>
+    public FakeLimits? Limits { get; set; }
+
+    /// <summary>
+    /// When set, each call's network delay on the way in and again on the way out, on the fake's clock: a send is stamped
+    /// when it arrives, after the first. Random delays reorder concurrent calls, as a real network does.
+    /// </summary>
+    public (TimeSpan Min, TimeSpan Max)? NetworkDelay { get; set; }
+
+    /// <summary>Sends refused with 429 because they broke <see cref="Limits"/>, by scope ("group", "chat", "global").</summary>
+    public IReadOnlyDictionary<string, int> LimitRefusals => _limitRefusals;
+    private readonly ConcurrentDictionary<string, int> _limitRefusals = new();
+    private readonly Dictionary<long, Queue<DateTimeOffset>> _arrivals = [];
+    private readonly Queue<DateTimeOffset> _globalArrivals = new();
+    private readonly Dictionary<long, (int Strikes, DateTimeOffset Last)> _strikes = [];
+
+    /// <summary>Every 429 the fake answered to a send, for whatever reason.</summary>
+    public int TooManyRequests => _tooMany;
+    private int _tooMany;
 
     public IReadOnlyCollection<SentMessage> Sent => _sent.ToArray();
 
@@ -252,6 +288,7 @@ public sealed class FakeBotApi : IAsyncDisposable
             {
                 // From now on a send to this chat inside the wait is a violation, as it would be on Telegram.
                 _chatWaitUntil[waitingChat] = _time.GetUtcNow() + TimeSpan.FromSeconds(wait);
+                Interlocked.Increment(ref _tooMany);
             }
             await ErrorAsync(context, f.Code, f.Description, f.RetryAfter, f.MigrateTo);
             return;
@@ -426,20 +463,104 @@ public sealed class FakeBotApi : IAsyncDisposable
         return body.ToArray();
     }
 
+    private async Task DelayAsync()
+    {
+        if (NetworkDelay is { } d)
+        {
+            var spread = (d.Max - d.Min).Ticks;
+            await Task.Delay(d.Min + TimeSpan.FromTicks(spread <= 0 ? 0 : Random.Shared.NextInt64(spread)), _time);
+        }
+    }
+
     private async Task SendAsync(HttpContext context, string method, Dictionary<string, string> args)
+    {
+        await DelayAsync();
+        await ArriveAsync(context, method, args);
+        await DelayAsync();
+    }
+
+    /// <summary>
+    /// Refuses a send beyond <see cref="Limits"/> as it arrives; records it against them otherwise. A chat that keeps
+    /// hitting the limits waits longer each time, as on Telegram.
+    /// </summary>
+    private int? BreaksLimits(long chatId, DateTimeOffset now)
+    {
+        if (Limits is not { } limits)
+        {
+            return null;
+        }
+        lock (_arrivals)
+        {
+            if (!_arrivals.TryGetValue(chatId, out var arrivals))
+            {
+                arrivals = new Queue<DateTimeOffset>();
+                _arrivals[chatId] = arrivals;
+            }
+            var window = chatId < 0 ? limits.GroupWindow : limits.ChatWindow;
+            var limit = chatId < 0 ? limits.PerGroup : limits.PerChat;
+            var keep = window > limits.ChatWindow ? window : limits.ChatWindow;
+            while (arrivals.Count > 0 && now - arrivals.Peek() >= keep)
+            {
+                arrivals.Dequeue();
+            }
+            while (_globalArrivals.Count > 0 && now - _globalArrivals.Peek() >= limits.GlobalWindow)
+            {
+                _globalArrivals.Dequeue();
+            }
+            string? scope = null;
+            var wait = TimeSpan.Zero;
+            // A group is also a chat: both its limits apply.
+            var inChatWindow = arrivals.Where(a => now - a < limits.ChatWindow).ToList();
+            if (inChatWindow.Count >= limits.PerChat)
+            {
+                (scope, wait) = ("chat", inChatWindow[^limits.PerChat] + limits.ChatWindow - now);
+            }
+            if (chatId < 0 && arrivals.Count(a => now - a < window) is var n && n >= limit)
+            {
+                var inWindow = arrivals.Where(a => now - a < window).ToList();
+                (scope, wait) = ("group", inWindow[^limit] + window - now);
+            }
+            if (scope is null && _globalArrivals.Count >= limits.Global)
+            {
+                (scope, wait) = ("global", _globalArrivals.ToArray()[^limits.Global] + limits.GlobalWindow - now);
+            }
+            if (scope is null)
+            {
+                arrivals.Enqueue(now);
+                _globalArrivals.Enqueue(now);
+                return null;
+            }
+            _limitRefusals.AddOrUpdate(scope, 1, (_, c) => c + 1);
+            var strikes = _strikes.TryGetValue(chatId, out var s) && now - s.Last < TimeSpan.FromMinutes(1) ? s.Strikes + 1 : 1;
+            _strikes[chatId] = (strikes, now);
+            var seconds = (int)Math.Min(3600, Math.Max(1, Math.Ceiling(wait.TotalSeconds)) * (1 << Math.Min(strikes - 1, 10)));
+            return seconds;
+        }
+    }
+
+    private async Task ArriveAsync(HttpContext context, string method, Dictionary<string, string> args)
     {
         var chatId = Long(args, "chat_id") ?? 0;
         var now = _time.GetUtcNow();
         if (_chatWaitUntil.TryGetValue(chatId, out var until) && now < until)
         {
             SendsInsideRetryWindow++;
+            Interlocked.Increment(ref _tooMany);
             await ErrorAsync(context, 429, $"Too Many Requests: retry after {(int)Math.Ceiling((until - now).TotalSeconds)}", (int)Math.Ceiling((until - now).TotalSeconds));
+            return;
+        }
+        if (BreaksLimits(chatId, now) is { } retryAfter)
+        {
+            _chatWaitUntil[chatId] = now + TimeSpan.FromSeconds(retryAfter);
+            Interlocked.Increment(ref _tooMany);
+            await ErrorAsync(context, 429, $"Too Many Requests: retry after {retryAfter}", retryAfter);
             return;
         }
         if (PerChatMinInterval is { } interval && _lastSendPerChat.TryGetValue(chatId, out var last) && now - last < interval)
         {
             var wait = (int)Math.Max(1, Math.Ceiling((interval - (now - last)).TotalSeconds));
             _chatWaitUntil[chatId] = now + TimeSpan.FromSeconds(wait);
+            Interlocked.Increment(ref _tooMany);
             await ErrorAsync(context, 429, $"Too Many Requests: retry after {wait}", wait);
             return;
         }

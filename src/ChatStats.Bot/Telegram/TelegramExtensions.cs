@@ -34,15 +34,17 @@ internal static class TelegramExtensions
         {
             var o = sp.GetRequiredService<IOptions<SenderOptions>>().Value;
             var time = sp.GetRequiredService<TimeProvider>();
-            // Per chat "about one a second" with a short burst is a token bucket; the group and overall limits are
-            // hard ceilings (20 in any minute, 30 in any second), which only an exact sliding window keeps.
-            var perChat = new TokenBucketPolicy("chat", [new BucketRate(Math.Max(1, (int)Math.Round(o.PerChatPerSecond * 100)), TimeSpan.FromSeconds(100), o.PerChatBurst)]);
+            // Telegram counts sends when they reach it, so every limit is an arrival window: a permit is held while its
+            // request is on the way and its window starts when Telegram has answered (network delay cannot make a send
+            // land early). "About one a second per chat, with short bursts" is a burst's worth in a burst's time; the
+            // group and overall limits are hard ceilings (20 in any minute, 30 in any second).
+            var chatWindow = TimeSpan.FromSeconds(o.PerChatBurst / o.PerChatPerSecond);
             return new MessageSenderOptions
             {
                 MaxReplyAge = TimeSpan.FromSeconds(o.MaxReplyAgeSeconds),
-                PerChat = new TokenBucketLimiter<long>("send_chat", _ => perChat, time),
-                PerGroup = new SlidingWindowLimiter<long>("send_group", new SlidingWindowOptions { PermitLimit = o.PerGroupPerMinute, Window = TimeSpan.FromMinutes(1) }, time),
-                Global = new SlidingWindowLimiter<long>("send_global", new SlidingWindowOptions { PermitLimit = o.GlobalPerSecond, Window = TimeSpan.FromSeconds(1) }, time),
+                PerChat = new ArrivalWindowLimiter<long>("send_chat", new SlidingWindowOptions { PermitLimit = o.PerChatBurst, Window = chatWindow }, time),
+                PerGroup = new ArrivalWindowLimiter<long>("send_group", new SlidingWindowOptions { PermitLimit = o.PerGroupPerMinute, Window = TimeSpan.FromMinutes(1) }, time),
+                Global = new ArrivalWindowLimiter<long>("send_global", new SlidingWindowOptions { PermitLimit = o.GlobalPerSecond, Window = TimeSpan.FromSeconds(1) }, time),
             };
         });
         builder.Services.AddSingleton<MessageSender>();

@@ -32,11 +32,16 @@ public sealed record MessageSenderOptions
     public int MaxAttempts { get; init; } = 5;
     public Backoff ErrorBackoff { get; init; } = new(TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(30));
 
-    /// <summary>Telegram refuses a 429 wait longer than this is worth for an interactive reply.</summary>
+    /// <summary>A flood wait longer than this is not waited out by a send: it fails (a job retries later), and the chat stays held.</summary>
     public TimeSpan MaxRetryAfter { get; init; } = TimeSpan.FromMinutes(2);
 
     /// <summary>A reply that could not be sent within this long is dropped (and counted) rather than sent stale.</summary>
     public TimeSpan MaxReplyAge { get; init; } = TimeSpan.FromSeconds(120);
+
+    // Telegram counts a send when it arrives, which our clock cannot see: every lease is held while its request is on
+    // the way and disposed when Telegram has answered, so a limiter that starts a permit's window at disposal keeps the
+    // limit at Telegram's end whatever the network does (ChatStats.Throttling's ArrivalWindowLimiter). A send costs one
+    // permit, more in a chat that drew a 429 recently.
 
     /// <summary>Per chat (about one a second, with a short burst). Null: no limit of ours.</summary>
     public PartitionedRateLimiter<long>? PerChat { get; init; }
@@ -46,24 +51,40 @@ public sealed record MessageSenderOptions
 
     /// <summary>Everything the bot sends (30 a second); keyed by 0.</summary>
     public PartitionedRateLimiter<long>? Global { get; init; }
+
+    /// <summary>
+    /// A 429 proves our model of that chat too generous: each one doubles what a send to it costs in its chat and group
+    /// windows, up to this factor (4: a group's 20 a minute becomes 5)...
+    /// </summary>
+    public int MaxPenalty { get; init; } = 4;
+
+    /// <summary>...and each quiet stretch this long without one halves it again.</summary>
+    public TimeSpan RelaxAfter { get; init; } = TimeSpan.FromMinutes(2);
 }
 
 /// <summary>
 /// Every message the bot sends goes through here, under Telegram's limits: per chat, per group and overall (the
-/// limiters in <see cref="MessageSenderOptions"/>), and after a 429 nothing goes to that chat until its retry_after has
-/// passed. Replies go before bulk sends; a reply that waited too long is dropped rather than sent stale. It also backs
-/// off on 5xx and network errors, follows a group's migration to a supergroup, and splits text over 4096 UTF-16 units.
+/// limiters in <see cref="MessageSenderOptions"/>, counted as Telegram counts them, on arrival). After a 429 nothing
+/// goes to that chat until its retry_after has passed, and its sends cost more until it has been quiet a while. Replies
+/// go before bulk sends; a reply that would arrive too late is dropped rather than sent stale. It also backs off on 5xx
+/// and network errors, follows a group's migration to a supergroup, and splits text over 4096 UTF-16 units.
 /// </summary>
 public sealed class MessageSender(ITelegramBotClient client, MessageSenderOptions options, TimeProvider time, ILogger<MessageSender> logger)
 {
     public const int MaxMessageLength = 4096;
     private static readonly TimeSpan BulkYield = TimeSpan.FromMilliseconds(50);
-    private readonly ConcurrentDictionary<long, DateTimeOffset> _pausedUntil = new();
+    // What Telegram said about a chat: held until a timestamp (monotonic, so a wall-clock jump changes nothing), and
+    // how much a send costs there until it has been quiet since its last 429 (LastStrike) for a while.
+    private readonly record struct Penalty(long HeldUntil, int Cost, long LastStrike);
+    private readonly ConcurrentDictionary<long, Penalty> _penalties = new();
     private int _waitingReplies;
     private int _waiting;
 
     /// <summary>Sends waiting for a permit or a chat's flood wait, for the queue-depth gauge.</summary>
     public int Waiting => Volatile.Read(ref _waiting);
+
+    /// <summary>Chats currently held by a flood wait or charged extra after one.</summary>
+    public int Penalised => _penalties.Count;
 
     /// <summary>Raised when Telegram says a chat moved, so the caller can record the new id.</summary>
     public event Action<long, long>? ChatMigrated;
@@ -113,91 +134,256 @@ public sealed class MessageSender(ITelegramBotClient client, MessageSenderOption
     }
 
     /// <summary>
-    /// Waits until this chat may be sent to: its flood wait over, then a permit from each limit in turn (chat, group,
-    /// overall). Bulk sends also stand aside while any reply is waiting. False when a reply went stale meanwhile.
+    /// The leases one send holds while it is on its way, disposed when Telegram has answered. A turn not used after all
+    /// is disposed too: its permits are spent, which errs on the safe side.
     /// </summary>
-    private async Task<bool> WaitForTurnAsync(long chatId, SendPriority priority, long created, CancellationToken ct)
+    private readonly struct Turn(RateLimitLease? chat, RateLimitLease? group, RateLimitLease? global, IDisposable? alone) : IDisposable
     {
-        var reply = priority == SendPriority.Reply;
-        Interlocked.Increment(ref _waiting);
-        if (reply)
+        public void Dispose()
         {
-            Interlocked.Increment(ref _waitingReplies);
+            alone?.Dispose();
+            chat?.Dispose();
+            group?.Dispose();
+            global?.Dispose();
+        }
+    }
+
+    /// <summary>A chat's one send on the wire, and how many sends want to be it.</summary>
+    private sealed class Wire : IDisposable
+    {
+        public readonly SemaphoreSlim Gate = new(1, 1);
+        public int Wanting;
+
+        public void Dispose() => Gate.Dispose();
+    }
+
+    private readonly Dictionary<long, Wire> _wires = [];
+
+    /// <summary>
+    /// One send at a time on the wire to a chat: a 429 for one is known before the next leaves, so no send to a chat that
+    /// Telegram has just told to wait is already on its way, and a chat's messages arrive in the order they were sent.
+    /// </summary>
+    private async Task<IDisposable> AloneOnTheWireAsync(long chatId, CancellationToken ct)
+    {
+        Wire wire;
+        lock (_wires)
+        {
+            wire = _wires.TryGetValue(chatId, out var existing) ? existing : _wires[chatId] = new Wire();
+            wire.Wanting++;
         }
         try
         {
-            while (true)
+            await wire.Gate.WaitAsync(ct).ConfigureAwait(false);
+        }
+        catch
+        {
+            Leave(chatId, wire, release: false);
+            throw;
+        }
+        return new Exit(() => Leave(chatId, wire, release: true));
+    }
+
+    private void Leave(long chatId, Wire wire, bool release)
+    {
+        if (release)
+        {
+            wire.Gate.Release();
+        }
+        lock (_wires)
+        {
+            if (--wire.Wanting == 0)
             {
-                if (_pausedUntil.TryGetValue(chatId, out var until))
-                {
-                    if (until > time.GetUtcNow())
-                    {
-                        await Task.Delay(until - time.GetUtcNow(), time, ct).ConfigureAwait(false);
-                        continue;
-                    }
-                    _pausedUntil.TryRemove(new KeyValuePair<long, DateTimeOffset>(chatId, until));
-                }
-                if (!reply && Volatile.Read(ref _waitingReplies) > 0)
-                {
-                    await Task.Delay(BulkYield, time, ct).ConfigureAwait(false);
-                    continue;
-                }
-                await TakeAsync(options.PerChat, chatId, reply, ct).ConfigureAwait(false);
-                if (chatId < 0)
-                {
-                    await TakeAsync(options.PerGroup, chatId, reply, ct).ConfigureAwait(false);
-                }
-                await TakeAsync(options.Global, 0, reply, ct).ConfigureAwait(false);
-                // A flood wait may have begun while we queued for permits: honour it before sending.
-                if (_pausedUntil.TryGetValue(chatId, out until) && until > time.GetUtcNow())
-                {
-                    continue;
-                }
-                if (reply && time.GetElapsedTime(created) > options.MaxReplyAge)
-                {
-                    TelegramMetrics.StaleDropped.Add(1);
-                    logger.LogWarning("A reply to chat {ChatId} waited {Waited} for Telegram's limits and is dropped as stale", chatId, time.GetElapsedTime(created));
-                    return false;
-                }
-                return true;
+                _wires.Remove(chatId);
+                wire.Dispose();
             }
         }
-        finally
+    }
+
+    private sealed class Exit(Action leave) : IDisposable
+    {
+        private int _done;
+
+        public void Dispose()
         {
-            Interlocked.Decrement(ref _waiting);
-            if (reply)
+            if (Interlocked.Exchange(ref _done, 1) == 0)
             {
-                Interlocked.Decrement(ref _waitingReplies);
+                leave();
             }
         }
     }
 
     /// <summary>
-    /// A reply waits in the limiter's own queue. A bulk send never does: it asks, and while any reply is waiting it
-    /// stands aside, so a token that frees up goes to the reply.
+    /// Waits until this chat may be sent to: alone on the wire to it, its flood wait over, then units from each limit in
+    /// turn (chat, group, overall). Bulk sends also stand aside while any reply is waiting. Null when a reply would arrive
+    /// stale. Holding the wire first means a flood wait cannot begin for this chat while we wait for permits (only the
+    /// send on the wire could draw it), so permits are never taken for a send that then may not go.
     /// </summary>
-    private async ValueTask TakeAsync(PartitionedRateLimiter<long>? limiter, long key, bool reply, CancellationToken ct)
+    private async Task<Turn?> WaitForTurnAsync(string method, long chatId, SendPriority priority, long created, CancellationToken ct)
+    {
+        var reply = priority == SendPriority.Reply;
+        Interlocked.Increment(ref _waiting);
+        try
+        {
+            var wire = await AloneOnTheWireAsync(chatId, ct).ConfigureAwait(false);
+            // Counted only once on the wire: a bulk send that stands aside for waiting replies must not wait for a reply
+            // queued behind itself for the same chat.
+            if (reply)
+            {
+                Interlocked.Increment(ref _waitingReplies);
+            }
+            RateLimitLease? chat = null, group = null, global = null;
+            try
+            {
+                while (true)
+                {
+                    var penalty = Current(chatId);
+                    var held = Remaining(penalty.HeldUntil);
+                    if (held > TimeSpan.Zero)
+                    {
+                        if (reply && time.GetElapsedTime(created) + held > options.MaxReplyAge)
+                        {
+                            wire.Dispose();
+                            return Stale(chatId, created, held);
+                        }
+                        if (held > options.MaxRetryAfter)
+                        {
+                            throw StillHeld(method, chatId, held);
+                        }
+                        await Task.Delay(Clamp(held), time, ct).ConfigureAwait(false);
+                        continue;
+                    }
+                    if (!reply && Volatile.Read(ref _waitingReplies) > 0)
+                    {
+                        await Task.Delay(BulkYield, time, ct).ConfigureAwait(false);
+                        continue;
+                    }
+                    chat = await TakeAsync(options.PerChat, chatId, penalty.Cost, reply, ct).ConfigureAwait(false);
+                    group = chatId < 0 ? await TakeAsync(options.PerGroup, chatId, penalty.Cost, reply, ct).ConfigureAwait(false) : null;
+                    global = await TakeAsync(options.Global, 0, 1, reply, ct).ConfigureAwait(false);
+                    var turn = new Turn(chat, group, global, wire);
+                    if (reply && time.GetElapsedTime(created) > options.MaxReplyAge)
+                    {
+                        // Taken but not used: spent, which errs on the safe side.
+                        turn.Dispose();
+                        return Stale(chatId, created, TimeSpan.Zero);
+                    }
+                    return turn;
+                }
+            }
+            catch
+            {
+                // Cancelled or refused on the way: a lease left in flight would hold its window shut for good.
+                new Turn(chat, group, global, wire).Dispose();
+                throw;
+            }
+            finally
+            {
+                if (reply)
+                {
+                    Interlocked.Decrement(ref _waitingReplies);
+                }
+            }
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _waiting);
+        }
+    }
+
+    private Turn? Stale(long chatId, long created, TimeSpan stillHeld)
+    {
+        TelegramMetrics.StaleDropped.Add(1);
+        logger.LogWarning("A reply to chat {ChatId} waited {Waited} for Telegram's limits (and would wait {Held} more) and is dropped as stale",
+            chatId, time.GetElapsedTime(created), stillHeld);
+        return null;
+    }
+
+    /// <summary>A send to a chat Telegram told to wait longer than a send waits: it fails as Telegram would have failed it.</summary>
+    private static ApiRequestException StillHeld(string method, long chatId, TimeSpan held)
+    {
+        var seconds = (int)Math.Min(int.MaxValue, Math.Ceiling(held.TotalSeconds));
+        return new ApiRequestException($"Too Many Requests: retry after {seconds} ({method} to chat {chatId} not sent: Telegram's flood wait for it is still running)",
+            429, new ResponseParameters { RetryAfter = seconds });
+    }
+
+    /// <summary>The chat's penalty now, relaxed by a step for every quiet stretch since its last 429.</summary>
+    private Penalty Current(long chatId)
+    {
+        if (!_penalties.TryGetValue(chatId, out var penalty))
+        {
+            return new Penalty(0, 1, 0);
+        }
+        var now = time.GetTimestamp();
+        var relaxed = penalty;
+        while (relaxed.Cost > 1 && time.GetElapsedTime(relaxed.LastStrike, now) >= options.RelaxAfter)
+        {
+            relaxed = relaxed with { Cost = relaxed.Cost / 2, LastStrike = relaxed.LastStrike + (long)(options.RelaxAfter.TotalSeconds * time.TimestampFrequency) };
+        }
+        if (relaxed.Cost == 1 && Remaining(relaxed.HeldUntil) == TimeSpan.Zero)
+        {
+            // Forgiven: only removed if nothing changed it meanwhile.
+            _penalties.TryRemove(new KeyValuePair<long, Penalty>(chatId, penalty));
+            return new Penalty(0, 1, 0);
+        }
+        if (relaxed != penalty)
+        {
+            _penalties.TryUpdate(chatId, relaxed, penalty);
+        }
+        return relaxed;
+    }
+
+    /// <summary>Telegram said 429 for this chat: hold it for retry_after and charge its sends more.</summary>
+    private void Strike(long chatId, TimeSpan retryAfter)
+    {
+        var now = time.GetTimestamp();
+        // retry_after is Telegram's to choose; a value beyond what a timestamp can hold is held as long as it can be.
+        var ticks = retryAfter.TotalSeconds * time.TimestampFrequency;
+        var until = ticks >= long.MaxValue - now ? long.MaxValue : now + (long)ticks;
+        _penalties.AddOrUpdate(chatId,
+            _ => new Penalty(until, Math.Min(2, options.MaxPenalty), now),
+            (_, p) => new Penalty(Math.Max(p.HeldUntil, until), Math.Min(p.Cost * 2, options.MaxPenalty), now));
+    }
+
+    /// <summary>
+    /// A wait a timer accepts: never negative, never beyond an hour (longer waits are taken in steps: a timer cannot take
+    /// any length, and a flood wait of a day must not throw where it is waited).
+    /// </summary>
+    internal static TimeSpan Clamp(TimeSpan wait) => wait <= TimeSpan.Zero ? TimeSpan.Zero : wait > MaxStep ? MaxStep : wait;
+
+    private static readonly TimeSpan MaxStep = TimeSpan.FromHours(1);
+
+    /// <summary>How long until <paramref name="until"/>: never negative.</summary>
+    private TimeSpan Remaining(long until)
+    {
+        var now = time.GetTimestamp();
+        return until <= now ? TimeSpan.Zero : TimeSpan.FromSeconds(Math.Min((double)(until - now) / time.TimestampFrequency, TimeSpan.MaxValue.TotalSeconds - 1));
+    }
+
+    /// <summary>
+    /// A reply waits for units in turn. A bulk send never queues: it asks, and while any reply is waiting it stands
+    /// aside, so units that free up go to the reply.
+    /// </summary>
+    private async ValueTask<RateLimitLease?> TakeAsync(PartitionedRateLimiter<long>? limiter, long key, int cost, bool reply, CancellationToken ct)
     {
         if (limiter is null)
         {
-            return;
+            return null;
         }
         if (reply)
         {
-            using var lease = await limiter.AcquireAsync(key, 1, ct).ConfigureAwait(false);
-            return;
+            return await limiter.AcquireAsync(key, cost, ct).ConfigureAwait(false);
         }
         while (true)
         {
             if (Volatile.Read(ref _waitingReplies) == 0)
             {
-                using var lease = limiter.AttemptAcquire(key, 1);
+                var lease = limiter.AttemptAcquire(key, cost);
                 if (lease.IsAcquired)
                 {
-                    return;
+                    return lease;
                 }
-                var wait = lease.TryGetMetadata(MetadataName.RetryAfter, out var retryAfter) ? retryAfter : BulkYield;
-                await Task.Delay(wait > BulkYield ? wait : BulkYield, time, ct).ConfigureAwait(false);
+                var wait = lease.TryGetMetadata(MetadataName.RetryAfter, out var r) && r > BulkYield ? Clamp(r) : BulkYield;
+                await Task.Delay(wait, time, ct).ConfigureAwait(false);
             }
             else
             {
@@ -208,13 +394,13 @@ public sealed class MessageSender(ITelegramBotClient client, MessageSenderOption
 
     /// <summary>
     /// Every attempt waits its turn under the limits: a send Telegram refused was not delivered, so its retry needs
-    /// permits of its own (reusing the first attempt's would let delayed sends bunch up with fresh ones).
+    /// units of its own. The units are held while the request is on its way and stamped when Telegram has answered.
     /// </summary>
     private async Task<Message?> SendWithRetriesAsync(string method, long chatId, SendPriority priority, long created, Func<long, Task<Message>> send, CancellationToken ct)
     {
         for (var attempt = 1; ; attempt++)
         {
-            if (!await WaitForTurnAsync(chatId, priority, created, ct).ConfigureAwait(false))
+            if (await WaitForTurnAsync(method, chatId, priority, created, ct).ConfigureAwait(false) is not { } turn)
             {
                 return null;
             }
@@ -230,32 +416,36 @@ public sealed class MessageSender(ITelegramBotClient client, MessageSenderOption
                 ChatMigrated?.Invoke(chatId, newId);
                 chatId = newId;
             }
+            catch (RequestException ex) when (ex.RetryAfter() is { } wait)
+            {
+                // Telegram told this chat to wait: every send to it holds off, not just this one, and our model of it was
+                // too generous, so its sends cost more for a while.
+                TelegramMetrics.SendErrors.Add(1, new KeyValuePair<string, object?>("method", method), new KeyValuePair<string, object?>("code", ex.Code()));
+                TelegramMetrics.FloodWaits.Add(1, new KeyValuePair<string, object?>("scope", chatId < 0 ? "group" : "private"));
+                Strike(chatId, wait);
+                logger.LogWarning("{Method} to chat {ChatId} flood-limited; holding the chat for {Delay} and charging its sends {Cost}×",
+                    method, chatId, wait, Current(chatId).Cost);
+                if (attempt >= options.MaxAttempts || wait > options.MaxRetryAfter)
+                {
+                    throw;
+                }
+            }
             catch (RequestException ex) when (ex.IsTransient() && attempt < options.MaxAttempts)
             {
                 TelegramMetrics.SendErrors.Add(1, new KeyValuePair<string, object?>("method", method), new KeyValuePair<string, object?>("code", ex.Code()));
-                if (ex.RetryAfter() is { } wait)
-                {
-                    if (wait > options.MaxRetryAfter)
-                    {
-                        throw;
-                    }
-                    // Telegram told this chat to wait: every send to it holds off, not just this one.
-                    TelegramMetrics.FloodWaits.Add(1);
-                    var until = time.GetUtcNow() + wait;
-                    _pausedUntil.AddOrUpdate(chatId, until, (_, current) => current > until ? current : until);
-                    logger.LogWarning("{Method} to chat {ChatId} flood-limited; holding the chat for {Delay}", method, chatId, wait);
-                }
-                else
-                {
-                    var delay = options.ErrorBackoff.Delay(attempt - 1);
-                    logger.LogWarning("{Method} to chat {ChatId} failed ({ErrorCode} {Description}); retrying in {Delay}", method, chatId, ex.Code(), ex.Message, delay);
-                    await Task.Delay(delay, time, ct).ConfigureAwait(false);
-                }
+                var delay = options.ErrorBackoff.Delay(attempt - 1);
+                logger.LogWarning("{Method} to chat {ChatId} failed ({ErrorCode} {Description}); retrying in {Delay}", method, chatId, ex.Code(), ex.Message, delay);
+                await Task.Delay(Clamp(delay), time, ct).ConfigureAwait(false);
             }
             catch (RequestException ex)
             {
                 TelegramMetrics.SendErrors.Add(1, new KeyValuePair<string, object?>("method", method), new KeyValuePair<string, object?>("code", ex.Code()));
                 throw;
+            }
+            finally
+            {
+                // Whatever came back, the request may have reached Telegram: its window starts now.
+                turn.Dispose();
             }
         }
     }
