@@ -470,4 +470,16 @@ internal sealed class BotMetrics(string text)
 
     public double Value(string name) => text.Split('\n').Where(l => l.StartsWith(name + " ", StringComparison.Ordinal))
         .Select(l => double.Parse(l[(name.Length + 1)..], CultureInfo.InvariantCulture)).FirstOrDefault();
+
+    /// <summary>The series of <paramref name="name"/>, whatever their labels, added up.</summary>
+    public double Sum(string name) => Series(name).Sum(s => s.Value);
+
+    /// <summary>The series of <paramref name="name"/> by the value of one label.</summary>
+    public IReadOnlyDictionary<string, double> ByLabel(string name, string label) => Series(name)
+        .GroupBy(s => System.Text.RegularExpressions.Regex.Match(s.Labels, label + "=\"([^\"]*)\"").Groups[1].Value)
+        .ToDictionary(g => g.Key, g => g.Sum(s => s.Value));
+
+    private IEnumerable<(string Labels, double Value)> Series(string name) => text.Split('\n')
+        .Where(l => l.StartsWith(name + " ", StringComparison.Ordinal) || l.StartsWith(name + "{", StringComparison.Ordinal))
+        .Select(l => (Labels: l.Contains('{') ? l[l.IndexOf('{')..(l.LastIndexOf('}') + 1)] : "", Value: double.Parse(l[(l.LastIndexOf(' ') + 1)..], CultureInfo.InvariantCulture)));
 }

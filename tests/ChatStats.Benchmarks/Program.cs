@@ -6,6 +6,7 @@ using ChatStats.Benchmarks;
 // deploy/dev.sh bench micro [BenchmarkDotNet args]      hot-path micro-benchmarks
 // deploy/dev.sh bench stats [--messages N] [--members N] [--iterations N]   statistics commands on a big chat
 // deploy/dev.sh bench import [--messages N] [--runs N]   chatstats import of a generated export
+// deploy/dev.sh bench flood [--history N] [--network-ms N] [--runs N]   1,000 people x 6 commands against Telegram's limits: recording vs plain messages, sends, 429s, merged and shed answers
 // deploy/dev.sh bench jobs [--jobs N] [--workers N] [--max-connections N] [--runs N] [--against REV]   Hangfire: no-op jobs/s, enqueue-to-start latency across processes and in one
 return args switch
 {
@@ -15,6 +16,7 @@ return args switch
     ["stats", .. var rest] => await StatsLoadRun.RunAsync(rest),
     ["import", .. var rest] => await ImportLoadRun.RunAsync(rest),
     ["jobs", .. var rest] => await JobsLoadRun.RunAsync(rest),
+    ["flood", .. var rest] => await FloodLoadRun.RunAsync(rest),
     _ => Usage(),
 };
 
@@ -26,6 +28,6 @@ static int RunMicro(string[] args)
 
 static int Usage()
 {
-    Console.Error.WriteLine("usage: ChatStats.Benchmarks ingest [--updates N] [--runs N] [--against-bot DIR] | webhook [--seconds N] [--concurrency N] | stats [--messages N] [--members N] | import [--messages N] [--runs N] | jobs [--jobs N] [--workers N] [--max-connections N] [--against-bench DIR] | micro [BenchmarkDotNet arguments]");
+    Console.Error.WriteLine("usage: ChatStats.Benchmarks ingest [--updates N] [--runs N] [--against-bot DIR] | webhook [--seconds N] [--concurrency N] | stats [--messages N] [--members N] | import [--messages N] [--runs N] | flood [--history N] [--network-ms N] [--runs N] | jobs [--jobs N] [--workers N] [--max-connections N] [--against-bench DIR] | micro [BenchmarkDotNet arguments]");
     return 2;
 }

@@ -1,0 +1,140 @@
+using System.Diagnostics;
+using System.Globalization;
+using ChatStats.Testing;
+using Npgsql;
+
+namespace ChatStats.Benchmarks;
+
+/// <summary>
+/// The flood of issue #12, end to end: the bot as deployed (a child process) against a Bot API stand-in in this process
+/// that enforces Telegram's limits on arrival, on its own clock, with network delays each way. Each run: history in 50
+/// groups; then as many plain messages as the flood has commands, timed from handing them over to the last one
+/// recorded; then the flood itself (1,000 people sending six statistics commands each at once), timed the same way;
+/// then the answers are let out, and what Telegram saw and what the bot shed and merged is read off both sides.
+/// </summary>
+internal static class FloodLoadRun
+{
+    private const int Groups = 50;
+    private const int People = 1_000;
+    private static readonly string[] Commands = ["/stats", "/top 7d", "/me", "/stats", "/top 7d", "/me 30d"];
+
+    internal sealed record FloodResult(double PlainSeconds, double FloodSeconds, int Sent, int Refused, double Coalesced, double Shed,
+        IReadOnlyDictionary<string, double> ShedByReason, double Stale, double AnswerSeconds);
+
+    public static async Task<int> RunAsync(string[] args)
+    {
+        var runs = IngestLoadRun.Option(args, "--runs", 3);
+        var history = IngestLoadRun.Option(args, "--history", 20_000);
+        var delayMs = IngestLoadRun.Option(args, "--network-ms", 150);
+        IngestLoadRun.UseBenchServer();
+        var results = new List<FloodResult>();
+        for (var run = 1; run <= runs; run++)
+        {
+            var result = await RunOnceAsync(history, TimeSpan.FromMilliseconds(delayMs));
+            results.Add(result);
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"run {run}: {Commands.Length * People:N0} plain messages recorded in {result.PlainSeconds:F2} s, the flood of {Commands.Length * People:N0} commands in {result.FloodSeconds:F2} s ({result.FloodSeconds / result.PlainSeconds:P0}); "
+                + $"{result.Sent:N0} sends, {result.Refused} refused with 429; {result.Coalesced:N0} questions answered with an identical one, {result.Shed:N0} answers given up "
+                + $"({string.Join(", ", result.ShedByReason.Select(r => $"{r.Key} {r.Value:N0}"))}), {result.Stale:N0} replies dropped stale; answers drained {result.AnswerSeconds:F0} s after the flood"));
+        }
+
+        Console.WriteLine();
+        Console.WriteLine("| measure | median | runs |");
+        Console.WriteLine("|---|---|---|");
+        Row("plain messages recorded, s", results.Select(r => r.PlainSeconds), "N2");
+        Row("flood of commands recorded, s", results.Select(r => r.FloodSeconds), "N2");
+        Row("flood / plain (bar: at most 125 %)", results.Select(r => r.FloodSeconds / r.PlainSeconds), "P0");
+        Row("sends", results.Select(r => (double)r.Sent), "N0");
+        Row("429s (Telegram refused)", results.Select(r => (double)r.Refused), "N0");
+        Row("429s per send (bar: at most 0.5 %)", results.Select(r => r.Sent == 0 ? 0 : (double)r.Refused / r.Sent), "P2");
+        Row("questions merged into an identical one", results.Select(r => r.Coalesced), "N0");
+        Row("answers given up (recorded, not answered)", results.Select(r => r.Shed), "N0");
+        Row("replies dropped as stale", results.Select(r => r.Stale), "N0");
+        Row("answers drained after the flood was recorded, s", results.Select(r => r.AnswerSeconds), "N0");
+        return 0;
+    }
+
+    private static void Row(string label, IEnumerable<double> values, string format)
+    {
+        var list = values.ToList();
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"| {label} | {IngestLoadRun.Median(list).ToString(format, CultureInfo.InvariantCulture)} | {string.Join(", ", list.Select(v => v.ToString(format, CultureInfo.InvariantCulture)))} |"));
+    }
+
+    private static async Task<FloodResult> RunOnceAsync(int historyCount, TimeSpan networkDelay)
+    {
+        var cs = await PostgresServer.CreateEmptyDatabaseAsync("flood");
+        await IngestLoadRun.MigrateAsync(AppContext.BaseDirectory, cs);
+        // Telegram's side: its own clock (this process's), its limits counted on arrival, calls delayed each way.
+        await using var api = await FakeBotApi.StartAsync();
+        api.Limits = new FakeLimits();
+        api.NetworkDelay = (networkDelay / 3, networkDelay);
+        var webPort = IngestLoadRun.FreePort();
+        using var bot = IngestLoadRun.StartBot(AppContext.BaseDirectory, "run", cs, new Dictionary<string, string>
+        {
+            ["Web__Urls"] = $"http://127.0.0.1:{webPort}",
+            ["TELEGRAM_API_BASE_URL"] = api.BaseUrl,
+        }, echo: false);
+        try
+        {
+            await using var dataSource = NpgsqlDataSource.Create(cs);
+            var groups = Enumerable.Range(0, Groups).Select(g => new FakeChat(-100_700_000 - g, $"Flood {g}")).ToList();
+            var people = Enumerable.Range(0, People).Select(p => new FakeUser(70_000 + p, $"Person {p}")).ToList();
+            var messageId = 0;
+            var date = UpdateFactory.BaseDate;
+            string From(int p, string text) => UpdateFactory.Message(groups[p % Groups], ++messageId, people[p], date++, text);
+
+            // History first, so the statistics have something to count.
+            var rows = 0L;
+            rows += historyCount;
+            api.AddUpdates(Enumerable.Range(0, historyCount).Select(i => From(i % People, $"history {i}: some words to count in the word statistics")));
+            await IngestLoadRun.WaitAsync(() => Count(dataSource) >= rows, bot, TimeSpan.FromMinutes(5));
+
+            // As many plain messages as the flood has commands, from the same people in the same order.
+            var plain = Enumerable.Range(0, Commands.Length).SelectMany(round => Enumerable.Range(0, People).Select(p => From(p, $"just chatting, round {round}"))).ToList();
+            rows += plain.Count;
+            var started = Stopwatch.GetTimestamp();
+            api.AddUpdates(plain);
+            await IngestLoadRun.WaitAsync(() => Count(dataSource) >= rows, bot, TimeSpan.FromMinutes(5));
+            var plainSeconds = Stopwatch.GetElapsedTime(started).TotalSeconds;
+
+            // The flood: everyone sends six statistics commands at once.
+            var flood = Enumerable.Range(0, Commands.Length).SelectMany(round => Enumerable.Range(0, People).Select(p => From(p, Commands[round]))).ToList();
+            rows += flood.Count;
+            started = Stopwatch.GetTimestamp();
+            api.AddUpdates(flood);
+            await IngestLoadRun.WaitAsync(() => Count(dataSource) >= rows, bot, TimeSpan.FromMinutes(5));
+            var floodSeconds = Stopwatch.GetElapsedTime(started).TotalSeconds;
+
+            // The answers go out at Telegram's pace (20 a minute per group): wait until nothing is queued or on its way.
+            var recorded = Stopwatch.GetTimestamp();
+            var deadline = DateTime.UtcNow + TimeSpan.FromMinutes(6);
+            BotMetrics metrics;
+            while (true)
+            {
+                metrics = await BotMetrics.ReadAsync(webPort);
+                var queued = metrics.Sum("chatstats_dispatch_waiting") + metrics.Sum("chatstats_dispatch_running") + metrics.Sum("chatstats_sender_waiting");
+                if (queued == 0 || DateTime.UtcNow > deadline)
+                {
+                    break;
+                }
+                await Task.Delay(1000);
+            }
+            var answerSeconds = Stopwatch.GetElapsedTime(recorded).TotalSeconds;
+            var shed = metrics.ByLabel("chatstats_dispatch_shed_total", "reason");
+            return new FloodResult(plainSeconds, floodSeconds, api.Sent.Count, api.TooManyRequests, metrics.Sum("chatstats_dispatch_coalesced_total"),
+                shed.Values.Sum(), shed, metrics.Sum("chatstats_telegram_stale_replies_dropped_total"), answerSeconds);
+        }
+        finally
+        {
+            IngestLoadRun.Stop(bot);
+            await PostgresServer.DropDatabaseAsync(cs);
+        }
+    }
+
+    private static long Count(NpgsqlDataSource dataSource)
+    {
+        using var cmd = dataSource.CreateCommand("SELECT count(*) FROM messages");
+        return (long)cmd.ExecuteScalar()!;
+    }
+}
