@@ -11,23 +11,38 @@ internal static class DatabaseExtensions
 {
     public const string MigrationsAssembly = "ChatStats.Migrations";
 
-    /// <summary>Registers the bounded <see cref="NpgsqlDataSource"/> and the EF Core context that shares it.</summary>
+    /// <summary>The key of recording's own <see cref="NpgsqlDataSource"/> (<see cref="DatabaseOptions.IngestPoolSize"/>).</summary>
+    public const string IngestPool = "chatstats-ingest";
+
+    /// <summary>
+    /// Registers the bounded <see cref="NpgsqlDataSource"/> and the EF Core context that shares it, and recording's own
+    /// small pool (keyed <see cref="IngestPool"/>), so answers that hold every connection cannot make recording wait.
+    /// </summary>
     public static IHostApplicationBuilder AddDatabase(this IHostApplicationBuilder builder)
     {
         builder.Services.AddValidatedOptions<DatabaseOptions>(DatabaseOptions.Section);
-        builder.Services.AddSingleton(sp =>
-        {
-            var options = sp.GetRequiredService<IOptions<DatabaseOptions>>().Value;
-            var dataSource = new NpgsqlDataSourceBuilder(options.BuildConnectionString("chatstats"))
-            {
-                // Metrics are labelled with the pool's name; without one Npgsql uses the connection string.
-                Name = "chatstats",
-            };
-            dataSource.UseLoggerFactory(sp.GetRequiredService<ILoggerFactory>());
-            return dataSource.Build();
-        });
+        builder.Services.AddSingleton(sp => Build(sp, "chatstats", o => o.MaxPoolSize));
+        builder.Services.AddKeyedSingleton(IngestPool, (sp, _) => Build(sp, IngestPool, o => o.IngestPoolSize));
         builder.Services.AddDbContext<ChatStatsDbContext>((sp, options) => Configure(options, sp.GetRequiredService<NpgsqlDataSource>()));
         return builder;
+    }
+
+    private static NpgsqlDataSource Build(IServiceProvider sp, string name, Func<DatabaseOptions, int> poolSize)
+    {
+        var options = sp.GetRequiredService<IOptions<DatabaseOptions>>().Value;
+        var connectionString = new NpgsqlConnectionStringBuilder(options.BuildConnectionString(name, poolSize(options)));
+        if (name == IngestPool && connectionString.ApplicationName != IngestPool)
+        {
+            // An operator's own application name still tells the two pools apart in pg_stat_activity.
+            connectionString.ApplicationName += "-ingest";
+        }
+        var dataSource = new NpgsqlDataSourceBuilder(connectionString.ConnectionString)
+        {
+            // Metrics are labelled with the pool's name; without one Npgsql uses the connection string.
+            Name = name,
+        };
+        dataSource.UseLoggerFactory(sp.GetRequiredService<ILoggerFactory>());
+        return dataSource.Build();
     }
 
     public static void Configure(DbContextOptionsBuilder options, NpgsqlDataSource dataSource) =>

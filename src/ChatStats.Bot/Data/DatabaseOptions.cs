@@ -13,6 +13,13 @@ internal sealed class DatabaseOptions : IValidatableObject
     [Range(1, 500, ErrorMessage = "must be between 1 and 500 connections")]
     public int MaxPoolSize { get; set; } = 10;
 
+    /// <summary>
+    /// Recording's own connections (the inbox and the chunks being recorded), apart from <see cref="MaxPoolSize"/>: however
+    /// many answers are being computed, recording never queues behind them for a connection.
+    /// </summary>
+    [Range(1, 50, ErrorMessage = "must be between 1 and 50 connections")]
+    public int IngestPoolSize { get; set; } = 3;
+
     [Range(1, 600, ErrorMessage = "must be between 1 and 600 seconds")]
     public int ConnectionTimeoutSeconds { get; set; } = 30;
 
@@ -52,11 +59,11 @@ internal sealed class DatabaseOptions : IValidatableObject
     }
 
     /// <summary>The configured connection string with the pool bounds applied on top.</summary>
-    public string BuildConnectionString(string? applicationName = null)
+    public string BuildConnectionString(string? applicationName = null, int? maxPoolSize = null)
     {
         var builder = new NpgsqlConnectionStringBuilder(ConnectionString)
         {
-            MaxPoolSize = MaxPoolSize,
+            MaxPoolSize = maxPoolSize ?? MaxPoolSize,
             Timeout = ConnectionTimeoutSeconds,
             ConnectionLifetime = ConnectionLifetimeSeconds,
             CommandTimeout = CommandTimeoutSeconds,
@@ -67,9 +74,9 @@ internal sealed class DatabaseOptions : IValidatableObject
             builder.MaxAutoPrepare = 32;
             builder.AutoPrepareMinUsages = 2;
         }
-        if (builder.MinPoolSize > MaxPoolSize)
+        if (builder.MinPoolSize > builder.MaxPoolSize)
         {
-            builder.MinPoolSize = MaxPoolSize;
+            builder.MinPoolSize = builder.MaxPoolSize;
         }
         if (applicationName is not null && string.IsNullOrEmpty(builder.ApplicationName))
         {

@@ -7,7 +7,7 @@ namespace ChatStats.Bot.Ingest;
 /// right themselves, but only for their own process: a web process taking webhooks never records anything, and several
 /// processes share one inbox, so receiving slows down on the database's count, not a local guess.
 /// </summary>
-internal sealed class InboxBacklogMonitor(NpgsqlDataSource dataSource, InboxSignal signal, TimeProvider time, ILogger<InboxBacklogMonitor> logger) : BackgroundService
+internal sealed class InboxBacklogMonitor([FromKeyedServices(Data.DatabaseExtensions.IngestPool)] NpgsqlDataSource dataSource, InboxSignal signal, TimeProvider time, ILogger<InboxBacklogMonitor> logger) : BackgroundService
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {

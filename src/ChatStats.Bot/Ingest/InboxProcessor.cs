@@ -12,7 +12,7 @@ namespace ChatStats.Bot.Ingest;
 internal sealed class InboxProcessor(
     IngestBatchProcessor processor,
     InboxSignal signal,
-    NpgsqlDataSource dataSource,
+    [FromKeyedServices(Data.DatabaseExtensions.IngestPool)] NpgsqlDataSource dataSource,
     UpdateDispatcher dispatcher,
     IOptions<IngestOptions> options,
     TimeProvider time,

@@ -27,7 +27,7 @@ internal sealed class InboxWriter : IUpdateInbox, IAsyncDisposable
     private readonly ILogger<InboxWriter> _logger;
     private readonly Lazy<Task> _writing;
 
-    public InboxWriter(NpgsqlDataSource dataSource, IngestWriter writer, InboxSignal signal, IOptions<IngestOptions> options, ILogger<InboxWriter> logger)
+    public InboxWriter([FromKeyedServices(Data.DatabaseExtensions.IngestPool)] NpgsqlDataSource dataSource, IngestWriter writer, InboxSignal signal, IOptions<IngestOptions> options, ILogger<InboxWriter> logger)
     {
         _dataSource = dataSource;
         _writer = writer;

@@ -17,7 +17,7 @@ namespace ChatStats.Bot.Ingest;
 /// hands the updates that need an answer to the dispatcher, each once however often it was received.
 /// </summary>
 internal sealed class IngestBatchProcessor(
-    NpgsqlDataSource dataSource,
+    [FromKeyedServices(Data.DatabaseExtensions.IngestPool)] NpgsqlDataSource dataSource,
     IngestWriter writer,
     IdentityCache identities,
     UpdateDispatcher dispatcher,

@@ -8,7 +8,7 @@ namespace ChatStats.Bot.Ingest;
 /// Writes a batch in one transaction and one round trip: multi-row statements over <c>unnest</c>ed arrays, each
 /// idempotent, so a replayed batch changes nothing. Rollups move only with rows that actually changed.
 /// </summary>
-internal sealed class IngestWriter(NpgsqlDataSource dataSource)
+internal sealed class IngestWriter([FromKeyedServices(Data.DatabaseExtensions.IngestPool)] NpgsqlDataSource dataSource)
 {
     private static readonly string[] KindColumns = Enum.GetNames<MessageKind>().Select(n => ChatStatsDbContext.SnakeCase(n) + "_count").ToArray();
 

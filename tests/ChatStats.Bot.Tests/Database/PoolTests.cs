@@ -7,8 +7,8 @@ using Npgsql;
 namespace ChatStats.Bot.Tests.Database;
 
 /// <summary>
-/// The bounded database pools under load: the application's (Database:MaxPoolSize) and Hangfire's own
-/// (Jobs:MaxConnections) hold, callers wait rather than fail, and a caller who waits too long hears "busy".
+/// The bounded database pools under load: the application's (Database:MaxPoolSize), recording's
+/// (Database:IngestPoolSize) and Hangfire's own (Jobs:MaxConnections) hold, callers wait rather than fail, and a caller who waits too long hears "busy".
 /// </summary>
 public sealed class PoolTests : IAsyncLifetime
 {
@@ -56,7 +56,7 @@ public sealed class PoolTests : IAsyncLifetime
 
         // Both pools of this database, by the application name each gives its connections.
         var database = new NpgsqlConnectionStringBuilder(_db.ConnectionString).Database!;
-        var (appPeak, jobsPeak, totalPeak) = (0L, 0L, 0L);
+        var (appPeak, ingestPeak, jobsPeak, totalPeak) = (0L, 0L, 0L, 0L);
         using var sampling = new CancellationTokenSource();
         var sampler = Task.Run(async () =>
         {
@@ -65,7 +65,8 @@ public sealed class PoolTests : IAsyncLifetime
             while (!sampling.IsCancellationRequested)
             {
                 await using var cmd = new NpgsqlCommand("""
-                    SELECT count(*) FILTER (WHERE application_name = @app), count(*) FILTER (WHERE application_name = @jobs)
+                    SELECT count(*) FILTER (WHERE application_name = @app), count(*) FILTER (WHERE application_name = @jobs),
+                           count(*) FILTER (WHERE application_name = @app || '-ingest')
                     FROM pg_stat_activity WHERE datname = @db
                     """, admin);
                 cmd.Parameters.Add(new NpgsqlParameter<string>("app", App));
@@ -73,8 +74,8 @@ public sealed class PoolTests : IAsyncLifetime
                 cmd.Parameters.Add(new NpgsqlParameter<string>("db", database));
                 await using var reader = await cmd.ExecuteReaderAsync();
                 await reader.ReadAsync();
-                var (app, jobs) = (reader.GetInt64(0), reader.GetInt64(1));
-                (appPeak, jobsPeak, totalPeak) = (Math.Max(appPeak, app), Math.Max(jobsPeak, jobs), Math.Max(totalPeak, app + jobs));
+                var (app, jobs, ingest) = (reader.GetInt64(0), reader.GetInt64(1), reader.GetInt64(2));
+                (appPeak, ingestPeak, jobsPeak, totalPeak) = (Math.Max(appPeak, app), Math.Max(ingestPeak, ingest), Math.Max(jobsPeak, jobs), Math.Max(totalPeak, app + jobs + ingest));
                 await Task.Delay(10);
             }
         });
@@ -92,8 +93,9 @@ public sealed class PoolTests : IAsyncLifetime
         await sampler;
 
         Assert.InRange(appPeak, 1, 10);
+        Assert.InRange(ingestPeak, 1, 3);
         Assert.InRange(jobsPeak, 1, 5);
-        Assert.InRange(totalPeak, 2, 15);
+        Assert.InRange(totalPeak, 3, 18);
         Assert.All(replies, r => Assert.Contains("Messages: 2", r.Text));
     }
 
