@@ -26,14 +26,16 @@ internal static class FloodLoadRun
         var runs = IngestLoadRun.Option(args, "--runs", 3);
         var history = IngestLoadRun.Option(args, "--history", 20_000);
         var delayMs = IngestLoadRun.Option(args, "--network-ms", 150);
+        // --commands "/x,/y": another flood, for instance commands no handler knows (recorded and dispatched, never answered).
+        var commands = IngestLoadRun.Text(args, "--commands")?.Split(',') ?? Commands;
         IngestLoadRun.UseBenchServer();
         var results = new List<FloodResult>();
         for (var run = 1; run <= runs; run++)
         {
-            var result = await RunOnceAsync(history, TimeSpan.FromMilliseconds(delayMs));
+            var result = await RunOnceAsync(history, TimeSpan.FromMilliseconds(delayMs), commands);
             results.Add(result);
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"run {run}: {Commands.Length * People:N0} plain messages recorded in {result.PlainSeconds:F2} s, the flood of {Commands.Length * People:N0} commands in {result.FloodSeconds:F2} s ({result.FloodSeconds / result.PlainSeconds:P0}); "
+                $"run {run}: {commands.Length * People:N0} plain messages recorded in {result.PlainSeconds:F2} s, the flood of {commands.Length * People:N0} commands in {result.FloodSeconds:F2} s ({result.FloodSeconds / result.PlainSeconds:P0}); "
                 + $"{result.Sent:N0} sends, {result.Refused} refused with 429; {result.Coalesced:N0} questions answered with an identical one, {result.Shed:N0} answers given up "
                 + $"({string.Join(", ", result.ShedByReason.Select(r => $"{r.Key} {r.Value:N0}"))}), {result.Stale:N0} replies dropped stale; answers drained {result.AnswerSeconds:F0} s after the flood"));
         }
@@ -61,7 +63,7 @@ internal static class FloodLoadRun
             $"| {label} | {IngestLoadRun.Median(list).ToString(format, CultureInfo.InvariantCulture)} | {string.Join(", ", list.Select(v => v.ToString(format, CultureInfo.InvariantCulture)))} |"));
     }
 
-    private static async Task<FloodResult> RunOnceAsync(int historyCount, TimeSpan networkDelay)
+    private static async Task<FloodResult> RunOnceAsync(int historyCount, TimeSpan networkDelay, string[] commands)
     {
         var cs = await PostgresServer.CreateEmptyDatabaseAsync("flood");
         await IngestLoadRun.MigrateAsync(AppContext.BaseDirectory, cs);
@@ -91,7 +93,7 @@ internal static class FloodLoadRun
             await IngestLoadRun.WaitAsync(() => Count(dataSource) >= rows, bot, TimeSpan.FromMinutes(5));
 
             // As many plain messages as the flood has commands, from the same people in the same order.
-            var plain = Enumerable.Range(0, Commands.Length).SelectMany(round => Enumerable.Range(0, People).Select(p => From(p, $"just chatting, round {round}"))).ToList();
+            var plain = Enumerable.Range(0, commands.Length).SelectMany(round => Enumerable.Range(0, People).Select(p => From(p, $"just chatting, round {round}"))).ToList();
             rows += plain.Count;
             var started = Stopwatch.GetTimestamp();
             api.AddUpdates(plain);
@@ -99,7 +101,7 @@ internal static class FloodLoadRun
             var plainSeconds = Stopwatch.GetElapsedTime(started).TotalSeconds;
 
             // The flood: everyone sends six statistics commands at once.
-            var flood = Enumerable.Range(0, Commands.Length).SelectMany(round => Enumerable.Range(0, People).Select(p => From(p, Commands[round]))).ToList();
+            var flood = Enumerable.Range(0, commands.Length).SelectMany(round => Enumerable.Range(0, People).Select(p => From(p, commands[round % commands.Length]))).ToList();
             rows += flood.Count;
             started = Stopwatch.GetTimestamp();
             api.AddUpdates(flood);

@@ -6,7 +6,7 @@ using ChatStats.Benchmarks;
 // deploy/dev.sh bench micro [BenchmarkDotNet args]      hot-path micro-benchmarks
 // deploy/dev.sh bench stats [--messages N] [--members N] [--iterations N]   statistics commands on a big chat
 // deploy/dev.sh bench import [--messages N] [--runs N]   chatstats import of a generated export
-// deploy/dev.sh bench flood [--history N] [--network-ms N] [--runs N]   1,000 people x 6 commands against Telegram's limits: recording vs plain messages, sends, 429s, merged and shed answers
+// deploy/dev.sh bench flood [--history N] [--network-ms N] [--runs N] [--commands /a,/b,...]   1,000 people x 6 commands against Telegram's limits: recording vs plain messages, sends, 429s, merged and shed answers
 // deploy/dev.sh bench jobs [--jobs N] [--workers N] [--max-connections N] [--runs N] [--against REV]   Hangfire: no-op jobs/s, enqueue-to-start latency across processes and in one
 return args switch
 {

@@ -9,14 +9,50 @@ internal sealed class InboxSignal : IDisposable
     private readonly SemaphoreSlim _work = new(0, 1);
     private readonly SemaphoreSlim _room = new(0, 1);
     private long _backlog;
+    // Updates stored in this process in the current whole second and the one before (Environment.TickCount64 / 1000).
+    private readonly Lock _rate = new();
+    private long _second;
+    private long _thisSecond;
+    private long _lastSecond;
 
     public long Backlog => Interlocked.Read(ref _backlog);
+
+    /// <summary>
+    /// Updates this process stored in about the last second (the busier of this whole second and the one before): enough
+    /// to tell a flood from ordinary traffic.
+    /// </summary>
+    public long ArrivingPerSecond
+    {
+        get
+        {
+            lock (_rate)
+            {
+                Roll(Environment.TickCount64 / 1000);
+                return Math.Max(_thisSecond, _lastSecond);
+            }
+        }
+    }
+
+    private void Roll(long now)
+    {
+        if (now != _second)
+        {
+            _lastSecond = now == _second + 1 ? _thisSecond : 0;
+            _thisSecond = 0;
+            _second = now;
+        }
+    }
 
     public void Set(long backlog) => Interlocked.Exchange(ref _backlog, backlog);
 
     public void Added(int count)
     {
         Interlocked.Add(ref _backlog, count);
+        lock (_rate)
+        {
+            Roll(Environment.TickCount64 / 1000);
+            _thisSecond += count;
+        }
         Release(_work);
     }
 

@@ -18,6 +18,12 @@ namespace ChatStats.Bot.Ingest;
 /// given up, and otherwise the newcomer waits for nobody. A chat-wide question identical to one already waiting in the
 /// same chat (same command, arguments, topic and language) joins it instead: it is computed and answered once.
 /// </para>
+/// <para>
+/// Answers also give way to recording: while more than a chunk of updates waits in the inbox, or more than a chunk a
+/// second is coming in, a handler waits (up to <see cref="MaxYield"/>) before it starts, so a flood of commands is recorded about as fast as plain messages instead
+/// of sharing the processors with the statistics it asks for. Answers can never overtake Telegram's send limits
+/// anyway; a second's delay costs them nothing.
+/// </para>
 /// </summary>
 internal sealed class UpdateDispatcher : IAsyncDisposable
 {
@@ -41,10 +47,20 @@ internal sealed class UpdateDispatcher : IAsyncDisposable
     private readonly IQuestionKeys _keys;
     private readonly TimeProvider _time;
     private readonly ILogger<UpdateDispatcher> _logger;
+    private readonly InboxSignal? _inbox;
+    private readonly long _behind;
     private int _inFlight;
 
-    public UpdateDispatcher(IServiceScopeFactory scopes, IQuestionKeys keys, IOptions<IngestOptions> options, TimeProvider time, ILogger<UpdateDispatcher> logger, IMeterFactory? meters = null)
+    /// <summary>The longest a handler waits for recording to catch up before it starts anyway.</summary>
+    internal static readonly TimeSpan MaxYield = TimeSpan.FromSeconds(2);
+
+    private static readonly TimeSpan YieldPoll = TimeSpan.FromMilliseconds(50);
+
+    public UpdateDispatcher(IServiceScopeFactory scopes, IQuestionKeys keys, IOptions<IngestOptions> options, TimeProvider time, ILogger<UpdateDispatcher> logger,
+        IMeterFactory? meters = null, InboxSignal? inbox = null)
     {
+        _inbox = inbox;
+        _behind = options.Value.ProcessBatchSize;
         _scopes = scopes;
         _keys = keys;
         _time = time;
@@ -170,13 +186,13 @@ internal sealed class UpdateDispatcher : IAsyncDisposable
     /// <summary>
     /// Whose answer goes when <paramref name="among"/> is full: the oldest question of someone with another one waiting in
     /// the same chat (the newcomer counts, so a person asking again replaces their own older question); null when there is
-    /// none, and then the newcomer's answer is the one given up.
+    /// none, and then the newcomer's answer is the one given up. A question several people asked is nobody's to give up.
     /// </summary>
     private Question? Victim(IEnumerable<Question> among, long lane, long? newcomer)
     {
         foreach (var w in among)
         {
-            if (w.Keep || w.Person is not { } p)
+            if (w.Keep || w.Askers.Count > 1 || w.Person is not { } p)
             {
                 continue;
             }
@@ -228,6 +244,7 @@ internal sealed class UpdateDispatcher : IAsyncDisposable
         await Task.Yield();
         while (true)
         {
+            await YieldToRecordingAsync().ConfigureAwait(false);
             await _slots.WaitAsync().ConfigureAwait(false);
             Question? next;
             lock (_lock)
@@ -259,6 +276,20 @@ internal sealed class UpdateDispatcher : IAsyncDisposable
                 Interlocked.Decrement(ref _inFlight);
                 _slots.Release();
             }
+        }
+    }
+
+    /// <summary>Waits while more than a chunk waits to be recorded or comes in a second, up to <see cref="MaxYield"/>.</summary>
+    private async Task YieldToRecordingAsync()
+    {
+        if (_inbox is null)
+        {
+            return;
+        }
+        var started = _time.GetTimestamp();
+        while ((_inbox.Backlog > _behind || _inbox.ArrivingPerSecond > _behind) && _time.GetElapsedTime(started) < MaxYield)
+        {
+            await Task.Delay(YieldPoll, _time).ConfigureAwait(false);
         }
     }
 

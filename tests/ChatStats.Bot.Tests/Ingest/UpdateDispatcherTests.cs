@@ -27,12 +27,31 @@ public sealed class UpdateDispatcherTests
         return JsonSerializer.Deserialize<Update>("{\"update_id\":" + Interlocked.Increment(ref _ids) + "," + json[1..], JsonBotAPI.Options)!;
     }
 
-    private static UpdateDispatcher Dispatcher(GatedHandler handler, int capacity, int perChat = 20, int waiting = 1000)
+    private static UpdateDispatcher Dispatcher(GatedHandler handler, int capacity, int perChat = 20, int waiting = 1000, InboxSignal? inbox = null)
     {
         var services = new ServiceCollection().AddScoped<IUpdateHandler>(_ => handler).BuildServiceProvider();
         return new UpdateDispatcher(services.GetRequiredService<IServiceScopeFactory>(), new CommandText(),
-            Options.Create(new IngestOptions { MaxConcurrentUpdates = capacity, MaxQueuedPerChat = perChat, MaxWaitingAnswers = waiting }),
-            TimeProvider.System, NullLogger<UpdateDispatcher>.Instance);
+            Options.Create(new IngestOptions { MaxConcurrentUpdates = capacity, MaxQueuedPerChat = perChat, MaxWaitingAnswers = waiting, ProcessBatchSize = 1000 }),
+            TimeProvider.System, NullLogger<UpdateDispatcher>.Instance, inbox: inbox);
+    }
+
+    [Fact]
+    public async Task AnswersGiveWayToRecordingWhileAFloodIsComingInButNotForLong()
+    {
+        using var inbox = new InboxSignal();
+        var handler = new GatedHandler();
+        handler.ReleaseAll();
+        await using var dispatcher = Dispatcher(handler, capacity: 10, inbox: inbox);
+        // Five chunks' worth just stored and not yet recorded.
+        inbox.Added(5_000);
+
+        dispatcher.Enqueue(Command(-1, 1));
+        await Task.Delay(300);
+        Assert.Empty(handler.Running);
+        inbox.Processed(5_000);
+
+        // Recorded, but it came in at a flood's rate a moment ago: the answer still waits a little, never past MaxYield.
+        await handler.WaitForRunningAsync(1, UpdateDispatcher.MaxYield + TimeSpan.FromSeconds(5));
     }
 
     [Fact]
@@ -137,6 +156,24 @@ public sealed class UpdateDispatcherTests
         Assert.Equal([2, 4, 5], handler.Askers["-1:5"]);
     }
 
+    [Fact]
+    public async Task AQuestionSeveralPeopleAskedIsNotGivenUpWhenItsFirstAskerAsksSomethingElse()
+    {
+        var handler = new GatedHandler();
+        await using var dispatcher = Dispatcher(handler, capacity: 10, perChat: 2);
+        dispatcher.Enqueue(Command(-1, 1, person: 9));
+        await handler.WaitForRunningAsync(1);
+        dispatcher.Enqueue(Command(-1, 2, person: 1, text: "/stats"));
+        dispatcher.Enqueue(Command(-1, 3, person: 2, text: "/stats"));
+        dispatcher.Enqueue(Command(-1, 4, person: 3, text: "/me"));
+
+        // Person 1 asks again: their /stats is everyone's now, so it stays and the newcomer waits for nobody.
+        Assert.False(dispatcher.Enqueue(Command(-1, 5, person: 1, text: "/me")));
+        handler.ReleaseAll();
+        await dispatcher.DrainAsync(TimeSpan.FromSeconds(10));
+        Assert.Equal(["-1:1", "-1:3", "-1:4"], handler.Completed);
+    }
+
     /// <summary>The command-line part of the real keys: /stats is chat-wide, /me is not.</summary>
     private sealed class CommandText : IQuestionKeys
     {
@@ -175,9 +212,9 @@ public sealed class UpdateDispatcherTests
             }
         }
 
-        public async Task WaitForRunningAsync(int count)
+        public async Task WaitForRunningAsync(int count, TimeSpan? patience = null)
         {
-            var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
+            var deadline = DateTime.UtcNow + (patience ?? TimeSpan.FromSeconds(10));
             while (Running.Count < count && DateTime.UtcNow < deadline)
             {
                 await Task.Delay(10);
