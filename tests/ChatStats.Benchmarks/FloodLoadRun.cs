@@ -29,30 +29,43 @@ internal static class FloodLoadRun
         // --commands "/x,/y": another flood, for instance commands no handler knows (recorded and dispatched, never answered).
         var commands = IngestLoadRun.Text(args, "--commands")?.Split(',') ?? Commands;
         IngestLoadRun.UseBenchServer();
-        var results = new List<FloodResult>();
+        // --against-bot DIR (deploy/dev.sh bench flood --against REV): another commit's bot, interleaved with this one.
+        var builds = new List<(string Label, string Dir)> { ("this build", AppContext.BaseDirectory) };
+        if (IngestLoadRun.Text(args, "--against-bot") is { } against)
+        {
+            builds.Add((IngestLoadRun.Text(args, "--against-label") ?? "other build", Path.GetFullPath(against)));
+        }
+        var all = builds.ToDictionary(b => b.Label, _ => new List<FloodResult>());
         for (var run = 1; run <= runs; run++)
         {
-            var result = await RunOnceAsync(history, TimeSpan.FromMilliseconds(delayMs), commands);
-            results.Add(result);
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"run {run}: {commands.Length * People:N0} plain messages recorded in {result.PlainSeconds:F2} s, the flood of {commands.Length * People:N0} commands in {result.FloodSeconds:F2} s ({result.FloodSeconds / result.PlainSeconds:P0}); "
+            foreach (var (label, dir) in run % 2 == 1 ? builds : Enumerable.Reverse(builds))
+            {
+                var result = await RunOnceAsync(dir, history, TimeSpan.FromMilliseconds(delayMs), commands);
+                all[label].Add(result);
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"run {run}, {label}: {commands.Length * People:N0} plain messages recorded in {result.PlainSeconds:F2} s, the flood of {commands.Length * People:N0} commands in {result.FloodSeconds:F2} s ({result.FloodSeconds / result.PlainSeconds:P0}); "
                 + $"{result.Sent:N0} sends, {result.Refused} refused with 429; {result.Coalesced:N0} questions answered with an identical one, {result.Shed:N0} answers given up "
                 + $"({string.Join(", ", result.ShedByReason.Select(r => $"{r.Key} {r.Value:N0}"))}), {result.Stale:N0} replies dropped stale; answers drained {result.AnswerSeconds:F0} s after the flood"));
+            }
         }
 
         Console.WriteLine();
         Console.WriteLine("| measure | median | runs |");
         Console.WriteLine("|---|---|---|");
-        Row("plain messages recorded, s", results.Select(r => r.PlainSeconds), "N2");
-        Row("flood of commands recorded, s", results.Select(r => r.FloodSeconds), "N2");
-        Row("flood / plain (bar: at most 125 %)", results.Select(r => r.FloodSeconds / r.PlainSeconds), "P0");
-        Row("sends", results.Select(r => (double)r.Sent), "N0");
-        Row("429s (Telegram refused)", results.Select(r => (double)r.Refused), "N0");
-        Row("429s per send (bar: at most 0.5 %)", results.Select(r => r.Sent == 0 ? 0 : (double)r.Refused / r.Sent), "P2");
-        Row("questions merged into an identical one", results.Select(r => r.Coalesced), "N0");
-        Row("answers given up (recorded, not answered)", results.Select(r => r.Shed), "N0");
-        Row("replies dropped as stale", results.Select(r => r.Stale), "N0");
-        Row("answers drained after the flood was recorded, s", results.Select(r => r.AnswerSeconds), "N0");
+        foreach (var (label, results) in all)
+        {
+            var prefix = all.Count > 1 ? $"{label}: " : "";
+            Row(prefix + "plain messages recorded, s", results.Select(r => r.PlainSeconds), "N2");
+            Row(prefix + "flood of commands recorded, s", results.Select(r => r.FloodSeconds), "N2");
+            Row(prefix + "flood / plain (bar: at most 125 %)", results.Select(r => r.FloodSeconds / r.PlainSeconds), "P0");
+            Row(prefix + "sends", results.Select(r => (double)r.Sent), "N0");
+            Row(prefix + "429s (Telegram refused)", results.Select(r => (double)r.Refused), "N0");
+            Row(prefix + "429s per send (bar: at most 0.5 %)", results.Select(r => r.Sent == 0 ? 0 : (double)r.Refused / r.Sent), "P2");
+            Row(prefix + "questions merged into an identical one", results.Select(r => r.Coalesced), "N0");
+            Row(prefix + "answers given up (recorded, not answered)", results.Select(r => r.Shed), "N0");
+            Row(prefix + "replies dropped as stale", results.Select(r => r.Stale), "N0");
+            Row(prefix + "answers drained after the flood was recorded, s", results.Select(r => r.AnswerSeconds), "N0");
+        }
         return 0;
     }
 
@@ -63,16 +76,16 @@ internal static class FloodLoadRun
             $"| {label} | {IngestLoadRun.Median(list).ToString(format, CultureInfo.InvariantCulture)} | {string.Join(", ", list.Select(v => v.ToString(format, CultureInfo.InvariantCulture)))} |"));
     }
 
-    private static async Task<FloodResult> RunOnceAsync(int historyCount, TimeSpan networkDelay, string[] commands)
+    private static async Task<FloodResult> RunOnceAsync(string botDir, int historyCount, TimeSpan networkDelay, string[] commands)
     {
         var cs = await PostgresServer.CreateEmptyDatabaseAsync("flood");
-        await IngestLoadRun.MigrateAsync(AppContext.BaseDirectory, cs);
+        await IngestLoadRun.MigrateAsync(botDir, cs);
         // Telegram's side: its own clock (this process's), its limits counted on arrival, calls delayed each way.
         await using var api = await FakeBotApi.StartAsync();
         api.Limits = new FakeLimits();
         api.NetworkDelay = (networkDelay / 3, networkDelay);
         var webPort = IngestLoadRun.FreePort();
-        using var bot = IngestLoadRun.StartBot(AppContext.BaseDirectory, "run", cs, new Dictionary<string, string>
+        using var bot = IngestLoadRun.StartBot(botDir, "run", cs, new Dictionary<string, string>
         {
             ["Web__Urls"] = $"http://127.0.0.1:{webPort}",
             ["TELEGRAM_API_BASE_URL"] = api.BaseUrl,
@@ -105,7 +118,8 @@ internal static class FloodLoadRun
             rows += flood.Count;
             started = Stopwatch.GetTimestamp();
             api.AddUpdates(flood);
-            await IngestLoadRun.WaitAsync(() => Count(dataSource) >= rows, bot, TimeSpan.FromMinutes(5));
+            // Generous: a build whose recording waits for answers took minutes here.
+            await IngestLoadRun.WaitAsync(() => Count(dataSource) >= rows, bot, TimeSpan.FromMinutes(10));
             var floodSeconds = Stopwatch.GetElapsedTime(started).TotalSeconds;
 
             // The answers go out at Telegram's pace (20 a minute per group): wait until nothing is queued or on its way.
