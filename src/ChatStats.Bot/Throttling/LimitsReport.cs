@@ -24,7 +24,10 @@ internal sealed record LimitsReport(
     LoadReport Load,
     int SenderWaiting,
     int TrackedUsers,
-    int TrackedChats)
+    int TrackedChats,
+    int AnswersWaiting = 0,
+    int AnswersRunning = 0,
+    int ChatsPenalised = 0)
 {
     public static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
     {
@@ -34,7 +37,8 @@ internal sealed record LimitsReport(
 }
 
 /// <summary>Builds the report from this process's limiters; registered only where the bot role runs.</summary>
-internal sealed class LimitsReporter(CommandLimiters limiters, LoadMonitor load, MessageSender sender, IOptions<LimitsOptions> options, TimeProvider time)
+internal sealed class LimitsReporter(CommandLimiters limiters, LoadMonitor load, MessageSender sender, IOptions<LimitsOptions> options, TimeProvider time,
+    Ingest.UpdateDispatcher? dispatcher = null)
 {
     private static readonly string Instance = $"{System.Net.Dns.GetHostName()}:{Environment.ProcessId}";
 
@@ -55,7 +59,10 @@ internal sealed class LimitsReporter(CommandLimiters limiters, LoadMonitor load,
             new LoadReport(load.Level.ToString().ToUpperInvariant(), load.LevelSince, Math.Round(sample.CpuPercent, 1), sample.ThreadPoolQueue, Math.Round(sample.TimerLag.TotalMilliseconds, 1)),
             sender.Waiting,
             limiters.Commands.Count,
-            limiters.Tiers.Count);
+            limiters.Tiers.Count,
+            dispatcher?.Waiting ?? 0,
+            dispatcher?.InFlight ?? 0,
+            sender.Penalised);
     }
 
     public string BuildJson() => JsonSerializer.Serialize(Build(), LimitsReport.Json);
