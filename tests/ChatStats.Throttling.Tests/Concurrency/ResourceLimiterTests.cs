@@ -304,13 +304,15 @@ public sealed class ResourceLimiterTests
         static CancellationToken CancelSoon(CancellationTokenSource cts)
         {
             var later = new CancellationTokenSource();
+            // Read before the task can cancel and dispose the source (on a busy machine it ran first and this threw).
+            var token = later.Token;
             _ = Task.Run(async () =>
             {
                 await Task.Yield();
                 await later.CancelAsync();
                 later.Dispose();
             });
-            return later.Token;
+            return token;
         }
     }
 }
