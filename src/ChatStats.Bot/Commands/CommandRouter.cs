@@ -19,8 +19,6 @@ internal sealed class CommandRouter(
 {
     private readonly Dictionary<string, IBotCommand> _commands = commands.ToDictionary(c => c.Name);
 
-    public Task HandleAsync(Message message, CancellationToken ct) => HandleAsync([message], ct);
-
     /// <summary>
     /// Runs the command of <paramref name="askers"/>: one message, or several people's identical chat-wide question
     /// (oldest first), answered once. The newest asker whom the guard lets through is answered, and the answer says how
