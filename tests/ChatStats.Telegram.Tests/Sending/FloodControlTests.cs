@@ -95,7 +95,9 @@ public sealed class FloodControlTests : IAsyncLifetime
     [Fact]
     public async Task ARepliesThatWaitedTooLongAreDroppedNotSentStale()
     {
-        var sender = Sender(perChat: Window(1, TimeSpan.FromSeconds(60)));
+        // One a minute, each minute counted from when Telegram answered (a little after the permit on this clock, which
+        // moves while a send is on its way): replies go at about 0, 60 and 120 s, and the fourth would be 180 s old.
+        var sender = Sender(perChat: Window(1, TimeSpan.FromSeconds(60)), maxReplyAge: TimeSpan.FromSeconds(150));
 
         var replies = Enumerable.Range(0, 4).Select(i => sender.SendTextAsync(new OutgoingMessage { ChatId = -9, Text = $"r{i}" }, CancellationToken.None)).ToList();
         await RunClockUntil(Task.WhenAll(replies));
