@@ -2,7 +2,7 @@ using System.Diagnostics;
 
 namespace ChatStats.Bot.Charts;
 
-/// <summary>What a helper program (rsvg-convert, weasyprint) gave back.</summary>
+/// <summary>What a helper program (weasyprint) gave back.</summary>
 internal sealed record ChildResult(int ExitCode, byte[] Output, string Error);
 
 /// <summary>

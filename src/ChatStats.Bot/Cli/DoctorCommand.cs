@@ -17,7 +17,6 @@ internal static class DoctorCommand
 {
     private static readonly (string Binary, string Package, string UsedFor)[] Binaries =
     [
-        ("rsvg-convert", "librsvg2-bin", "chart images (PNG)"),
         ("weasyprint", "weasyprint", "PDF reports"),
         ("pdftotext", "poppler-utils", "reading PDFs back in tests"),
     ];
@@ -132,6 +131,10 @@ internal static class DoctorCommand
             Line(false, "capacity", "not checked: fix Limits settings first");
         }
 
+        // Charts are drawn in process: what matters is that SkiaSharp's native library loads (it needs libfontconfig).
+        var skia = Charts.ChartRenderer.NativeProblem;
+        Line(skia is null, "charts", skia is null ? "PNG charts drawn in process (SkiaSharp)"
+            : $"SkiaSharp cannot load ({skia}): charts come as text; apt-get install libfontconfig1", warnOnly: true);
         foreach (var (binary, package, usedFor) in Binaries)
         {
             var path = FindOnPath(binary);

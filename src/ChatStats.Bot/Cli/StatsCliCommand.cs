@@ -57,7 +57,7 @@ internal static class StatsCliCommand
         kind.AcceptOnlyFromAmong("activity", "history", "types");
         var chat = ChatOption();
         var period = PeriodOption();
-        var output = new Option<string>("--out") { Description = "Where to write the chart: FILE.svg, or FILE.png (needs rsvg-convert).", Required = true };
+        var output = new Option<string>("--out") { Description = "Where to write the chart: FILE.svg, or FILE.png (drawn in process, as the bot sends it).", Required = true };
         var command = new Command("chart", "Draw a chat's chart to an SVG or PNG file, the same chart the bot sends.") { kind, chat, period, output };
         command.SetAction(async (parse, ct) => await ChatStatsCli.RunGuardedAsync(async () =>
         {
@@ -82,15 +82,15 @@ internal static class StatsCliCommand
             {
                 case "activity":
                     var grid = await queries.HeatmapAsync(info.Id, p, ct);
-                    svg = Svg.Heatmap(Localizer.Format("ActivityTitle", culture, label), grid, Localizer.Get("Weekdays", culture).Split(','), Localizer.Get("LegendMax", culture), culture);
+                    svg = SvgChart.Heatmap(Localizer.Format("ActivityTitle", culture, label), grid, Localizer.Get("Weekdays", culture).Split(','), Localizer.Get("LegendMax", culture), culture);
                     break;
                 case "history":
                     var days = await queries.HistoryAsync(info.Id, p, ct);
-                    svg = Svg.LineChart(Localizer.Format("HistoryTitle", culture, label), [.. days.Select(d => new Point(d.Day.ToString("d MMM", culture), d.Messages))], 7, culture);
+                    svg = SvgChart.LineChart(Localizer.Format("HistoryTitle", culture, label), [.. days.Select(d => new Point(d.Day.ToString("d MMM", culture), d.Messages))], 7, culture);
                     break;
                 default:
                     var kinds = await queries.KindsAsync(info.Id, p, ct);
-                    svg = Svg.BarChart(Localizer.Format("TypesTitle", culture, label),
+                    svg = SvgChart.BarChart(Localizer.Format("TypesTitle", culture, label),
                         [.. kinds.Where(k => k.Value > 0).OrderByDescending(k => k.Value).Select(k => new Bar(Localizer.Get($"Kind_{k.Key}", culture), k.Value))], culture);
                     break;
             }
@@ -99,7 +99,9 @@ internal static class StatsCliCommand
                 var renderer = host.Services.GetRequiredService<ChartRenderer>();
                 if (await renderer.ToPngAsync(svg, ct) is not { } bytes)
                 {
-                    await Console.Error.WriteLineAsync("chatstats: PNG needs rsvg-convert (apt-get install librsvg2-bin); write FILE.svg instead, or install it.");
+                    await Console.Error.WriteLineAsync(ChartRenderer.NativeProblem is { } problem
+                        ? $"chatstats: PNG needs SkiaSharp's native library, which could not load here ({problem}); write FILE.svg instead."
+                        : "chatstats: PNG is off (Charts:Png=off) or the chart could not be drawn; write FILE.svg instead.");
                     return 1;
                 }
                 await File.WriteAllBytesAsync(path, bytes, ct);

@@ -284,7 +284,7 @@ internal sealed class ActivityCommand(StatsSupport stats) : IBotCommand
             return;
         }
         var days = StatsSupport.Weekdays(context);
-        var svg = Svg.Heatmap(context.T("ActivityTitle", period), grid, days, context.T("LegendMax"), context.Culture);
+        var svg = SvgChart.Heatmap(context.T("ActivityTitle", period), grid, days, context.T("LegendMax"), context.Culture);
         await stats.SendChartAsync(context, svg, Html.Escape(context.T("ActivityCaption", period, request.Chat.Zone.Id)), () => TextChart.Heatmap(grid, days), ct);
     }
 }
@@ -317,7 +317,7 @@ internal sealed class HistoryCommand(StatsSupport stats) : IBotCommand
         }
         var c = context.Culture;
         var points = days.Select(d => new Point(d.Day.ToString("d MMM", c), d.Messages)).ToList();
-        var svg = Svg.LineChart(context.T("HistoryTitle", period), points, 7, c);
+        var svg = SvgChart.LineChart(context.T("HistoryTitle", period), points, 7, c);
         await stats.SendChartAsync(context, svg, Caption(days, period, context), () => TextChart.Sparkline([.. days.Select(d => (double)d.Messages)]), ct);
     }
 

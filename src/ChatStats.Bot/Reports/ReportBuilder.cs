@@ -87,12 +87,12 @@ internal sealed class ReportBuilder(StatsQueries queries)
         if (days.Count > 1)
         {
             html.Append("<section><h2>").Append(E(T("HistoryTitle", label))).Append("</h2>")
-                .Append(Svg.LineChart(T("HistoryTitle", label), [.. days.Select(d => new Point(d.Day.ToString("d MMM", c), d.Messages))], 7, c)).Append("</section>");
+                .Append(SvgChart.LineChart(T("HistoryTitle", label), [.. days.Select(d => new Point(d.Day.ToString("d MMM", c), d.Messages))], 7, c)).Append("</section>");
         }
         html.Append("<section><h2>").Append(E(T("ActivityTitle", label))).Append("</h2>")
-            .Append(Svg.Heatmap(T("ActivityTitle", label), grid, T("Weekdays").Split(','), T("LegendMax"), c)).Append("</section>");
+            .Append(SvgChart.Heatmap(T("ActivityTitle", label), grid, T("Weekdays").Split(','), T("LegendMax"), c)).Append("</section>");
         var kindBars = kinds.Where(k => k.Value > 0).OrderByDescending(k => k.Value).Select(k => new Bar(T($"Kind_{k.Key}"), k.Value)).ToList();
-        html.Append("<section><h2>").Append(E(T("TypesTitle", label))).Append("</h2>").Append(Svg.BarChart(T("TypesTitle", label), kindBars, c)).Append("</section>");
+        html.Append("<section><h2>").Append(E(T("TypesTitle", label))).Append("</h2>").Append(SvgChart.BarChart(T("TypesTitle", label), kindBars, c)).Append("</section>");
         Leaders(html, T("TopTitle", byWords.Leaders.Count, T("MetricWords"), label), byWords, c);
 
         var top = words.Top(30);
@@ -128,7 +128,7 @@ internal sealed class ReportBuilder(StatsQueries queries)
             return;
         }
         html.Append("<section><h2>").Append(E(title)).Append("</h2>")
-            .Append(Svg.BarChart(title, [.. board.Leaders.Select(l => new Bar(l.Name, l.Value,
+            .Append(SvgChart.BarChart(title, [.. board.Leaders.Select(l => new Bar(l.Name, l.Value,
                 $"{l.Value.ToString("N0", c)} ({(board.Total == 0 ? 0 : (double)l.Value / board.Total).ToString("P0", c)})"))], c))
             .Append("</section>");
     }

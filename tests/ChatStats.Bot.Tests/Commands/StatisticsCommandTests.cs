@@ -189,9 +189,9 @@ public sealed class StatisticsCommandTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task WithoutRsvgConvertChartsComeAsText()
+    public async Task WithPngOffChartsComeAsText()
     {
-        await StartAsync(new() { ["Charts:RsvgConvert"] = "off" });
+        await StartAsync(new() { ["Charts:Png"] = "off" });
         await SeedAsync();
 
         var activity = await AskAsync(Ann, "/activity");
