@@ -12,6 +12,7 @@ internal static class CommandsExtensions
         builder.Services.AddSingleton<StatsQueries>();
         builder.Services.AddSingleton<Privacy>();
         builder.Services.AddSingleton<Charts.ChartRenderer>();
+        builder.Services.AddHostedService<Charts.ChartRenderer.Warmup>();
         builder.Services.AddSingleton<StatsSupport>();
         builder.Services.AddSingleton<Reports.ReportBuilder>();
         builder.Services.AddSingleton<Reports.PdfRenderer>();
