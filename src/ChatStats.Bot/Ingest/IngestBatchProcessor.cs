@@ -45,8 +45,11 @@ internal sealed class IngestBatchProcessor(
         /// the commit survived several collections and cost measurable GC pauses).
         /// </summary>
         public required IReadOnlyList<UpdateType> Kinds { get; init; }
-        /// <summary>Updates to answer once the chunk commits: those that need a handler and were not answered before (handled_updates).</summary>
-        public required IReadOnlyList<Update> ToAnswer { get; init; }
+        /// <summary>
+        /// Updates to answer once the chunk commits: those that need a handler and were not answered before
+        /// (handled_updates), each with when it was received.
+        /// </summary>
+        public required IReadOnlyList<(Update Update, DateTime ReceivedAt)> ToAnswer { get; init; }
         public required IngestBatch Batch { get; set; }
         public required long StartedAt { get; init; }
         public int Count => Claimed.Count;
@@ -93,7 +96,7 @@ internal sealed class IngestBatchProcessor(
                 Claimed = claimed,
                 InboxRows = rows,
                 Kinds = [.. updates.Where(u => u.IsReadable).Select(u => u.Update!.Type)],
-                ToAnswer = [.. updates.Where(u => u.IsReadable && toAnswer.Contains(u.UpdateId)).Select(u => u.Update!)],
+                ToAnswer = [.. updates.Zip(claimed).Where(u => u.First.IsReadable && toAnswer.Contains(u.First.UpdateId)).Select(u => (u.First.Update!, u.Second.ReceivedAt))],
                 Batch = Map(updates, claimed),
                 StartedAt = started,
             };
@@ -145,9 +148,9 @@ internal sealed class IngestBatchProcessor(
             IngestMetrics.UpdatesHandled.Add(1, new KeyValuePair<string, object?>("kind", KindTag(kind)));
         }
         // Never waits: answers that cannot be queued are given up, recording goes on.
-        foreach (var update in chunk.ToAnswer)
+        foreach (var (update, receivedAt) in chunk.ToAnswer)
         {
-            dispatcher.Enqueue(update);
+            dispatcher.Enqueue(update, receivedAt);
         }
         return chunk.Count;
     }

@@ -32,6 +32,12 @@ internal sealed class UpdateDispatcher : IAsyncDisposable
         "Answers given up (their updates are recorded), by reason: superseded (the same person asked again), chat_queue_full, saturated.");
     private static readonly Counter<long> Coalesced = Meter.CreateCounter<long>("chatstats.dispatch.coalesced", "{update}",
         "Questions that joined an identical one waiting in the same chat and were answered with it.");
+    private static readonly Histogram<double> ReplyLatency = Meter.CreateHistogram<double>("chatstats.reply.latency", "s",
+        "From an update's receipt to its answer's first send, less the time that send waited for Telegram's limits, by command.",
+        advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.025, 0.05, 0.1, 0.2, 0.3, 0.5, 1, 2, 5, 10, 30] });
+    private static readonly Histogram<double> LimitWait = Meter.CreateHistogram<double>("chatstats.reply.limit_wait", "s",
+        "Time an answer's first send waited for Telegram's limits (per chat, per group, overall, flood waits), by command.",
+        advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.01, 0.1, 0.5, 1, 3, 10, 30, 60, 120] });
 
     private readonly SemaphoreSlim _slots;
     private readonly int _capacity;
@@ -84,10 +90,12 @@ internal sealed class UpdateDispatcher : IAsyncDisposable
     }
 
     /// <summary>A waiting question: the update and, when others asked the same meanwhile, theirs (oldest first).</summary>
-    private sealed class Question(Lane lane, Update update, long? person, string? key)
+    private sealed class Question(Lane lane, Update update, DateTime? receivedAt, long? person, string? key)
     {
         public Lane Lane { get; } = lane;
         public List<Update> Askers { get; } = [update];
+        /// <summary>When each asker's update was received, where known.</summary>
+        public List<DateTime?> Received { get; } = [receivedAt];
         public long? Person { get; } = person;
         public string? Key { get; } = key;
         public LinkedListNode<Question>? InLane;
@@ -122,7 +130,7 @@ internal sealed class UpdateDispatcher : IAsyncDisposable
     /// Accepts an update for handling, at once: false when its answer was given up (the update itself is recorded). It may
     /// instead cost an older waiting question its answer, or join an identical one.
     /// </summary>
-    public bool Enqueue(Update update)
+    public bool Enqueue(Update update, DateTime? receivedAt = null)
     {
         // Updates without a chat have no order to keep; give each its own lane.
         var key = update.ChatId() ?? long.MinValue + update.Id;
@@ -140,6 +148,7 @@ internal sealed class UpdateDispatcher : IAsyncDisposable
             if (question is not null && lane.Queue.FirstOrDefault(w => w.Key == question) is { } same)
             {
                 same.Askers.Add(update);
+                same.Received.Add(receivedAt);
                 Coalesced.Add(1);
                 return true;
             }
@@ -161,7 +170,7 @@ internal sealed class UpdateDispatcher : IAsyncDisposable
                 Remove(victim);
                 reason = victim.Person == person && victim.Lane == lane ? "superseded" : reason;
             }
-            var waiting = new Question(lane, update, person, question);
+            var waiting = new Question(lane, update, receivedAt, person, question);
             waiting.InLane = lane.Queue.AddLast(waiting);
             waiting.InOrder = _waiting.AddLast(waiting);
             if (person is { } p)
@@ -269,7 +278,7 @@ internal sealed class UpdateDispatcher : IAsyncDisposable
             Interlocked.Increment(ref _inFlight);
             try
             {
-                await HandleAsync(next.Askers).ConfigureAwait(false);
+                await HandleAsync(next).ConfigureAwait(false);
             }
             finally
             {
@@ -293,22 +302,50 @@ internal sealed class UpdateDispatcher : IAsyncDisposable
         }
     }
 
-    private async Task HandleAsync(IReadOnlyList<Update> askers)
+    private async Task HandleAsync(Question question)
     {
+        var askers = question.Askers;
         var latest = askers[^1];
         var started = _time.GetTimestamp();
         try
         {
             await using var scope = _scopes.CreateAsyncScope();
             var handler = scope.ServiceProvider.GetRequiredService<IUpdateHandler>();
+            var timing = new ChatStats.Telegram.Sending.SendTiming();
+            ChatStats.Telegram.Sending.SendTiming.Current = timing;
             await handler.HandleAsync(askers, CancellationToken.None).ConfigureAwait(false);
             IngestMetrics.HandlerDuration.Record(_time.GetElapsedTime(started).TotalSeconds);
+            RecordReply(question, timing);
         }
         catch (Exception ex)
         {
             IngestMetrics.UpdatesFailed.Add(1, new KeyValuePair<string, object?>("stage", "handler"));
             _logger.LogError(ex, "Handler for update {UpdateId} in chat {ChatId} failed; dead-lettering it", latest.Id, latest.ChatId());
             await DeadLetterAsync(latest, ex).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
+    /// Each asker's wait for the answer, from receipt to the first send, less what that send waited for Telegram's
+    /// limits (recorded apart): what the bot itself cost them. Nothing when no answer was sent.
+    /// </summary>
+    private void RecordReply(Question question, ChatStats.Telegram.Sending.SendTiming timing)
+    {
+        if (timing.FirstSendAt is not { } sentAt || question.Askers[^1].Message?.Text is not ['/', ..] text)
+        {
+            return;
+        }
+        // Only commands that answered get here, so the tag takes no more values than there are commands.
+        var end = text.IndexOfAny([' ', '\n', '\t', '@']);
+        var command = new KeyValuePair<string, object?>("command", (end < 0 ? text[1..] : text[1..end]).ToLowerInvariant());
+        var sentWall = _time.GetUtcNow() - _time.GetElapsedTime(sentAt);
+        LimitWait.Record(timing.WaitedForLimits.TotalSeconds, command);
+        foreach (var received in question.Received)
+        {
+            if (received is { } at)
+            {
+                ReplyLatency.Record(Math.Max(0, (sentWall.UtcDateTime - at - timing.WaitedForLimits).TotalSeconds), command);
+            }
         }
     }
 

@@ -400,12 +400,16 @@ public sealed class MessageSender(ITelegramBotClient client, MessageSenderOption
     {
         for (var attempt = 1; ; attempt++)
         {
-            if (await WaitForTurnAsync(method, chatId, priority, created, ct).ConfigureAwait(false) is not { } turn)
+            var waiting = time.GetTimestamp();
+            var next = await WaitForTurnAsync(method, chatId, priority, created, ct).ConfigureAwait(false);
+            SendTiming.Current?.Waited(time.GetElapsedTime(waiting));
+            if (next is not { } turn)
             {
                 return null;
             }
             try
             {
+                SendTiming.Current?.Sending(time.GetTimestamp());
                 var message = await send(chatId).ConfigureAwait(false);
                 TelegramMetrics.Sent.Add(1, new KeyValuePair<string, object?>("method", method));
                 return message;

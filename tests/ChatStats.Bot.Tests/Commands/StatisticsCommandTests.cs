@@ -189,6 +189,39 @@ public sealed class StatisticsCommandTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task EachAnswerRecordsWhatTheBotCostTheAskerApartFromTelegramsLimits()
+    {
+        var latencies = new System.Collections.Concurrent.ConcurrentBag<(string Instrument, string? Command, double Seconds)>();
+        using var listener = new System.Diagnostics.Metrics.MeterListener();
+        listener.InstrumentPublished = (instrument, l) =>
+        {
+            if (instrument.Name is "chatstats.reply.latency" or "chatstats.reply.limit_wait")
+            {
+                l.EnableMeasurementEvents(instrument);
+            }
+        };
+        listener.SetMeasurementEventCallback<double>((instrument, value, tags, _) =>
+        {
+            string? command = null;
+            foreach (var tag in tags)
+            {
+                command = tag.Key == "command" ? tag.Value as string : command;
+            }
+            latencies.Add((instrument.Name, command, value));
+        });
+        listener.Start();
+        await StartAsync();
+        await SeedAsync();
+
+        await AskAsync(Ann, "/stats");
+
+        // Recorded once the handler is done, just after the send: wait for it rather than race it.
+        await Wait.UntilAsync(() => Task.FromResult(latencies.Any(l => l.Instrument == "chatstats.reply.latency" && l.Command == "stats")), "the reply latency");
+        Assert.All(latencies.Where(l => l.Command == "stats"), l => Assert.InRange(l.Seconds, 0, 60));
+        Assert.Contains(latencies, l => l.Instrument == "chatstats.reply.limit_wait" && l.Command == "stats");
+    }
+
+    [Fact]
     public async Task WithPngOffChartsComeAsText()
     {
         await StartAsync(new() { ["Charts:Png"] = "off" });
