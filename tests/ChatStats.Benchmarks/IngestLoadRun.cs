@@ -471,6 +471,35 @@ internal sealed class BotMetrics(string text)
     public double Value(string name) => text.Split('\n').Where(l => l.StartsWith(name + " ", StringComparison.Ordinal))
         .Select(l => double.Parse(l[(name.Length + 1)..], CultureInfo.InvariantCulture)).FirstOrDefault();
 
+    /// <summary>
+    /// The <paramref name="q"/> quantile of a histogram, all its series together, interpolated within its bucket (as
+    /// Prometheus's histogram_quantile does); NaN when it has no observations.
+    /// </summary>
+    public double Quantile(string histogram, double q)
+    {
+        var buckets = Series(histogram + "_bucket")
+            .Select(b => (Le: System.Text.RegularExpressions.Regex.Match(b.Labels, "le=\"([^\"]*)\"").Groups[1].Value, b.Value))
+            .GroupBy(b => b.Le == "+Inf" ? double.PositiveInfinity : double.Parse(b.Le, CultureInfo.InvariantCulture))
+            .Select(g => (Le: g.Key, Count: g.Sum(b => b.Value)))
+            .OrderBy(b => b.Le)
+            .ToList();
+        if (buckets.Count == 0 || buckets[^1].Count == 0)
+        {
+            return double.NaN;
+        }
+        var rank = q * buckets[^1].Count;
+        var (lower, below) = (0.0, 0.0);
+        foreach (var (le, count) in buckets)
+        {
+            if (count >= rank)
+            {
+                return double.IsInfinity(le) ? lower : lower + (le - lower) * (rank - below) / Math.Max(1, count - below);
+            }
+            (lower, below) = (le, count);
+        }
+        return lower;
+    }
+
     /// <summary>The series of <paramref name="name"/>, whatever their labels, added up.</summary>
     public double Sum(string name) => Series(name).Sum(s => s.Value);
 
