@@ -19,7 +19,8 @@ internal static class FloodLoadRun
     private static readonly string[] Commands = ["/stats", "/top 7d", "/me", "/stats", "/top 7d", "/me 30d"];
 
     internal sealed record FloodResult(double PlainSeconds, double FloodSeconds, int Sent, int Refused, double Coalesced, double Shed,
-        IReadOnlyDictionary<string, double> ShedByReason, double Stale, double AnswerSeconds, double ReplyP50, double ReplyP95, double ReplyP99, double LimitWaitP50);
+        IReadOnlyDictionary<string, double> ShedByReason, double Stale, double AnswerSeconds, double ReplyP50, double ReplyP95, double ReplyP99, double LimitWaitP50,
+        double ChatQueueP50, double ChatQueueP95);
 
     public static async Task<int> RunAsync(string[] args)
     {
@@ -65,10 +66,12 @@ internal static class FloodLoadRun
             Row(prefix + "answers given up (recorded, not answered)", results.Select(r => r.Shed), "N0");
             Row(prefix + "replies dropped as stale", results.Select(r => r.Stale), "N0");
             Row(prefix + "answers drained after the flood was recorded, s", results.Select(r => r.AnswerSeconds), "N0");
-            Row(prefix + "reply latency outside Telegram's limits, p50 s (receipt → first send)", results.Select(r => r.ReplyP50), "N2");
+            Row(prefix + "reply latency outside Telegram's limits, p50 s (turn in its chat → first send)", results.Select(r => r.ReplyP50), "N2");
             Row(prefix + "reply latency outside Telegram's limits, p95 s", results.Select(r => r.ReplyP95), "N2");
             Row(prefix + "reply latency outside Telegram's limits, p99 s", results.Select(r => r.ReplyP99), "N2");
             Row(prefix + "first send's wait for Telegram's limits, p50 s", results.Select(r => r.LimitWaitP50), "N2");
+            Row(prefix + "wait behind earlier answers in the same chat, p50 s", results.Select(r => r.ChatQueueP50), "N2");
+            Row(prefix + "wait behind earlier answers in the same chat, p95 s", results.Select(r => r.ChatQueueP95), "N2");
         }
         return 0;
     }
@@ -145,7 +148,8 @@ internal static class FloodLoadRun
             return new FloodResult(plainSeconds, floodSeconds, api.Sent.Count, api.TooManyRequests, metrics.Sum("chatstats_dispatch_coalesced_total"),
                 shed.Values.Sum(), shed, metrics.Sum("chatstats_telegram_stale_replies_dropped_total"), answerSeconds,
                 metrics.Quantile("chatstats_reply_latency_seconds", 0.5), metrics.Quantile("chatstats_reply_latency_seconds", 0.95),
-                metrics.Quantile("chatstats_reply_latency_seconds", 0.99), metrics.Quantile("chatstats_reply_limit_wait_seconds", 0.5));
+                metrics.Quantile("chatstats_reply_latency_seconds", 0.99), metrics.Quantile("chatstats_reply_limit_wait_seconds", 0.5),
+                metrics.Quantile("chatstats_reply_chat_queue_wait_seconds", 0.5), metrics.Quantile("chatstats_reply_chat_queue_wait_seconds", 0.95));
         }
         finally
         {

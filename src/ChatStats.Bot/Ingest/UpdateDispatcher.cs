@@ -33,8 +33,11 @@ internal sealed class UpdateDispatcher : IAsyncDisposable
     private static readonly Counter<long> Coalesced = Meter.CreateCounter<long>("chatstats.dispatch.coalesced", "{update}",
         "Questions that joined an identical one waiting in the same chat and were answered with it.");
     private static readonly Histogram<double> ReplyLatency = Meter.CreateHistogram<double>("chatstats.reply.latency", "s",
-        "From an update's receipt to its answer's first send, less the time that send waited for Telegram's limits, by command.",
+        "What the bot cost an asker, by command: from the question's turn in its chat (its receipt, or the end of the answer before it in that chat) to its answer's first send, less that send's wait for Telegram's limits.",
         advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.025, 0.05, 0.1, 0.2, 0.3, 0.5, 1, 2, 5, 10, 30] });
+    private static readonly Histogram<double> ChatQueueWait = Meter.CreateHistogram<double>("chatstats.reply.chat_queue_wait", "s",
+        "Time a question waited behind earlier answers in its own chat (paced by Telegram's per-chat limits), by command.",
+        advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.01, 0.1, 0.5, 1, 3, 10, 30, 60, 120] });
     private static readonly Histogram<double> LimitWait = Meter.CreateHistogram<double>("chatstats.reply.limit_wait", "s",
         "Time an answer's first send waited for Telegram's limits (per chat, per group, overall, flood waits), by command.",
         advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.01, 0.1, 0.5, 1, 3, 10, 30, 60, 120] });
@@ -87,6 +90,8 @@ internal sealed class UpdateDispatcher : IAsyncDisposable
         public long Key { get; } = key;
         public LinkedList<Question> Queue { get; } = new();
         public bool Running;
+        /// <summary>When the lane's last answer finished (wall clock), so the next one's turn is known.</summary>
+        public DateTime LastFinished = DateTime.MinValue;
     }
 
     /// <summary>A waiting question: the update and, when others asked the same meanwhile, theirs (oldest first).</summary>
@@ -279,6 +284,7 @@ internal sealed class UpdateDispatcher : IAsyncDisposable
             try
             {
                 await HandleAsync(next).ConfigureAwait(false);
+                lane.LastFinished = _time.GetUtcNow().UtcDateTime;
             }
             finally
             {
@@ -315,7 +321,7 @@ internal sealed class UpdateDispatcher : IAsyncDisposable
             ChatStats.Telegram.Sending.SendTiming.Current = timing;
             await handler.HandleAsync(askers, CancellationToken.None).ConfigureAwait(false);
             IngestMetrics.HandlerDuration.Record(_time.GetElapsedTime(started).TotalSeconds);
-            RecordReply(question, timing);
+            RecordReply(question, timing, question.Lane.LastFinished);
         }
         catch (Exception ex)
         {
@@ -326,10 +332,11 @@ internal sealed class UpdateDispatcher : IAsyncDisposable
     }
 
     /// <summary>
-    /// Each asker's wait for the answer, from receipt to the first send, less what that send waited for Telegram's
-    /// limits (recorded apart): what the bot itself cost them. Nothing when no answer was sent.
+    /// Each asker's wait for the answer, from the question's turn in its chat to the first send, less what that send
+    /// waited for Telegram's limits: what the bot itself cost them. The wait behind earlier answers in the same chat and
+    /// the wait for the limits are recorded apart. Nothing when no answer was sent.
     /// </summary>
-    private void RecordReply(Question question, ChatStats.Telegram.Sending.SendTiming timing)
+    private void RecordReply(Question question, ChatStats.Telegram.Sending.SendTiming timing, DateTime previousFinished)
     {
         if (timing.FirstSendAt is not { } sentAt || question.Askers[^1].Message?.Text is not ['/', ..] text)
         {
@@ -338,13 +345,16 @@ internal sealed class UpdateDispatcher : IAsyncDisposable
         // Only commands that answered get here, so the tag takes no more values than there are commands.
         var end = text.IndexOfAny([' ', '\n', '\t', '@']);
         var command = new KeyValuePair<string, object?>("command", (end < 0 ? text[1..] : text[1..end]).ToLowerInvariant());
-        var sentWall = _time.GetUtcNow() - _time.GetElapsedTime(sentAt);
+        var sentWall = (_time.GetUtcNow() - _time.GetElapsedTime(sentAt)).UtcDateTime;
         LimitWait.Record(timing.WaitedForLimits.TotalSeconds, command);
         foreach (var received in question.Received)
         {
             if (received is { } at)
             {
-                ReplyLatency.Record(Math.Max(0, (sentWall.UtcDateTime - at - timing.WaitedForLimits).TotalSeconds), command);
+                // Its turn: received, or once the answer ahead of it in the same chat was done, whichever is later.
+                var turn = at > previousFinished ? at : previousFinished;
+                ChatQueueWait.Record((turn - at).TotalSeconds, command);
+                ReplyLatency.Record(Math.Max(0, (sentWall - turn - timing.WaitedForLimits).TotalSeconds), command);
             }
         }
     }
