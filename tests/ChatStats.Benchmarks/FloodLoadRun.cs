@@ -66,9 +66,9 @@ internal static class FloodLoadRun
             Row(prefix + "answers given up (recorded, not answered)", results.Select(r => r.Shed), "N0");
             Row(prefix + "replies dropped as stale", results.Select(r => r.Stale), "N0");
             Row(prefix + "answers drained after the flood was recorded, s", results.Select(r => r.AnswerSeconds), "N0");
-            Row(prefix + "reply latency outside Telegram's limits, p50 s (turn in its chat → first send)", results.Select(r => r.ReplyP50), "N2");
-            Row(prefix + "reply latency outside Telegram's limits, p95 s", results.Select(r => r.ReplyP95), "N2");
-            Row(prefix + "reply latency outside Telegram's limits, p99 s", results.Select(r => r.ReplyP99), "N2");
+            Row(prefix + "reply latency outside Telegram's limits, p50 ms (turn in its chat → first send)", results.Select(r => r.ReplyP50 * 1000), "N0");
+            Row(prefix + "reply latency outside Telegram's limits, p95 ms", results.Select(r => r.ReplyP95 * 1000), "N0");
+            Row(prefix + "reply latency outside Telegram's limits, p99 ms", results.Select(r => r.ReplyP99 * 1000), "N0");
             Row(prefix + "first send's wait for Telegram's limits, p50 s", results.Select(r => r.LimitWaitP50), "N2");
             Row(prefix + "wait behind earlier answers in the same chat, p50 s", results.Select(r => r.ChatQueueP50), "N2");
             Row(prefix + "wait behind earlier answers in the same chat, p95 s", results.Select(r => r.ChatQueueP95), "N2");
