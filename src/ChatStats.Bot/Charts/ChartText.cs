@@ -65,14 +65,24 @@ internal static class ChartText
         {
             return text;
         }
+        // The longest prefix that fits with its ellipsis, found by halving (widths grow with length).
         var info = new StringInfo(text);
-        for (var n = info.LengthInTextElements - 1; n > 0; n--)
+        var (fits, tooLong) = (0, info.LengthInTextElements);
+        while (tooLong - fits > 1)
         {
-            var cut = info.SubstringByTextElements(0, n).TrimEnd() + "…";
-            if (Width(cut, size, bold) <= width)
+            var n = (fits + tooLong) / 2;
+            if (Width(info.SubstringByTextElements(0, n).TrimEnd() + "…", size, bold) <= width)
             {
-                return cut;
+                fits = n;
             }
+            else
+            {
+                tooLong = n;
+            }
+        }
+        if (fits > 0)
+        {
+            return info.SubstringByTextElements(0, fits).TrimEnd() + "…";
         }
         return "…";
     }

@@ -4,12 +4,13 @@ namespace ChatStats.Bot.Ingest;
 /// What the poller and the inbox processor tell each other: "there is work" one way, "there is room" the other.
 /// The backlog count is approximate (replays may count twice) and only ever used to slow the poller down.
 /// </summary>
-internal sealed class InboxSignal : IDisposable
+internal sealed class InboxSignal(TimeProvider? time = null) : IDisposable
 {
+    private readonly TimeProvider _time = time ?? TimeProvider.System;
     private readonly SemaphoreSlim _work = new(0, 1);
     private readonly SemaphoreSlim _room = new(0, 1);
     private long _backlog;
-    // Updates stored in this process in the current whole second and the one before (Environment.TickCount64 / 1000).
+    // Updates stored in this process in the current whole second of the clock and the one before.
     private readonly Lock _rate = new();
     private long _second;
     private long _thisSecond;
@@ -27,7 +28,7 @@ internal sealed class InboxSignal : IDisposable
         {
             lock (_rate)
             {
-                Roll(Environment.TickCount64 / 1000);
+                Roll(_time.GetTimestamp() / _time.TimestampFrequency);
                 return Math.Max(_thisSecond, _lastSecond);
             }
         }
@@ -50,7 +51,7 @@ internal sealed class InboxSignal : IDisposable
         Interlocked.Add(ref _backlog, count);
         lock (_rate)
         {
-            Roll(Environment.TickCount64 / 1000);
+            Roll(_time.GetTimestamp() / _time.TimestampFrequency);
             _thisSecond += count;
         }
         Release(_work);

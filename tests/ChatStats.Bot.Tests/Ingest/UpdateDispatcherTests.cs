@@ -27,31 +27,38 @@ public sealed class UpdateDispatcherTests
         return JsonSerializer.Deserialize<Update>("{\"update_id\":" + Interlocked.Increment(ref _ids) + "," + json[1..], JsonBotAPI.Options)!;
     }
 
-    private static UpdateDispatcher Dispatcher(GatedHandler handler, int capacity, int perChat = 20, int waiting = 1000, InboxSignal? inbox = null)
+    private static UpdateDispatcher Dispatcher(GatedHandler handler, int capacity, int perChat = 20, int waiting = 1000, InboxSignal? inbox = null, TimeProvider? time = null)
     {
         var services = new ServiceCollection().AddScoped<IUpdateHandler>(_ => handler).BuildServiceProvider();
         return new UpdateDispatcher(services.GetRequiredService<IServiceScopeFactory>(), new CommandText(),
             Options.Create(new IngestOptions { MaxConcurrentUpdates = capacity, MaxQueuedPerChat = perChat, MaxWaitingAnswers = waiting, ProcessBatchSize = 1000 }),
-            TimeProvider.System, NullLogger<UpdateDispatcher>.Instance, inbox: inbox);
+            time ?? TimeProvider.System, NullLogger<UpdateDispatcher>.Instance, inbox: inbox);
     }
 
     [Fact]
     public async Task AnswersGiveWayToRecordingWhileAFloodIsComingInButNotForLong()
     {
-        using var inbox = new InboxSignal();
+        var time = new ManualTimeProvider();
+        using var inbox = new InboxSignal(time);
         var handler = new GatedHandler();
         handler.ReleaseAll();
-        await using var dispatcher = Dispatcher(handler, capacity: 10, inbox: inbox);
+        await using var dispatcher = Dispatcher(handler, capacity: 10, inbox: inbox, time: time);
         // Five chunks' worth just stored and not yet recorded.
         inbox.Added(5_000);
 
         dispatcher.Enqueue(Command(-1, 1));
-        await Task.Delay(300);
+        // Parked on the dispatcher's clock, the only thing that can let it go: the handler has not started.
+        await Wait.UntilAsync(() => Task.FromResult(time.PendingTimers > 0), "the answer to wait for recording");
         Assert.Empty(handler.Running);
-        inbox.Processed(5_000);
 
-        // Recorded, but it came in at a flood's rate a moment ago: the answer still waits a little, never past MaxYield.
-        await handler.WaitForRunningAsync(1, UpdateDispatcher.MaxYield + TimeSpan.FromSeconds(5));
+        // Recorded, but it came in at a flood's rate this very second: the answer still waits, though never past MaxYield.
+        inbox.Processed(5_000);
+        for (var waited = TimeSpan.Zero; waited <= UpdateDispatcher.MaxYield && handler.Running.IsEmpty; waited += TimeSpan.FromMilliseconds(50))
+        {
+            time.Advance(TimeSpan.FromMilliseconds(50));
+            await Task.Yield();
+        }
+        await handler.WaitForRunningAsync(1);
     }
 
     [Fact]
