@@ -97,11 +97,26 @@ init_cluster() {
   } | pg_run tee -a "$dir/data/postgresql.conf" >/dev/null
 }
 
+# start_cluster DIR: starts it and sets CLUSTER_PORT. A port free_port found free can still be taken by the time
+# PostgreSQL binds it (another process's outgoing connection may hold it as its local port): then the cluster moves to
+# the next free port, up to five times.
 start_cluster() {
-  local dir=$1
+  local dir=$1 attempt port
   local bin; bin=$(pg_bin)
-  pg_run "$bin/pg_ctl" -D "$dir/data" -l "$dir/postgres.log" -w -t 60 start >/dev/null \
-    || { cat "$dir/postgres.log" >&2 || true; die "PostgreSQL did not start (log above)"; }
+  for attempt in 1 2 3 4 5; do
+    port=$(sed -n "s/^port = //p" "$dir/data/postgresql.conf" | tail -1)
+    : > "$dir/postgres.log"
+    if pg_run "$bin/pg_ctl" -D "$dir/data" -l "$dir/postgres.log" -w -t 60 start >/dev/null; then
+      CLUSTER_PORT=$port
+      return 0
+    fi
+    grep -q "Address already in use" "$dir/postgres.log" || break
+    port=$(free_port $((port + 1)))
+    say "port taken meanwhile; trying 127.0.0.1:$port"
+    pg_run sed -i "s/^port = .*/port = $port/" "$dir/data/postgresql.conf"
+  done
+  cat "$dir/postgres.log" >&2 || true
+  die "PostgreSQL did not start (log above)"
 }
 
 stop_cluster() {
@@ -130,6 +145,8 @@ local_cluster() {
   if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
     say "starting the local PostgreSQL on port $port"
     start_cluster "$dir"
+    port=$CLUSTER_PORT
+    echo "$port" > "$ROOT/.data/pg.port"
   fi
   create_db "$port" "$PG_DB"
   echo "postgres://$PG_USER@127.0.0.1:$port/$PG_DB"
@@ -150,6 +167,7 @@ cmd_test() {
     say "starting a throw-away PostgreSQL on 127.0.0.1:$port"
     init_cluster "$tmp" "$port" fast
     start_cluster "$tmp"
+    port=$CLUSTER_PORT
     export CHATSTATS_TEST_DATABASE_URL="postgres://$PG_USER@127.0.0.1:$port/postgres"
   else
     export CHATSTATS_TEST_DATABASE_URL="$DATABASE_URL"
@@ -222,6 +240,7 @@ cmd_bench() {
   # The benchmark cluster keeps default durability (fsync on), like production.
   init_cluster "$tmp" "$port"
   start_cluster "$tmp"
+  port=$CLUSTER_PORT
   CONFIGURATION=Release build
   # --against REV: build that commit beside this one, for an interleaved A/B in the same run.
   local args=() against=""
