@@ -105,7 +105,7 @@ start_cluster() {
   local bin; bin=$(pg_bin)
   for attempt in 1 2 3 4 5; do
     port=$(sed -n "s/^port = //p" "$dir/data/postgresql.conf" | tail -1)
-    : > "$dir/postgres.log"
+    rm -f "$dir/postgres.log"
     if pg_run "$bin/pg_ctl" -D "$dir/data" -l "$dir/postgres.log" -w -t 60 start >/dev/null; then
       CLUSTER_PORT=$port
       return 0
