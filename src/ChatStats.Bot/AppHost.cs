@@ -53,6 +53,7 @@ internal static class AppHost
         builder.AddDatabase();
         builder.Services.AddSingleton<DatabaseMigrator>();
         builder.Services.AddSingleton<Stats.StatsQueries>();
+        builder.Services.AddSingleton<Stats.WordQueries>();
         builder.Services.AddSingleton<Charts.ChartRenderer>();
         builder.Services.AddSingleton<Reports.ReportBuilder>();
         builder.Services.AddSingleton<Reports.PdfRenderer>();

@@ -34,7 +34,36 @@ internal static class StatsLoadRun
         await SeedAsync(dataSource, messages, members);
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"seeded {messages:N0} messages from {members:N0} members over 730 days in {seeding.Elapsed.TotalSeconds:F0} s"));
 
+        var folding = Stopwatch.StartNew();
+        var folded = await ChatStats.Bot.Data.WordRollup.FoldAsync(dataSource, CancellationToken.None);
+        var foldSeconds = folding.Elapsed.TotalSeconds;
+        var packedDays = await ChatStats.Bot.Data.WordRollup.PackAsync(dataSource, DateOnly.FromDateTime(DateTime.UtcNow), CancellationToken.None);
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"word rollup: {folded:N0} texts folded in {foldSeconds:F0} s ({folded / foldSeconds:N0} texts/s), {packedDays} days packed in {folding.Elapsed.TotalSeconds - foldSeconds:F0} s: what the migration's backfill costs"));
+        await using (var analyze = dataSource.CreateCommand("VACUUM ANALYZE chat_word_daily, chat_words, chat_word_days"))
+        {
+            analyze.CommandTimeout = 0;
+            await analyze.ExecuteNonQueryAsync();
+        }
+        await using (var sizes = dataSource.CreateCommand("""
+            SELECT c.relname, c.reltuples::bigint, pg_total_relation_size(c.oid)
+            FROM pg_class c WHERE c.relname IN ('messages', 'chat_user_hourly', 'chat_word_daily', 'chat_words', 'chat_word_days') ORDER BY 1
+            """))
+        await using (var reader = await sizes.ExecuteReaderAsync())
+        {
+            Console.WriteLine();
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| table ({messages:N0} messages) | rows | MB | rows per 1M messages | MB per 1M messages |"));
+            Console.WriteLine("|---|---|---|---|---|");
+            while (await reader.ReadAsync())
+            {
+                var (rows, mb) = (reader.GetInt64(1), reader.GetInt64(2) / 1048576.0);
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"| {reader.GetString(0)} | {rows:N0} | {mb:N0} | {rows * 1e6 / messages:N0} | {mb * 1e6 / messages:N1} |"));
+            }
+        }
+
         var queries = new StatsQueries(dataSource);
+        var words = new WordQueries(dataSource, TimeProvider.System);
         var now = DateTimeOffset.UtcNow;
         var all = Period.TryParse("all", TimeZoneInfo.Utc, now, out _)!;
         var month = Period.TryParse("30d", TimeZoneInfo.Utc, now, out _)!;
@@ -75,14 +104,22 @@ internal static class StatsLoadRun
                 var days = await queries.HistoryAsync(ChatId, all, CancellationToken.None);
                 return SvgChart.LineChart("History", [.. days.Select(d => new Point(d.Day.ToString("d MMM", En), d.Messages))], 7, En).Length;
             }),
-            ("/words 30d", async () =>
+            ("/words 30d", async () => (await words.TopAsync(ChatId, month, null, WordsCommand.Count, CancellationToken.None)).Words.Count),
+            ("/words all", async () => (await words.TopAsync(ChatId, all, null, WordsCommand.Count, CancellationToken.None)).Words.Count),
+            ("/words @busiest 30d (from the member's texts)", async () => (await words.TopAsync(ChatId, month, busiest, WordsCommand.Count, CancellationToken.None)).Words.Count),
+            ("/words 30d counted from the texts (before the rollup, same run)", async () =>
             {
                 var counter = new WordCounter();
-                await foreach (var text in queries.TextsAsync(ChatId, month, null, CancellationToken.None))
+                await using var cmd = dataSource.CreateCommand("SELECT text FROM messages WHERE chat_id = $1 AND sent_at >= $2 AND sent_at < $3 AND text IS NOT NULL AND counted");
+                cmd.Parameters.Add(new NpgsqlParameter<long> { TypedValue = ChatId });
+                cmd.Parameters.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = month.From!.Value });
+                cmd.Parameters.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = month.To });
+                await using var reader = await cmd.ExecuteReaderAsync();
+                while (await reader.ReadAsync())
                 {
-                    counter.Add(text);
+                    counter.Add(reader.GetString(0));
                 }
-                return counter.Top(20).Count;
+                return counter.Top(WordsCommand.Count).Count;
             }),
         };
 
@@ -113,7 +150,7 @@ internal static class StatsLoadRun
         using var limiters = new ChatStats.Bot.Throttling.CommandLimiters(limits, TimeProvider.System);
         var pdf = new ChatStats.Bot.Reports.PdfRenderer(limiters, new Microsoft.Extensions.Configuration.ConfigurationBuilder().Build(),
             Microsoft.Extensions.Logging.Abstractions.NullLogger<ChatStats.Bot.Reports.PdfRenderer>.Instance);
-        var builder = new ChatStats.Bot.Reports.ReportBuilder(queries);
+        var builder = new ChatStats.Bot.Reports.ReportBuilder(queries, words);
         var reportTimes = new List<double>();
         var size = 0;
         for (var i = 0; i < 6; i++)
@@ -175,8 +212,31 @@ internal static class StatsLoadRun
     }
 
     /// <summary>
+    /// One slice of the messages: texts of eight words drawn from a 50,000-word vocabulary in two scripts by Zipf's law
+    /// (the n-th word about 1/n as often as the first, as in real chats), so a day holds thousands of distinct words.
+    /// </summary>
+    private static string MessageSlice(int first, int last, int messages, int members) => $"""
+        WITH voc AS (SELECT array_agg(CASE WHEN g % 2 = 0 THEN 'word' || g ELSE 'слово' || g END ORDER BY g) AS a FROM generate_series(0, {Vocabulary - 1}) g)
+        INSERT INTO messages (chat_id, message_id, sender_user_id, sent_at, kind, text, char_count, word_count, counted,
+                              reply_to_message_id, reply_to_user_id, is_forwarded)
+        SELECT {ChatId}, g, 1000000 + 1 + floor({members} * power(random(), 3))::int,
+               now() - interval '730 days' + (g::float8 / {messages}) * interval '730 days' + (random() * interval '2 hours'),
+               CASE WHEN g % 10 = 0 THEN 1 ELSE 0 END,
+               t.text, length(t.text), 8, true,
+               CASE WHEN g % 5 = 0 AND g > 1 THEN g - 1 END,
+               CASE WHEN g % 5 = 0 AND g > 1 THEN 1000000 + 1 + floor({members} * random())::int END,
+               false
+        FROM voc, generate_series({first}, {last}) g
+        CROSS JOIN LATERAL (SELECT string_agg(voc.a[least({Vocabulary}, floor(exp(random() * ln({Vocabulary})))::int) + 0 * k], ' ') AS text
+                            FROM generate_series(1, 8) k WHERE g > 0) t
+        """;
+
+    private const int Vocabulary = 50_000;
+
+    /// <summary>
     /// Messages spread over 730 days with a daily rhythm; members' activity skewed (a few talk a lot); texts of eight
-    /// words from a 2,000-word vocabulary in two scripts. The rollup is a recount of the messages, as ingest keeps it.
+    /// words (<see cref="MessageSlice"/>). The hourly rollup is a recount of the messages, as ingest keeps it; the word rollup
+    /// is what the triggers left pending, folded (timed: it is what the migration's backfill costs).
     /// </summary>
     private static async Task SeedAsync(NpgsqlDataSource dataSource, int messages, int members)
     {
@@ -186,21 +246,6 @@ internal static class StatsLoadRun
             $"""
             INSERT INTO users (id, is_bot, first_name, first_seen_at, updated_at)
             SELECT 1000000 + g, false, 'Member ' || g, now(), now() FROM generate_series(1, {members}) g
-            """,
-            $"""
-            WITH voc AS (SELECT array_agg(CASE WHEN g % 2 = 0 THEN 'word' || g ELSE 'слово' || g END ORDER BY g) AS a FROM generate_series(0, 1999) g)
-            INSERT INTO messages (chat_id, message_id, sender_user_id, sent_at, kind, text, char_count, word_count, counted,
-                                  reply_to_message_id, reply_to_user_id, is_forwarded)
-            SELECT {ChatId}, g, 1000000 + 1 + floor({members} * power(random(), 3))::int,
-                   now() - interval '730 days' + (g::float8 / {messages}) * interval '730 days' + (random() * interval '2 hours'),
-                   CASE WHEN g % 10 = 0 THEN 1 ELSE 0 END,
-                   t.text, length(t.text), 8, true,
-                   CASE WHEN g % 5 = 0 AND g > 1 THEN g - 1 END,
-                   CASE WHEN g % 5 = 0 AND g > 1 THEN 1000000 + 1 + floor({members} * random())::int END,
-                   false
-            FROM voc, generate_series(1, {messages}) g
-            CROSS JOIN LATERAL (SELECT string_agg(voc.a[1 + floor(power(random(), 2) * 2000)::int + 0 * k], ' ') AS text
-                                FROM generate_series(1, 8) k WHERE g > 0) t
             """,
             $"""
             INSERT INTO chat_user_hourly (chat_id, hour, user_id, messages, words, chars, text_count, photo_count, sticker_count, voice_count,
@@ -214,6 +259,10 @@ internal static class StatsLoadRun
             "VACUUM ANALYZE chat_user_hourly",
             "VACUUM ANALYZE users",
         ];
+        // Messages in slices: the word triggers keep each statement's texts until it ends.
+        const int Slice = 250_000;
+        statements = [statements[0], statements[1], .. Enumerable.Range(0, (messages + Slice - 1) / Slice)
+            .Select(i => MessageSlice(i * Slice + 1, Math.Min(messages, (i + 1) * Slice), messages, members)), .. statements[2..]];
         await using var connection = await dataSource.OpenConnectionAsync();
         foreach (var sql in statements)
         {
@@ -252,30 +301,51 @@ internal static class ImportLoadRun
                 File.WriteAllText(counted, contents.Messages.ToString(CultureInfo.InvariantCulture));
             }
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"export: {contents.Messages:N0} messages, {new FileInfo(path).Length / 1048576.0:N0} MB"));
+            // --words-ab: each run imports twice, interleaved, the second time into a schema without the word rollup's
+            // triggers: what the rollup costs the write path, measured in the same minutes.
+            var wordsAb = args.Contains("--words-ab");
             var rates = new List<double>();
+            var withoutWords = new List<double>();
             var baselines = new List<double>();
             var peaks = new List<double>();
             for (var run = 1; run <= runs; run++)
             {
                 baselines.Add(Baseline(path));
-                var cs = await PostgresServer.CreateDatabaseAsync("import");
-                var started = Stopwatch.GetTimestamp();
-                var (exit, peak) = RunImport(path, cs);
-                var seconds = Stopwatch.GetElapsedTime(started).TotalSeconds;
-                if (exit != 0)
+                foreach (var words in wordsAb ? [true, false] : new[] { true })
                 {
-                    Console.WriteLine($"import exited with {exit}");
-                    return 1;
+                    var cs = await PostgresServer.CreateDatabaseAsync("import");
+                    if (!words)
+                    {
+                        await using var dataSource = NpgsqlDataSource.Create(cs);
+                        await using var drop = dataSource.CreateCommand(ChatStats.Bot.Data.WordRollup.Drop);
+                        await drop.ExecuteNonQueryAsync();
+                    }
+                    var started = Stopwatch.GetTimestamp();
+                    var (exit, peak) = RunImport(path, cs);
+                    var seconds = Stopwatch.GetElapsedTime(started).TotalSeconds;
+                    if (exit != 0)
+                    {
+                        Console.WriteLine($"import exited with {exit}");
+                        return 1;
+                    }
+                    (words ? rates : withoutWords).Add(contents.Messages / seconds);
+                    if (words)
+                    {
+                        peaks.Add(peak);
+                    }
+                    Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                        $"run {run}{(words ? "" : ", without the word rollup")}: {contents.Messages / seconds:N0} messages/s (process start to exit), peak RSS {peak:N0} MB; baseline (read + map, nothing written) {baselines[^1]:N0}/s"));
                 }
-                rates.Add(contents.Messages / seconds);
-                peaks.Add(peak);
-                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"run {run}: {contents.Messages / seconds:N0} messages/s (process start to exit), peak RSS {peak:N0} MB; baseline (read + map, nothing written) {baselines[^1]:N0}/s"));
             }
             Console.WriteLine();
             Console.WriteLine("| measure | median | runs |");
             Console.WriteLine("|---|---|---|");
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| import, messages/s | {IngestLoadRun.Median(rates):N0} | {string.Join(", ", rates.Select(r => r.ToString("N0", CultureInfo.InvariantCulture)))} |"));
+            if (withoutWords.Count > 0)
+            {
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| import without the word rollup (same run, interleaved), messages/s | {IngestLoadRun.Median(withoutWords):N0} | {string.Join(", ", withoutWords.Select(r => r.ToString("N0", CultureInfo.InvariantCulture)))} |"));
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| with / without, per run | {IngestLoadRun.Median([.. rates.Zip(withoutWords, (a, b) => a / b)]):P0} | {string.Join(", ", rates.Zip(withoutWords, (a, b) => (a / b).ToString("P0", CultureInfo.InvariantCulture)))} |"));
+            }
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| baseline (read + map), messages/s | {IngestLoadRun.Median(baselines):N0} | {string.Join(", ", baselines.Select(r => r.ToString("N0", CultureInfo.InvariantCulture)))} |"));
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| import peak RSS, MB | {IngestLoadRun.Median(peaks):N0} | {string.Join(", ", peaks.Select(r => r.ToString("N0", CultureInfo.InvariantCulture)))} |"));
             return 0;

@@ -91,7 +91,11 @@ public static class PostgresServer
             {
                 return _template;
             }
-            var migrations = MigrationIds();
+            // Keyed by the migrations and the builds of the assemblies their SQL comes from (deterministic builds: the
+            // same source, the same id), so a migration edited before it is released gets a fresh template.
+            var migrations = MigrationIds()
+                .Append(typeof(ChatStats.Bot.Data.ChatStatsDbContext).Assembly.ManifestModule.ModuleVersionId.ToString())
+                .Append(typeof(ChatStats.Migrations.Migrations.WordRollup).Assembly.ManifestModule.ModuleVersionId.ToString());
             var hash = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(string.Join(",", migrations))))[..12];
             var template = $"chatstats_template_{hash}";
             await using var admin = new NpgsqlConnection(AdminConnectionString);

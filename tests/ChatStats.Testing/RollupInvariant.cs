@@ -1,8 +1,13 @@
+using System.Runtime.InteropServices;
+using ChatStats.Bot.Data;
+using ChatStats.Bot.Stats;
+
 namespace ChatStats.Testing;
 
 /// <summary>
 /// The invariant every writer of messages must keep: the hourly rollup equals a recount from the stored messages, row
-/// for row — messages, words, characters and every kind.
+/// for row — messages, words, characters and every kind — and the word rollup, once what is pending is folded, equals
+/// a recount of the stored texts' words, per chat and UTC day and all time.
 /// </summary>
 public static class RollupInvariant
 {
@@ -52,6 +57,79 @@ public static class RollupInvariant
         if (pending != 0)
         {
             throw new InvalidOperationException($"{pending} member totals are still pending: a bulk write was not folded");
+        }
+        await AssertWordsMatchAsync(db, filter);
+    }
+
+    private static async Task AssertWordsMatchAsync(PostgresDatabase db, string filter)
+    {
+        await WordRollup.FoldAsync(db.DataSource, CancellationToken.None);
+        await AssertWordsMatchTextsAsync(db, filter, "folded");
+        // Packing every day (today's too) changes how the counts are kept, never what they are.
+        await WordRollup.PackAsync(db.DataSource, DateOnly.MaxValue, CancellationToken.None);
+        await AssertWordsMatchTextsAsync(db, filter, "packed");
+    }
+
+    private static async Task AssertWordsMatchTextsAsync(PostgresDatabase db, string filter, string stage)
+    {
+        var daily = new Dictionary<(long Chat, DateOnly Day, string Word), long>();
+        var days = new Dictionary<(long Chat, DateOnly Day), (long Texts, long Uses)>();
+        await using (var cmd = db.DataSource.CreateCommand(
+            $"SELECT chat_id, (sent_at AT TIME ZONE 'UTC')::date, text FROM messages WHERE counted AND text IS NOT NULL{filter}"))
+        await using (var reader = await cmd.ExecuteReaderAsync())
+        {
+            while (await reader.ReadAsync())
+            {
+                var (chat, day) = (reader.GetInt64(0), reader.GetFieldValue<DateOnly>(1));
+                long uses = 0;
+                foreach (var word in WordCounter.CountedWords(reader.GetString(2)))
+                {
+                    CollectionsMarshal.GetValueRefOrAddDefault(daily, (chat, day, word), out _)++;
+                    uses++;
+                }
+                ref var d = ref CollectionsMarshal.GetValueRefOrAddDefault(days, (chat, day), out _);
+                d = (d.Texts + 1, d.Uses + uses);
+            }
+        }
+        // A day's words are its packed arrays plus its word rows not packed yet.
+        var stored = await ReadAsync(db, $"""
+            SELECT chat_id, day, word, sum(uses)::bigint FROM (
+              SELECT chat_id, day, word, uses FROM chat_word_daily WHERE true{filter}
+              UNION ALL
+              SELECT chat_id, day, u.word, u.uses FROM chat_word_days, unnest(words, counts) AS u(word, uses) WHERE true{filter}) w
+            GROUP BY 1, 2, 3 HAVING sum(uses) <> 0
+            """, r => ((r.GetInt64(0), r.GetFieldValue<DateOnly>(1), r.GetString(2)), r.GetInt64(3)));
+        Compare($"{stage}: chat_word_days and chat_word_daily", daily, stored);
+        var totals = daily.GroupBy(p => (p.Key.Chat, p.Key.Word)).ToDictionary(g => g.Key, g => g.Sum(p => p.Value));
+        Compare($"{stage}: chat_words", totals, await ReadAsync(db, $"SELECT chat_id, word, uses FROM chat_words WHERE true{filter}",
+            r => ((r.GetInt64(0), r.GetString(1)), r.GetInt64(2))));
+        Compare($"{stage}: chat_word_days", days, await ReadAsync(db, $"SELECT chat_id, day, texts::bigint, uses FROM chat_word_days WHERE (texts <> 0 OR uses <> 0){filter}",
+            r => ((r.GetInt64(0), r.GetFieldValue<DateOnly>(1)), (r.GetInt64(2), r.GetInt64(3)))));
+    }
+
+    private static async Task<Dictionary<TKey, TValue>> ReadAsync<TKey, TValue>(PostgresDatabase db, string sql, Func<Npgsql.NpgsqlDataReader, (TKey, TValue)> row)
+        where TKey : notnull
+    {
+        var rows = new Dictionary<TKey, TValue>();
+        await using var cmd = db.DataSource.CreateCommand(sql);
+        await using var reader = await cmd.ExecuteReaderAsync();
+        while (await reader.ReadAsync())
+        {
+            var (key, value) = row(reader);
+            rows.Add(key, value);
+        }
+        return rows;
+    }
+
+    private static void Compare<TKey, TValue>(string table, Dictionary<TKey, TValue> recount, Dictionary<TKey, TValue> stored) where TKey : notnull
+    {
+        var differ = recount.Where(p => !stored.TryGetValue(p.Key, out var v) || !EqualityComparer<TValue>.Default.Equals(v, p.Value))
+            .Select(p => $"{p.Key}: {p.Value} counted, {(stored.TryGetValue(p.Key, out var v) ? v : "nothing")} stored")
+            .Concat(stored.Where(p => !recount.ContainsKey(p.Key)).Select(p => $"{p.Key}: nothing counted, {p.Value} stored"))
+            .ToList();
+        if (differ.Count > 0)
+        {
+            throw new InvalidOperationException($"{differ.Count} {table} rows differ from a recount of the stored texts, e.g. {string.Join("; ", differ.Take(5))}");
         }
     }
 }

@@ -10,6 +10,7 @@ internal static class CommandsExtensions
         builder.Services.AddSingleton<BotIdentity>();
         builder.Services.AddSingleton<Replies>();
         builder.Services.AddSingleton<StatsQueries>();
+        builder.Services.AddSingleton<WordQueries>();
         builder.Services.AddSingleton<Privacy>();
         builder.Services.AddSingleton<Charts.ChartRenderer>();
         builder.Services.AddHostedService<Charts.ChartRenderer.Warmup>();

@@ -346,7 +346,7 @@ internal sealed class HistoryCommand(StatsSupport stats) : IBotCommand
 }
 
 /// <summary>/words [period] [@user]: the most used words, without stemming, stop words, links, mentions or commands.</summary>
-internal sealed class WordsCommand(StatsSupport stats) : IBotCommand
+internal sealed class WordsCommand(StatsSupport stats, WordQueries words) : IBotCommand
 {
     public const int Count = 20;
     public string Name => "words";
@@ -380,13 +380,9 @@ internal sealed class WordsCommand(StatsSupport stats) : IBotCommand
                 return;
             }
         }
-        var counter = new WordCounter();
-        await foreach (var text in stats.Queries.TextsAsync(context.ChatId, request.Period, userId, ct))
-        {
-            counter.Add(text);
-        }
+        var counted = await words.TopAsync(context.ChatId, request.Period, userId, Count, ct);
         var period = StatsSupport.Describe(request.Period, context.Culture);
-        var top = counter.Top(Count);
+        var top = counted.Words;
         if (top.Count == 0)
         {
             await stats.Replies.SendAsync(context, context.T("WordsEmpty", Html.Escape(period)), ct);
@@ -401,7 +397,7 @@ internal sealed class WordsCommand(StatsSupport stats) : IBotCommand
             reply.Append(i + 1).Append(". ").Append(Html.Escape(top[i].Word)).Append(" — ").Append(top[i].Count.ToString("N0", c))
                 .Append(" <code>").Append(TextChart.BarOf(top[i].Count, max, 10)).Append("</code>\n");
         }
-        reply.Append('\n').Append(context.T("WordsFooter", counter.Messages.ToString("N0", c), counter.Distinct.ToString("N0", c)));
+        reply.Append('\n').Append(context.T("WordsFooter", counted.Texts.ToString("N0", c), counted.Uses.ToString("N0", c)));
         await stats.Replies.SendAsync(context, reply.ToString(), ct);
     }
 }

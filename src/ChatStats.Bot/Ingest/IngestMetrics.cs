@@ -18,5 +18,6 @@ internal static class IngestMetrics
     public static readonly Histogram<double> InboxCommitDuration = Meter.CreateHistogram<double>("chatstats.inbox.commit_duration", "s", "Time to insert and commit one group of received updates into the inbox.");
     public static readonly Histogram<int> InboxGroupSize = Meter.CreateHistogram<int>("chatstats.inbox.group_size", "{update}", "Received updates stored per inbox commit.");
     public static readonly Counter<long> DuplicatesSkipped = Meter.CreateCounter<long>("chatstats.ingest.duplicates", "{update}", "Updates received more than once (a replay or a webhook retry), recorded and answered once.");
+    public static readonly Counter<long> WordTextsFolded = Meter.CreateCounter<long>("chatstats.words.texts_folded", "{text}", "Texts whose words were folded into the word rollup (added, or taken out by an edit or a delete).");
     public static readonly Histogram<double> HandlerDuration = Meter.CreateHistogram<double>("chatstats.handler.duration", "s", "Time a handler took for one update.");
 }

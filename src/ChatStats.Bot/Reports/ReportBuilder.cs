@@ -12,7 +12,7 @@ namespace ChatStats.Bot.Reports;
 /// heatmap, kinds, top words and reply pairs, with the same SVG charts the chat commands send. Printed to PDF by
 /// <see cref="PdfRenderer"/>; also written as is by <c>chatstats report --out report.html</c>.
 /// </summary>
-internal sealed class ReportBuilder(StatsQueries queries)
+internal sealed class ReportBuilder(StatsQueries queries, WordQueries wordQueries)
 {
     public async Task<string?> BuildAsync(long chatId, string periodText, DateTimeOffset now, CancellationToken ct)
     {
@@ -33,11 +33,7 @@ internal sealed class ReportBuilder(StatsQueries queries)
         var grid = await queries.HeatmapAsync(chatId, period, ct);
         var kinds = await queries.KindsAsync(chatId, period, ct);
         var pairs = await queries.RepliesAsync(chatId, period, 10, ct);
-        var words = new WordCounter();
-        await foreach (var text in queries.TextsAsync(chatId, period, null, ct))
-        {
-            words.Add(text);
-        }
+        var words = await wordQueries.TopAsync(chatId, period, null, 30, ct);
 
         var html = new StringBuilder();
         html.Append($$"""
@@ -95,7 +91,7 @@ internal sealed class ReportBuilder(StatsQueries queries)
         html.Append("<section><h2>").Append(E(T("TypesTitle", label))).Append("</h2>").Append(SvgChart.BarChart(T("TypesTitle", label), kindBars, c)).Append("</section>");
         Leaders(html, T("TopTitle", byWords.Leaders.Count, T("MetricWords"), label), byWords, c);
 
-        var top = words.Top(30);
+        var top = words.Words;
         if (top.Count > 0)
         {
             html.Append("<section><h2>").Append(E(T("WordsTitle", label))).Append("</h2><table>");

@@ -323,26 +323,6 @@ internal sealed class StatsQueries(NpgsqlDataSource dataSource)
     }
 
     /// <summary>The texts of the period (optionally one member's), streamed: word counts are made in memory from them.</summary>
-    public async IAsyncEnumerable<string> TextsAsync(long chatId, Period period, long? userId, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct)
-    {
-        await using var cmd = dataSource.CreateCommand($"""
-            SELECT m.text FROM messages m
-            WHERE m.chat_id = $1 AND m.sent_at >= $2 AND m.sent_at < $3 AND m.text IS NOT NULL AND m.counted
-              {(userId is null ? "" : "AND m.sender_user_id = $4")}
-              AND NOT EXISTS (SELECT 1 FROM chat_member_prefs p WHERE p.chat_id = m.chat_id AND p.user_id = m.sender_user_id AND p.opted_out)
-            """);
-        cmd.Parameters.AddRange(Range(chatId, period)[..3]);
-        if (userId is { } id)
-        {
-            cmd.Parameters.Add(new NpgsqlParameter<long> { TypedValue = id });
-        }
-        await using var r = await cmd.ExecuteReaderAsync(ct);
-        while (await r.ReadAsync(ct))
-        {
-            yield return r.GetString(0);
-        }
-    }
-
     public async Task<IReadOnlyList<ReplyPair>> RepliesAsync(long chatId, Period period, int count, CancellationToken ct)
     {
         await using var cmd = dataSource.CreateCommand("""

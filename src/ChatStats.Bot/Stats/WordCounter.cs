@@ -20,9 +20,26 @@ internal sealed class WordCounter
 
     public long Messages { get; private set; }
 
+    /// <summary>Words counted, every use.</summary>
+    public long Uses { get; private set; }
+
     public void Add(string text)
     {
         Messages++;
+        foreach (var word in CountedWords(text))
+        {
+            ref var count = ref System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrAddDefault(_counts, word, out _);
+            count++;
+            Uses++;
+        }
+    }
+
+    /// <summary>
+    /// The words of a text that count, one per use, as /words counts them; the word rollup (Data.WordRollup) counts with
+    /// this too, so the two can never disagree.
+    /// </summary>
+    public static IEnumerable<string> CountedWords(string text)
+    {
         foreach (var token in text.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries))
         {
             if (IsSkippedToken(token))
@@ -33,22 +50,15 @@ internal sealed class WordCounter
             {
                 if (word.Length >= MinLength && !StopWords.Value.Contains(word) && !word.All(c => char.IsDigit(c) || c is '-' or '\''))
                 {
-                    CollectionsMarshalAdd(word);
+                    yield return word;
                 }
             }
         }
     }
 
-    private void CollectionsMarshalAdd(string word)
-    {
-        ref var count = ref System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrAddDefault(_counts, word, out _);
-        count++;
-    }
-
     public IReadOnlyList<WordCount> Top(int count) =>
         [.. _counts.OrderByDescending(p => p.Value).ThenBy(p => p.Key, StringComparer.Ordinal).Take(count).Select(p => new WordCount(p.Key, p.Value))];
 
-    public int Distinct => _counts.Count;
 
     private static bool IsSkippedToken(string token) =>
         token[0] is '@' or '/' or '#'

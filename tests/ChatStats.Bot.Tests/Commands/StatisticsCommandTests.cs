@@ -245,7 +245,7 @@ public sealed class StatisticsCommandTests : IAsyncLifetime
 
         Assert.StartsWith("Top words, 2 Mar 2026 – 31 Mar 2026\n1. pizza — 4 ██████████\n2. sure — 3", words);
         Assert.Contains("4. пицца — 2", words);
-        Assert.EndsWith("10 messages, 7 different words.", words);
+        Assert.EndsWith("10 messages with text, 15 words counted.", words);
         Assert.DoesNotContain("the —", words);
         Assert.DoesNotContain("http", words);
         Assert.DoesNotContain("bobby", words);
@@ -293,6 +293,7 @@ public sealed class StatisticsCommandTests : IAsyncLifetime
         _api.AddUpdate(UpdateFactory.Message(Chat, ++_messageId, Ann, At(Now), "public pizza"));
         await _bot!.SettledAsync();
         Assert.Equal(1, await _db.ScalarAsync<long>("SELECT count(*) FROM messages WHERE sender_user_id = $1 AND text IS NOT NULL", Ann.Id));
+        await RollupInvariant.AssertMatchesMessagesAsync(_db);
     }
 
     [Fact]
@@ -358,5 +359,6 @@ public sealed class StatisticsCommandTests : IAsyncLifetime
 
         Assert.Equal(0, await _db.ScalarAsync<long>("SELECT count(*) FROM messages WHERE chat_id = $1 AND text IS NOT NULL", Chat.Id));
         Assert.StartsWith("No text to count in", (await AskAsync(Ann, "/words")).Text);
+        await RollupInvariant.AssertMatchesMessagesAsync(_db);
     }
 }

@@ -128,7 +128,7 @@ public sealed class RetentionTests : IAsyncLifetime
         {
             for (var day = 0; day < 60; day++)
             {
-                var node = System.Text.Json.Nodes.JsonNode.Parse(UpdateFactory.Message(chat, ++id, new FakeUser(1 + day % 3, "Ann"), (now - TimeSpan.FromDays(day) - TimeSpan.FromMinutes(day)).ToUnixTimeSeconds(), "one two"))!.AsObject();
+                var node = System.Text.Json.Nodes.JsonNode.Parse(UpdateFactory.Message(chat, ++id, new FakeUser(1 + day % 3, "Ann"), (now - TimeSpan.FromDays(day) - TimeSpan.FromMinutes(day)).ToUnixTimeSeconds(), $"pizza night {day}"))!.AsObject();
                 node["update_id"] = id;
                 UpdateMapper.Map(UpdateFactory.Read(node), batch, true);
             }

@@ -1,0 +1,332 @@
+using System.Runtime.InteropServices;
+using ChatStats.Bot.Stats;
+using Npgsql;
+
+namespace ChatStats.Bot.Data;
+
+/// <summary>
+/// Word counts as a rollup, always equal to a recount of the stored texts with <see cref="WordCounter.CountedWords"/>:
+/// per chat and UTC day (<c>chat_word_days</c>: the texts and words the day counted, and its words packed as two arrays,
+/// most used first), per chat all time (<c>chat_words</c>), and changes not packed yet (<c>chat_word_daily</c>: one row
+/// per chat, day and word — today's words, and late changes to older days until they are packed).
+/// <para>
+/// Counting words is C#'s business (the stop words, every script), and it stays off the write path: statement-level
+/// triggers on <c>messages</c> append every change of a counted text — an insert, an edit (the old text out, the new in),
+/// a delete by /forgetme or retention, text dropped by an opt-out, a supergroup migration (out of the old chat, into the
+/// new) — to <c>chat_words_pending</c> as one row per chat and day holding the texts and a sign. That costs a write
+/// about the size of the texts, once per statement. <see cref="FoldAsync"/> takes pending rows (a folder in the bot,
+/// a recurring job in the workers), counts their words and adds them to the day rows and the all-time totals in one
+/// transaction. The deltas are additive, so rows may be folded in any order, by several processes at once; until a
+/// row is folded, readers count it themselves (<see cref="WordQueries"/>), so an answer is exact at any moment.
+/// </para>
+/// <para>
+/// <see cref="PackAsync"/> merges the rows of a finished day into its packed arrays: a row per word per day would cost
+/// about three rows per message in a busy chat (a day holds thousands of distinct words), a packed day is one row,
+/// compressed. UTC days keep a chat's periods exact the way the hourly rollups do: a period in a whole-hour zone starts
+/// and ends on UTC hours, so it is whole UTC days plus at most part of a day at each end, which readers count from the
+/// texts.
+/// </para>
+/// </summary>
+internal static class WordRollup
+{
+    /// <summary>Pending rows one fold transaction takes: each is a chat's texts of one day in one statement.</summary>
+    public const int RowsPerFold = 32;
+
+    private const string Day = "(sent_at AT TIME ZONE 'UTC')::date";
+
+    public const string CreateTables = """
+        CREATE TABLE chat_words_pending (
+          chat_id bigint NOT NULL, day date NOT NULL, sign smallint NOT NULL, texts text[] NOT NULL);
+        CREATE TABLE chat_word_daily (
+          chat_id bigint NOT NULL, day date NOT NULL, word text COLLATE "C" NOT NULL, uses integer NOT NULL,
+          CONSTRAINT pk_chat_word_daily PRIMARY KEY (chat_id, day, word)) WITH (fillfactor = 90);
+        CREATE TABLE chat_words (
+          chat_id bigint NOT NULL, word text COLLATE "C" NOT NULL, uses bigint NOT NULL,
+          CONSTRAINT pk_chat_words PRIMARY KEY (chat_id, word)) WITH (fillfactor = 80);
+        CREATE TABLE chat_word_days (
+          chat_id bigint NOT NULL, day date NOT NULL, texts integer NOT NULL, uses bigint NOT NULL,
+          words text[] COLLATE "C", counts integer[], dirty boolean NOT NULL DEFAULT false,
+          CONSTRAINT pk_chat_word_days PRIMARY KEY (chat_id, day)) WITH (fillfactor = 80);
+        ALTER TABLE chat_word_days ALTER COLUMN words SET COMPRESSION lz4, ALTER COLUMN counts SET COMPRESSION lz4;
+        CREATE INDEX ix_chat_word_days_dirty ON chat_word_days (day) WHERE dirty;
+        """;
+
+    /// <summary>The triggers, and every text already stored made pending: the folder counts the history in the background.</summary>
+    public static readonly string Create = $"""
+        CREATE FUNCTION messages_words_inserted() RETURNS trigger LANGUAGE plpgsql AS $f$
+        BEGIN
+          INSERT INTO chat_words_pending (chat_id, day, sign, texts)
+          SELECT chat_id, {Day}, 1, array_agg(text) FROM new_rows WHERE counted AND text IS NOT NULL GROUP BY 1, 2;
+          RETURN NULL;
+        END $f$;
+
+        CREATE FUNCTION messages_words_deleted() RETURNS trigger LANGUAGE plpgsql AS $f$
+        BEGIN
+          INSERT INTO chat_words_pending (chat_id, day, sign, texts)
+          SELECT chat_id, {Day}, -1, array_agg(text) FROM old_rows WHERE counted AND text IS NOT NULL GROUP BY 1, 2;
+          RETURN NULL;
+        END $f$;
+
+        -- Only rows whose counted text changed move: most updates of messages (a forgotten member's replies) touch none.
+        CREATE FUNCTION messages_words_updated() RETURNS trigger LANGUAGE plpgsql AS $f$
+        BEGIN
+          INSERT INTO chat_words_pending (chat_id, day, sign, texts)
+          SELECT chat_id, day, sign, array_agg(text)
+          FROM (SELECT o.chat_id, (o.sent_at AT TIME ZONE 'UTC')::date AS day, -1 AS sign, o.text,
+                       o.counted AND o.text IS NOT NULL AS was_counted, n.counted AND n.text IS NOT NULL AS is_counted,
+                       (o.text, o.counted, o.sent_at) IS DISTINCT FROM (n.text, n.counted, n.sent_at) AS changed
+                FROM old_rows o JOIN new_rows n USING (chat_id, message_id)
+                UNION ALL
+                SELECT n.chat_id, (n.sent_at AT TIME ZONE 'UTC')::date, 1, n.text,
+                       o.counted AND o.text IS NOT NULL, n.counted AND n.text IS NOT NULL,
+                       (o.text, o.counted, o.sent_at) IS DISTINCT FROM (n.text, n.counted, n.sent_at)
+                FROM old_rows o JOIN new_rows n USING (chat_id, message_id)) c
+          WHERE changed AND CASE WHEN sign = -1 THEN was_counted ELSE is_counted END
+          GROUP BY 1, 2, 3;
+          RETURN NULL;
+        END $f$;
+
+        CREATE TRIGGER words_inserted AFTER INSERT ON messages REFERENCING NEW TABLE AS new_rows
+          FOR EACH STATEMENT EXECUTE FUNCTION messages_words_inserted();
+        CREATE TRIGGER words_updated AFTER UPDATE ON messages REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
+          FOR EACH STATEMENT EXECUTE FUNCTION messages_words_updated();
+        CREATE TRIGGER words_deleted AFTER DELETE ON messages REFERENCING OLD TABLE AS old_rows
+          FOR EACH STATEMENT EXECUTE FUNCTION messages_words_deleted();
+
+        INSERT INTO chat_words_pending (chat_id, day, sign, texts)
+        SELECT chat_id, {Day}, 1, array_agg(text) FROM messages WHERE counted AND text IS NOT NULL GROUP BY 1, 2;
+        """;
+
+    public const string Drop = """
+        DROP TRIGGER IF EXISTS words_inserted ON messages;
+        DROP TRIGGER IF EXISTS words_updated ON messages;
+        DROP TRIGGER IF EXISTS words_deleted ON messages;
+        DROP FUNCTION IF EXISTS messages_words_inserted();
+        DROP FUNCTION IF EXISTS messages_words_updated();
+        DROP FUNCTION IF EXISTS messages_words_deleted();
+        DROP TABLE IF EXISTS chat_words_pending, chat_word_daily, chat_words, chat_word_days;
+        """;
+
+    /// <summary>Folds pending rows until none are left that another folder has not taken; returns the texts counted.</summary>
+    public static async Task<long> FoldAsync(NpgsqlDataSource dataSource, CancellationToken ct)
+    {
+        long texts = 0;
+        while (await FoldOnceAsync(dataSource, ct) is var folded and > 0)
+        {
+            texts += folded;
+        }
+        return texts;
+    }
+
+    /// <summary>Folds up to <see cref="RowsPerFold"/> pending rows in one transaction; returns the texts counted, 0 when none were pending.</summary>
+    public static async Task<long> FoldOnceAsync(NpgsqlDataSource dataSource, CancellationToken ct)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(ct);
+        await using var tx = await connection.BeginTransactionAsync(ct);
+        var counts = new Counts();
+        await using (var take = new NpgsqlCommand("""
+            DELETE FROM chat_words_pending
+            WHERE ctid = ANY (ARRAY(SELECT ctid FROM chat_words_pending LIMIT $1 FOR UPDATE SKIP LOCKED))
+            RETURNING chat_id, day, sign, texts
+            """, connection, tx))
+        {
+            take.Parameters.Add(new NpgsqlParameter<int> { TypedValue = RowsPerFold });
+            await using var reader = await take.ExecuteReaderAsync(ct);
+            while (await reader.ReadAsync(ct))
+            {
+                counts.Add(reader.GetInt64(0), reader.GetFieldValue<DateOnly>(1), reader.GetInt16(2), reader.GetFieldValue<string[]>(3));
+            }
+        }
+        if (counts.Texts == 0)
+        {
+            return 0;
+        }
+        await using var batch = new NpgsqlBatch(connection, tx);
+        counts.AddUpserts(batch);
+        if (batch.BatchCommands.Count > 0)
+        {
+            await batch.ExecuteNonQueryAsync(ct);
+        }
+        await tx.CommitAsync(ct);
+        return counts.Texts;
+    }
+
+    /// <summary>Days one pack transaction takes.</summary>
+    public const int DaysPerPack = 8;
+
+    /// <summary>Packs every finished day with changes (before <paramref name="today"/>, UTC); returns the days packed.</summary>
+    public static async Task<int> PackAsync(NpgsqlDataSource dataSource, DateOnly today, CancellationToken ct)
+    {
+        var packed = 0;
+        while (await PackOnceAsync(dataSource, today, ct) is var days and > 0)
+        {
+            packed += days;
+        }
+        return packed;
+    }
+
+    /// <summary>
+    /// Merges the word rows of up to <see cref="DaysPerPack"/> finished days into their packed arrays, most used first.
+    /// Counts are kept as they are, below zero too: folds run in any order, so a text's words may be taken out before
+    /// the fold that added them has run.
+    /// </summary>
+    public static async Task<int> PackOnceAsync(NpgsqlDataSource dataSource, DateOnly today, CancellationToken ct)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(ct);
+        await using var tx = await connection.BeginTransactionAsync(ct);
+        var days = new List<(long Chat, DateOnly Day, string[] Words, int[] Counts)>();
+        await using (var take = new NpgsqlCommand("""
+            SELECT chat_id, day, coalesce(words, '{}'), coalesce(counts, '{}') FROM chat_word_days
+            WHERE dirty AND day < $1 ORDER BY day LIMIT $2 FOR UPDATE SKIP LOCKED
+            """, connection, tx))
+        {
+            take.Parameters.Add(new NpgsqlParameter<DateOnly> { TypedValue = today });
+            take.Parameters.Add(new NpgsqlParameter<int> { TypedValue = DaysPerPack });
+            await using var reader = await take.ExecuteReaderAsync(ct);
+            while (await reader.ReadAsync(ct))
+            {
+                days.Add((reader.GetInt64(0), reader.GetFieldValue<DateOnly>(1), reader.GetFieldValue<string[]>(2), reader.GetFieldValue<int[]>(3)));
+            }
+        }
+        foreach (var (chat, day, words, counts) in days)
+        {
+            var merged = new Dictionary<string, int>(words.Length, StringComparer.Ordinal);
+            for (var i = 0; i < words.Length; i++)
+            {
+                merged[words[i]] = counts[i];
+            }
+            await using (var rows = new NpgsqlCommand("DELETE FROM chat_word_daily WHERE chat_id = $1 AND day = $2 RETURNING word, uses", connection, tx))
+            {
+                rows.Parameters.Add(new NpgsqlParameter<long> { TypedValue = chat });
+                rows.Parameters.Add(new NpgsqlParameter<DateOnly> { TypedValue = day });
+                await using var reader = await rows.ExecuteReaderAsync(ct);
+                while (await reader.ReadAsync(ct))
+                {
+                    CollectionsMarshal.GetValueRefOrAddDefault(merged, reader.GetString(0), out _) += reader.GetInt32(1);
+                }
+            }
+            var sorted = merged.Where(p => p.Value != 0).OrderByDescending(p => p.Value).ThenBy(p => p.Key, StringComparer.Ordinal).ToList();
+            // A day with nothing left (its texts deleted by retention, or moved by a migration) goes.
+            await using var write = new NpgsqlBatch(connection, tx);
+            if (sorted.Count == 0)
+            {
+                write.BatchCommands.Add(DayCommand("DELETE FROM chat_word_days WHERE chat_id = $1 AND day = $2 AND texts = 0 AND uses = 0", chat, day));
+            }
+            var update = DayCommand("UPDATE chat_word_days SET words = $3, counts = $4, dirty = false WHERE chat_id = $1 AND day = $2", chat, day);
+            update.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = [.. sorted.Select(p => p.Key)] });
+            update.Parameters.Add(new NpgsqlParameter<int[]> { TypedValue = [.. sorted.Select(p => p.Value)] });
+            write.BatchCommands.Add(update);
+            await write.ExecuteNonQueryAsync(ct);
+        }
+        await tx.CommitAsync(ct);
+        return days.Count;
+    }
+
+    private static NpgsqlBatchCommand DayCommand(string sql, long chat, DateOnly day)
+    {
+        var cmd = new NpgsqlBatchCommand(sql);
+        cmd.Parameters.Add(new NpgsqlParameter<long> { TypedValue = chat });
+        cmd.Parameters.Add(new NpgsqlParameter<DateOnly> { TypedValue = day });
+        return cmd;
+    }
+
+    /// <summary>The signed word counts of a set of pending rows, by chat and day.</summary>
+    private sealed class Counts
+    {
+        private readonly Dictionary<(long Chat, DateOnly Day, string Word), int> _daily = [];
+        private readonly Dictionary<(long Chat, string Word), long> _totals = [];
+
+        public Dictionary<(long Chat, DateOnly Day), (int Texts, long Uses)> Days { get; } = [];
+
+        /// <summary>Texts seen, whatever their sign (a pending row holds at least one).</summary>
+        public long Texts { get; private set; }
+
+        public void Add(long chat, DateOnly day, short sign, string[] texts)
+        {
+            long uses = 0;
+            foreach (var text in texts)
+            {
+                foreach (var word in WordCounter.CountedWords(text))
+                {
+                    CollectionsMarshal.GetValueRefOrAddDefault(_daily, (chat, day, word), out _) += sign;
+                    CollectionsMarshal.GetValueRefOrAddDefault(_totals, (chat, word), out _) += sign;
+                    uses++;
+                }
+            }
+            ref var d = ref CollectionsMarshal.GetValueRefOrAddDefault(Days, (chat, day), out _);
+            d = (d.Texts + sign * texts.Length, d.Uses + sign * uses);
+            Texts += texts.Length;
+        }
+
+        /// <summary>
+        /// Adds the counts to the three tables, keys in one order for every folder (concurrent folds wait, never
+        /// deadlock), and removes the word rows a fold brought to nothing (a day row goes when it is packed empty).
+        /// Words whose signs cancelled are left alone; their day is marked for packing all the same.
+        /// </summary>
+        public void AddUpserts(NpgsqlBatch batch)
+        {
+            // The day rows first: a fold and a pack of the same day take its row before its words, so they queue there.
+            var days = Days.Keys.ToList();
+            var upsertDays = new NpgsqlBatchCommand("""
+                INSERT INTO chat_word_days AS t (chat_id, day, texts, uses, dirty)
+                SELECT *, true FROM unnest($1::bigint[], $2::date[], $3::int[], $4::bigint[]) AS k(chat_id, day, texts, uses) ORDER BY chat_id, day
+                ON CONFLICT (chat_id, day) DO UPDATE SET texts = t.texts + excluded.texts, uses = t.uses + excluded.uses, dirty = true
+                """);
+            upsertDays.Parameters.Add(new NpgsqlParameter<long[]> { TypedValue = [.. days.Select(k => k.Chat)] });
+            upsertDays.Parameters.Add(new NpgsqlParameter<DateOnly[]> { TypedValue = [.. days.Select(k => k.Day)] });
+            upsertDays.Parameters.Add(new NpgsqlParameter<int[]> { TypedValue = [.. days.Select(k => Days[k].Texts)] });
+            upsertDays.Parameters.Add(new NpgsqlParameter<long[]> { TypedValue = [.. days.Select(k => Days[k].Uses)] });
+            batch.BatchCommands.Add(upsertDays);
+            var daily = _daily.Where(p => p.Value != 0).ToList();
+            if (daily.Count > 0)
+            {
+                var upsert = new NpgsqlBatchCommand("""
+                    INSERT INTO chat_word_daily AS t (chat_id, day, word, uses)
+                    SELECT * FROM unnest($1::bigint[], $2::date[], $3::text[], $4::int[]) AS k(chat_id, day, word, uses) ORDER BY chat_id, day, word COLLATE "C"
+                    ON CONFLICT (chat_id, day, word) DO UPDATE SET uses = t.uses + excluded.uses
+                    """);
+                upsert.Parameters.Add(new NpgsqlParameter<long[]> { TypedValue = [.. daily.Select(p => p.Key.Chat)] });
+                upsert.Parameters.Add(new NpgsqlParameter<DateOnly[]> { TypedValue = [.. daily.Select(p => p.Key.Day)] });
+                upsert.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = [.. daily.Select(p => p.Key.Word)] });
+                upsert.Parameters.Add(new NpgsqlParameter<int[]> { TypedValue = [.. daily.Select(p => p.Value)] });
+                batch.BatchCommands.Add(upsert);
+                var fallen = daily.Where(p => p.Value < 0).ToList();
+                if (fallen.Count > 0)
+                {
+                    var delete = new NpgsqlBatchCommand("""
+                        DELETE FROM chat_word_daily t USING unnest($1::bigint[], $2::date[], $3::text[]) AS k(chat_id, day, word)
+                        WHERE t.chat_id = k.chat_id AND t.day = k.day AND t.word = k.word AND t.uses = 0
+                        """);
+                    delete.Parameters.Add(new NpgsqlParameter<long[]> { TypedValue = [.. fallen.Select(p => p.Key.Chat)] });
+                    delete.Parameters.Add(new NpgsqlParameter<DateOnly[]> { TypedValue = [.. fallen.Select(p => p.Key.Day)] });
+                    delete.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = [.. fallen.Select(p => p.Key.Word)] });
+                    batch.BatchCommands.Add(delete);
+                }
+            }
+            var totals = _totals.Where(p => p.Value != 0).ToList();
+            if (totals.Count > 0)
+            {
+                var upsert = new NpgsqlBatchCommand("""
+                    INSERT INTO chat_words AS t (chat_id, word, uses)
+                    SELECT * FROM unnest($1::bigint[], $2::text[], $3::bigint[]) AS k(chat_id, word, uses) ORDER BY chat_id, word COLLATE "C"
+                    ON CONFLICT (chat_id, word) DO UPDATE SET uses = t.uses + excluded.uses
+                    """);
+                upsert.Parameters.Add(new NpgsqlParameter<long[]> { TypedValue = [.. totals.Select(p => p.Key.Chat)] });
+                upsert.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = [.. totals.Select(p => p.Key.Word)] });
+                upsert.Parameters.Add(new NpgsqlParameter<long[]> { TypedValue = [.. totals.Select(p => p.Value)] });
+                batch.BatchCommands.Add(upsert);
+                var fallen = totals.Where(p => p.Value < 0).ToList();
+                if (fallen.Count > 0)
+                {
+                    var delete = new NpgsqlBatchCommand("""
+                        DELETE FROM chat_words t USING unnest($1::bigint[], $2::text[]) AS k(chat_id, word)
+                        WHERE t.chat_id = k.chat_id AND t.word = k.word AND t.uses = 0
+                        """);
+                    delete.Parameters.Add(new NpgsqlParameter<long[]> { TypedValue = [.. fallen.Select(p => p.Key.Chat)] });
+                    delete.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = [.. fallen.Select(p => p.Key.Word)] });
+                    batch.BatchCommands.Add(delete);
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,196 @@
+using System.Data;
+using System.Runtime.InteropServices;
+using Npgsql;
+
+namespace ChatStats.Bot.Stats;
+
+/// <summary>The most used words of a period, and how many texts and counted words they came from.</summary>
+internal sealed record WordTop(IReadOnlyList<WordCount> Words, long Texts, long Uses);
+
+/// <summary>
+/// Top words of a chat from the word rollup (Data.WordRollup): the whole UTC days of the period from the packed days
+/// and the word rows not packed yet (all time from <c>chat_words</c>), what is still pending and the part-days at either
+/// end of a period in a chat's own zone counted from the texts — all in one snapshot, so the answer equals a recount of
+/// the stored texts at that moment. A member's words (<c>/words @user</c>) are counted from their texts: a rollup per member
+/// would cost about one row per word a member writes (see docs/benchmarks.md), for a question asked far less often.
+/// </summary>
+internal sealed class WordQueries(NpgsqlDataSource dataSource, TimeProvider time)
+{
+    public async Task<WordTop> TopAsync(long chatId, Period period, long? userId, int count, CancellationToken ct)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(ct);
+        await using var tx = await connection.BeginTransactionAsync(IsolationLevel.RepeatableRead, ct);
+        if (userId is { } member)
+        {
+            var counter = new WordCounter();
+            await foreach (var text in TextsAsync(connection, tx, chatId, period.From ?? DateTimeOffset.UnixEpoch, period.To, member, ct))
+            {
+                counter.Add(text);
+            }
+            return new WordTop(counter.Top(count), counter.Messages, counter.Uses);
+        }
+
+        var (days, edges) = Split(period, time.GetUtcNow());
+        // What the rollup does not hold yet, or holds for more than the period: counted here, exactly.
+        var adjust = new Dictionary<string, long>(StringComparer.Ordinal);
+        long texts = 0, uses = 0;
+        void Count(string text, int sign)
+        {
+            texts += sign;
+            foreach (var word in WordCounter.CountedWords(text))
+            {
+                CollectionsMarshal.GetValueRefOrAddDefault(adjust, word, out _) += sign;
+                uses += sign;
+            }
+        }
+        foreach (var (from, to) in edges)
+        {
+            await foreach (var text in TextsAsync(connection, tx, chatId, from, to, null, ct))
+            {
+                Count(text, 1);
+            }
+        }
+        if (days is { } span)
+        {
+            await using var pending = new NpgsqlCommand(
+                "SELECT sign, texts FROM chat_words_pending WHERE chat_id = $1 AND day >= $2 AND day <= $3", connection, tx);
+            AddRange(pending, chatId, span);
+            await using (var reader = await pending.ExecuteReaderAsync(ct))
+            {
+                while (await reader.ReadAsync(ct))
+                {
+                    var sign = reader.GetInt16(0);
+                    foreach (var text in reader.GetFieldValue<string[]>(1))
+                    {
+                        Count(text, sign);
+                    }
+                }
+            }
+
+            await using var sums = new NpgsqlCommand(
+                "SELECT coalesce(sum(texts), 0)::bigint, coalesce(sum(uses), 0)::bigint FROM chat_word_days WHERE chat_id = $1 AND day >= $2 AND day <= $3",
+                connection, tx);
+            AddRange(sums, chatId, span);
+            await using (var reader = await sums.ExecuteReaderAsync(ct))
+            {
+                await reader.ReadAsync(ct);
+                texts += reader.GetInt64(0);
+                uses += reader.GetInt64(1);
+            }
+        }
+
+        var merged = new Dictionary<string, long>(adjust, StringComparer.Ordinal);
+        if (days is { First: var first, Last: var last } && first == DateOnly.MinValue && last == DateOnly.MaxValue)
+        {
+            // All time: the all-time totals' top words, with as many more as pending changes could push out of the top,
+            // and their totals for every word pending changes touch. Any other word counts no more than the last of
+            // those, so the top is exact.
+            await using var top = new NpgsqlCommand("""
+                (SELECT word, uses FROM chat_words WHERE chat_id = $1 ORDER BY uses DESC, word LIMIT $2)
+                UNION
+                (SELECT word, uses FROM chat_words WHERE chat_id = $1 AND word = ANY ($3))
+                """, connection, tx);
+            top.Parameters.Add(new NpgsqlParameter<long> { TypedValue = chatId });
+            top.Parameters.Add(new NpgsqlParameter<int> { TypedValue = count + adjust.Count(p => p.Value < 0) });
+            top.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = [.. adjust.Keys] });
+            await using var reader = await top.ExecuteReaderAsync(ct);
+            while (await reader.ReadAsync(ct))
+            {
+                CollectionsMarshal.GetValueRefOrAddDefault(merged, reader.GetString(0), out _) += reader.GetInt64(1);
+            }
+        }
+        else if (days is { } whole)
+        {
+            // Packed days, then the word rows not packed yet (today's, and late changes to older days).
+            await using (var packed = new NpgsqlCommand(
+                "SELECT words, counts FROM chat_word_days WHERE chat_id = $1 AND day >= $2 AND day <= $3 AND words IS NOT NULL", connection, tx))
+            {
+                AddRange(packed, chatId, whole);
+                await using var reader = await packed.ExecuteReaderAsync(ct);
+                while (await reader.ReadAsync(ct))
+                {
+                    var (dayWords, dayCounts) = (reader.GetFieldValue<string[]>(0), reader.GetFieldValue<int[]>(1));
+                    for (var i = 0; i < dayWords.Length; i++)
+                    {
+                        CollectionsMarshal.GetValueRefOrAddDefault(merged, dayWords[i], out _) += dayCounts[i];
+                    }
+                }
+            }
+            await using var rows = new NpgsqlCommand(
+                "SELECT word, sum(uses)::bigint FROM chat_word_daily WHERE chat_id = $1 AND day >= $2 AND day <= $3 GROUP BY word", connection, tx);
+            AddRange(rows, chatId, whole);
+            await using (var reader = await rows.ExecuteReaderAsync(ct))
+            {
+                while (await reader.ReadAsync(ct))
+                {
+                    CollectionsMarshal.GetValueRefOrAddDefault(merged, reader.GetString(0), out _) += reader.GetInt64(1);
+                }
+            }
+        }
+        await tx.CommitAsync(ct);
+        var words = merged.Where(p => p.Value > 0)
+            .OrderByDescending(p => p.Value).ThenBy(p => p.Key, StringComparer.Ordinal)
+            .Take(count).Select(p => new WordCount(p.Key, p.Value)).ToList();
+        return new WordTop(words, texts, uses);
+    }
+
+    /// <summary>The period as whole UTC days (the rollup's) and the part-days at its ends (counted from the texts).</summary>
+    internal static ((DateOnly First, DateOnly Last)? Days, List<(DateTimeOffset From, DateTimeOffset To)> Edges) Split(Period period, DateTimeOffset now)
+    {
+        var edges = new List<(DateTimeOffset, DateTimeOffset)>();
+        var from = period.From?.ToUniversalTime();
+        var to = period.To.ToUniversalTime();
+        // Whole days start at the first UTC midnight in the period. A period that ends after now ends at no midnight:
+        // nothing is written after now, so its last day is whole as far as anyone can tell.
+        var firstMidnight = from is { } f ? Midnight(f) < f ? Midnight(f).AddDays(1) : f : (DateTimeOffset?)null;
+        var lastMidnight = to > now ? (DateTimeOffset?)null : Midnight(to);
+        if (firstMidnight is { } a && lastMidnight is { } b && a >= b)
+        {
+            edges.Add((from!.Value, to));
+            return (null, edges);
+        }
+        if (from is { } start && firstMidnight is { } first && start < first)
+        {
+            edges.Add((start, first));
+        }
+        if (lastMidnight is { } last && last < to)
+        {
+            edges.Add((last, to));
+        }
+        var firstDay = firstMidnight is { } m ? DateOnly.FromDateTime(m.UtcDateTime) : DateOnly.MinValue;
+        var lastDay = lastMidnight is { } n ? DateOnly.FromDateTime(n.UtcDateTime).AddDays(-1) : DateOnly.MaxValue;
+        return ((firstDay, lastDay), edges);
+    }
+
+    private static DateTimeOffset Midnight(DateTimeOffset t) => new(t.UtcDateTime.Date, TimeSpan.Zero);
+
+    private static void AddRange(NpgsqlCommand cmd, long chatId, (DateOnly First, DateOnly Last) days)
+    {
+        cmd.Parameters.Add(new NpgsqlParameter<long> { TypedValue = chatId });
+        cmd.Parameters.Add(new NpgsqlParameter<DateOnly> { TypedValue = days.First });
+        cmd.Parameters.Add(new NpgsqlParameter<DateOnly> { TypedValue = days.Last });
+    }
+
+    /// <summary>The counted texts of a span, as the rollup counts them (a member's only, when given).</summary>
+    private static async IAsyncEnumerable<string> TextsAsync(NpgsqlConnection connection, NpgsqlTransaction tx, long chatId,
+        DateTimeOffset from, DateTimeOffset to, long? userId, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct)
+    {
+        await using var cmd = new NpgsqlCommand($"""
+            SELECT text FROM messages
+            WHERE chat_id = $1 AND sent_at >= $2 AND sent_at < $3 AND text IS NOT NULL AND counted
+              {(userId is null ? "" : "AND sender_user_id = $4")}
+            """, connection, tx);
+        cmd.Parameters.Add(new NpgsqlParameter<long> { TypedValue = chatId });
+        cmd.Parameters.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = from });
+        cmd.Parameters.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = to });
+        if (userId is { } id)
+        {
+            cmd.Parameters.Add(new NpgsqlParameter<long> { TypedValue = id });
+        }
+        await using var reader = await cmd.ExecuteReaderAsync(ct);
+        while (await reader.ReadAsync(ct))
+        {
+            yield return reader.GetString(0);
+        }
+    }
+}
