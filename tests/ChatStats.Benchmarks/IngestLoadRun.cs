@@ -475,9 +475,10 @@ internal sealed class BotMetrics(string text)
     /// The <paramref name="q"/> quantile of a histogram, all its series together, interpolated within its bucket (as
     /// Prometheus's histogram_quantile does); NaN when it has no observations.
     /// </summary>
-    public double Quantile(string histogram, double q)
+    /// <param name="labels">Only the series whose labels contain this (<c>command="stats"</c>), when given.</param>
+    public double Quantile(string histogram, double q, string? labels = null)
     {
-        var buckets = Series(histogram + "_bucket")
+        var buckets = Series(histogram + "_bucket").Where(b => labels is null || b.Labels.Contains(labels, StringComparison.Ordinal))
             .Select(b => (Le: System.Text.RegularExpressions.Regex.Match(b.Labels, "le=\"([^\"]*)\"").Groups[1].Value, b.Value))
             .GroupBy(b => b.Le == "+Inf" ? double.PositiveInfinity : double.Parse(b.Le, CultureInfo.InvariantCulture))
             .Select(g => (Le: g.Key, Count: g.Sum(b => b.Value)))

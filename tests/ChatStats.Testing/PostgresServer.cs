@@ -146,7 +146,8 @@ public static class PostgresServer
         return new ChatStatsDbContext(options.Options);
     }
 
-    private static IReadOnlyList<string> MigrationIds()
+    /// <summary>The migrations this build knows, oldest first.</summary>
+    public static IReadOnlyList<string> MigrationIds()
     {
         using var db = CreateContext("Host=127.0.0.1;Database=unused");
         return db.Database.GetMigrations().ToList();

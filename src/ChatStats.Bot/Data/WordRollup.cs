@@ -45,7 +45,8 @@ internal static class WordRollup
           CONSTRAINT pk_chat_words PRIMARY KEY (chat_id, word)) WITH (fillfactor = 80);
         CREATE TABLE chat_word_days (
           chat_id bigint NOT NULL, day date NOT NULL, texts integer NOT NULL, uses bigint NOT NULL,
-          words text[] COLLATE "C", counts integer[], dirty boolean NOT NULL DEFAULT false,
+          words text[] COLLATE "C", counts integer[], head_words text[] COLLATE "C", head_counts integer[], rest_max integer,
+          dirty boolean NOT NULL DEFAULT false,
           CONSTRAINT pk_chat_word_days PRIMARY KEY (chat_id, day)) WITH (fillfactor = 80);
         ALTER TABLE chat_word_days ALTER COLUMN words SET COMPRESSION lz4, ALTER COLUMN counts SET COMPRESSION lz4;
         CREATE INDEX ix_chat_word_days_dirty ON chat_word_days (day) WHERE dirty;
@@ -151,6 +152,12 @@ internal static class WordRollup
         return counts.Texts;
     }
 
+    /// <summary>
+    /// Words a packed day keeps apart, most used first, with the count of the next (<c>rest_max</c>, null when there is
+    /// none): enough for <see cref="WordQueries"/> to settle a month's top words from thirty heads in all but flat chats.
+    /// </summary>
+    public const int HeadLength = 256;
+
     /// <summary>Days one pack transaction takes.</summary>
     public const int DaysPerPack = 8;
 
@@ -212,9 +219,14 @@ internal static class WordRollup
             {
                 write.BatchCommands.Add(DayCommand("DELETE FROM chat_word_days WHERE chat_id = $1 AND day = $2 AND texts = 0 AND uses = 0", chat, day));
             }
-            var update = DayCommand("UPDATE chat_word_days SET words = $3, counts = $4, dirty = false WHERE chat_id = $1 AND day = $2", chat, day);
+            var update = DayCommand("""
+                UPDATE chat_word_days SET words = $3, counts = $4, head_words = ($3::text[])[:$5], head_counts = ($4::int[])[:$5],
+                                          rest_max = ($4::int[])[$5 + 1], dirty = false
+                WHERE chat_id = $1 AND day = $2
+                """, chat, day);
             update.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = [.. sorted.Select(p => p.Key)] });
             update.Parameters.Add(new NpgsqlParameter<int[]> { TypedValue = [.. sorted.Select(p => p.Value)] });
+            update.Parameters.Add(new NpgsqlParameter<int> { TypedValue = HeadLength });
             write.BatchCommands.Add(update);
             await write.ExecuteNonQueryAsync(ct);
         }

@@ -101,37 +101,149 @@ internal sealed class WordQueries(NpgsqlDataSource dataSource, TimeProvider time
         }
         else if (days is { } whole)
         {
-            // Packed days, then the word rows not packed yet (today's, and late changes to older days).
-            await using (var packed = new NpgsqlCommand(
-                "SELECT words, counts FROM chat_word_days WHERE chat_id = $1 AND day >= $2 AND day <= $3 AND words IS NOT NULL", connection, tx))
+            // The word rows not packed yet (today's, and late changes to older days) are exact amounts too.
+            await using (var rows = new NpgsqlCommand(
+                "SELECT word, sum(uses)::bigint FROM chat_word_daily WHERE chat_id = $1 AND day >= $2 AND day <= $3 GROUP BY word", connection, tx))
             {
-                AddRange(packed, chatId, whole);
-                await using var reader = await packed.ExecuteReaderAsync(ct);
-                while (await reader.ReadAsync(ct))
-                {
-                    var (dayWords, dayCounts) = (reader.GetFieldValue<string[]>(0), reader.GetFieldValue<int[]>(1));
-                    for (var i = 0; i < dayWords.Length; i++)
-                    {
-                        CollectionsMarshal.GetValueRefOrAddDefault(merged, dayWords[i], out _) += dayCounts[i];
-                    }
-                }
-            }
-            await using var rows = new NpgsqlCommand(
-                "SELECT word, sum(uses)::bigint FROM chat_word_daily WHERE chat_id = $1 AND day >= $2 AND day <= $3 GROUP BY word", connection, tx);
-            AddRange(rows, chatId, whole);
-            await using (var reader = await rows.ExecuteReaderAsync(ct))
-            {
+                AddRange(rows, chatId, whole);
+                await using var reader = await rows.ExecuteReaderAsync(ct);
                 while (await reader.ReadAsync(ct))
                 {
                     CollectionsMarshal.GetValueRefOrAddDefault(merged, reader.GetString(0), out _) += reader.GetInt64(1);
                 }
             }
+            await AddPackedAsync(connection, tx, chatId, whole, merged, count, ct);
         }
         await tx.CommitAsync(ct);
-        var words = merged.Where(p => p.Value > 0)
-            .OrderByDescending(p => p.Value).ThenBy(p => p.Key, StringComparer.Ordinal)
-            .Take(count).Select(p => new WordCount(p.Key, p.Value)).ToList();
-        return new WordTop(words, texts, uses);
+        return new WordTop(Top(merged, count), texts, uses);
+    }
+
+    /// <summary>
+    /// Adds the packed days' counts of every word that can be in the top <paramref name="count"/> to
+    /// <paramref name="exact"/> (which holds every other exact amount already). Each packed day keeps its most used
+    /// words apart (its head) and the count of the first word after them: a word's total is at least what the heads
+    /// say and at most that plus those counts of the days whose head lacks it. Words whose most cannot reach the least
+    /// of the top are left out; the others' counts outside the heads are read from the days' full arrays. When the
+    /// bounds cannot settle it (days as flat as their heads are long), every day's full arrays are added instead.
+    /// </summary>
+    private static async Task AddPackedAsync(NpgsqlConnection connection, NpgsqlTransaction tx, long chatId, (DateOnly First, DateOnly Last) days,
+        Dictionary<string, long> exact, int count, CancellationToken ct)
+    {
+        // RestMax: the most a word past the head can count (0 when the rest is below zero, in a day whose texts were
+        // taken out before the fold that added them ran); HasRest: whether there are words past the head at all.
+        var heads = new List<(DateOnly Day, string[] Words, int[] Counts, int RestMax, bool HasRest)>();
+        await using (var read = new NpgsqlCommand("""
+            SELECT day, head_words, head_counts, rest_max FROM chat_word_days
+            WHERE chat_id = $1 AND day >= $2 AND day <= $3 AND head_words IS NOT NULL
+            """, connection, tx))
+        {
+            AddRange(read, chatId, days);
+            await using var reader = await read.ExecuteReaderAsync(ct);
+            while (await reader.ReadAsync(ct))
+            {
+                var next = reader.IsDBNull(3) ? (int?)null : reader.GetInt32(3);
+                heads.Add((reader.GetFieldValue<DateOnly>(0), reader.GetFieldValue<string[]>(1), reader.GetFieldValue<int[]>(2), Math.Max(0, next ?? 0), next is not null));
+            }
+        }
+        var least = new Dictionary<string, long>(exact, StringComparer.Ordinal);
+        var listed = new Dictionary<string, long>(StringComparer.Ordinal);
+        long rest = 0;
+        foreach (var (_, words, counts, restMax, _) in heads)
+        {
+            for (var i = 0; i < words.Length; i++)
+            {
+                CollectionsMarshal.GetValueRefOrAddDefault(least, words[i], out _) += counts[i];
+                // What the days whose head lists the word could add beyond it, subtracted below.
+                CollectionsMarshal.GetValueRefOrAddDefault(listed, words[i], out _) += restMax;
+            }
+            rest += restMax;
+        }
+        var threshold = Top(least, count) is { Count: var found } top && found == count ? top[^1].Count : 0;
+        var candidates = least.Where(p => p.Value + rest - listed.GetValueOrDefault(p.Key) >= Math.Max(1, threshold)).Select(p => p.Key).ToHashSet(StringComparer.Ordinal);
+        // A word in no head and no exact amount could still reach the top when the days' rests add up to it.
+        var settled = rest == 0 || (threshold > 0 && rest < threshold);
+        var probe = settled
+            ? heads.Where(h => h.HasRest && candidates.Any(w => Array.IndexOf(h.Words, w) < 0)).Select(h => h.Day).ToArray()
+            : [.. heads.Select(h => h.Day)];
+        var wanted = settled ? candidates : null;
+        foreach (var (_, words, counts, _, _) in heads)
+        {
+            for (var i = 0; i < words.Length; i++)
+            {
+                if (wanted is null || wanted.Contains(words[i]))
+                {
+                    CollectionsMarshal.GetValueRefOrAddDefault(exact, words[i], out _) += counts[i];
+                }
+            }
+        }
+        if (probe.Length == 0)
+        {
+            if (wanted is not null)
+            {
+                // Words outside the candidates cannot reach the top: leave them out, whatever exact amounts they have.
+                foreach (var word in exact.Keys.Where(w => !wanted.Contains(w)).ToList())
+                {
+                    exact.Remove(word);
+                }
+            }
+            return;
+        }
+        // The rest of the days that need it: the words past each head.
+        await using var full = new NpgsqlCommand("""
+            SELECT words[cardinality(head_words) + 1:], counts[cardinality(head_words) + 1:] FROM chat_word_days
+            WHERE chat_id = $1 AND day = ANY ($2)
+            """, connection, tx);
+        full.Parameters.Add(new NpgsqlParameter<long> { TypedValue = chatId });
+        full.Parameters.Add(new NpgsqlParameter<DateOnly[]> { TypedValue = probe });
+        await using var rows = await full.ExecuteReaderAsync(ct);
+        while (await rows.ReadAsync(ct))
+        {
+            var (words, counts) = (rows.GetFieldValue<string[]>(0), rows.GetFieldValue<int[]>(1));
+            for (var i = 0; i < words.Length; i++)
+            {
+                if (wanted is null || wanted.Contains(words[i]))
+                {
+                    CollectionsMarshal.GetValueRefOrAddDefault(exact, words[i], out _) += counts[i];
+                }
+            }
+        }
+        if (wanted is not null)
+        {
+            foreach (var word in exact.Keys.Where(w => !wanted.Contains(w)).ToList())
+            {
+                exact.Remove(word);
+            }
+        }
+    }
+
+    /// <summary>The <paramref name="count"/> largest positive counts, largest first, ties in ordinal order of the word.</summary>
+    internal static List<WordCount> Top(Dictionary<string, long> counts, int count)
+    {
+        // A bounded heap whose root is the weakest kept: the smallest count, and of equal counts the last word.
+        var heap = new PriorityQueue<string, (long Count, string Word)>(count + 1, Comparer<(long Count, string Word)>.Create(
+            (a, b) => a.Count != b.Count ? a.Count.CompareTo(b.Count) : -string.CompareOrdinal(a.Word, b.Word)));
+        foreach (var (word, n) in counts)
+        {
+            if (n <= 0)
+            {
+                continue;
+            }
+            if (heap.Count < count)
+            {
+                heap.Enqueue(word, (n, word));
+            }
+            else if (heap.TryPeek(out _, out var weakest) && (n > weakest.Count || (n == weakest.Count && string.CompareOrdinal(word, weakest.Word) < 0)))
+            {
+                heap.DequeueEnqueue(word, (n, word));
+            }
+        }
+        var top = new List<WordCount>(heap.Count);
+        while (heap.TryDequeue(out var word, out var priority))
+        {
+            top.Add(new WordCount(word, priority.Count));
+        }
+        top.Reverse();
+        return top;
     }
 
     /// <summary>The period as whole UTC days (the rollup's) and the part-days at its ends (counted from the texts).</summary>

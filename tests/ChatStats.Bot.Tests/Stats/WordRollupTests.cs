@@ -105,6 +105,64 @@ public sealed class WordRollupTests(PostgresDatabase db) : IClassFixture<Postgre
         await RollupInvariant.AssertMatchesMessagesAsync(db, chat.Id);
     }
 
+    /// <summary>
+    /// Days with far more words than a packed day's head: the top is settled from the heads and their bounds, with the
+    /// rest read for the words near the line, or from every day's full words when the days are too flat to tell.
+    /// </summary>
+    [Theory]
+    [InlineData(11, 1.2)]
+    [InlineData(12, 0.6)]
+    [InlineData(13, 0.0)]
+    public async Task PackedDaysBeyondTheirHeadsAnswerExactly(int seed, double skew)
+    {
+        var random = new Random(seed);
+        var chat = new FakeChat(-100_990 - seed, "Many words");
+        var vocabulary = Enumerable.Range(0, 1500).Select(i => $"w{i:D4}x").ToArray();
+        // Zipf-like with this skew (0: every word as likely), and each day its own favourites.
+        var weights = Enumerable.Range(1, vocabulary.Length).Select(r => 1 / Math.Pow(r, skew)).ToArray();
+        var batch = new IngestBatch();
+        var id = 0;
+        for (var day = 0; day < 6; day++)
+        {
+            var shift = random.Next(vocabulary.Length);
+            var cumulative = weights.Select((w, i) => (w, i)).Aggregate(new List<double>(), (list, p) => { list.Add((list.Count == 0 ? 0 : list[^1]) + p.w); return list; });
+            string Word()
+            {
+                var x = random.NextDouble() * cumulative[^1];
+                var at = cumulative.BinarySearch(x);
+                var rank = at < 0 ? ~at : at;
+                // The most likely words are the same every day for most of them, and a day's own for a few.
+                return vocabulary[(rank + (rank % 7 == 3 ? shift : 0)) % vocabulary.Length];
+            }
+            for (var m = 0; m < 250; m++)
+            {
+                var date = (Now - TimeSpan.FromDays(day) - TimeSpan.FromMinutes(random.Next(0, 600))).ToUnixTimeSeconds();
+                var node = System.Text.Json.Nodes.JsonNode.Parse(UpdateFactory.Message(chat, ++id, new FakeUser(3001, "Ann"), date,
+                    string.Join(' ', Enumerable.Range(0, 8).Select(_ => Word()))))!.AsObject();
+                node["update_id"] = 700_000 + seed * 10_000 + id;
+                UpdateMapper.Map(UpdateFactory.Read(node), batch, storeText: true);
+            }
+        }
+        await new IngestWriter(db.DataSource).WriteAsync(batch, CancellationToken.None);
+        await WordRollup.FoldAsync(db.DataSource, CancellationToken.None);
+        await WordRollup.PackAsync(db.DataSource, DateOnly.FromDateTime(Now.UtcDateTime), CancellationToken.None);
+        Assert.True(await db.ScalarAsync<long>("SELECT count(*) FROM chat_word_days WHERE chat_id = $1 AND rest_max IS NOT NULL", chat.Id) >= 4,
+            "the days hold more words than their heads");
+
+        var queries = new WordQueries(db.DataSource, new ManualTimeProvider(Now));
+        foreach (var word in new[] { "yesterday", "2d", "3d", "week", "2026-06-05..2026-06-08" })
+        {
+            foreach (var count in new[] { 1, 20, 300 })
+            {
+                var period = Period.TryParse(word, TimeZoneInfo.Utc, Now, out _)!;
+                var expected = await RecountAsync(chat.Id, period, count);
+                var actual = await queries.TopAsync(chat.Id, period, null, count, CancellationToken.None);
+                Assert.True(expected.Words.SequenceEqual(actual.Words), $"{word}, top {count}: expected {string.Join(", ", expected.Words.Take(5))}…, got {string.Join(", ", actual.Words.Take(5))}…");
+                Assert.Equal((expected.Texts, expected.Uses), (actual.Texts, actual.Uses));
+            }
+        }
+    }
+
     [Fact]
     public async Task AMembersWordsAreTheirsAlone()
     {
