@@ -43,8 +43,9 @@ internal static class StatsLoadRun
             $"word rollup: {folded:N0} texts folded in {foldSeconds:F0} s ({folded / foldSeconds:N0} texts/s), {packedDays} days packed in {folding.Elapsed.TotalSeconds - foldSeconds:F0} s: what the migration's backfill costs"));
         // The backfill wrote every day's words as rows and packed them away: give the space back, as the steady state
         // (today's rows, late changes) would look.
-        await using (var analyze = dataSource.CreateCommand("VACUUM FULL ANALYZE chat_word_daily; VACUUM ANALYZE chat_words, chat_word_days"))
+        foreach (var vacuum in new[] { "VACUUM FULL ANALYZE chat_word_daily", "VACUUM ANALYZE chat_words, chat_word_days" })
         {
+            await using var analyze = dataSource.CreateCommand(vacuum);
             analyze.CommandTimeout = 0;
             await analyze.ExecuteNonQueryAsync();
         }
