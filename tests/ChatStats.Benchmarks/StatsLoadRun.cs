@@ -78,6 +78,7 @@ internal static class StatsLoadRun
             new global::Telegram.Bot.Types.Message { Id = 1, Date = DateTime.UnixEpoch, Chat = new global::Telegram.Bot.Types.Chat { Id = ChatId, Type = global::Telegram.Bot.Types.Enums.ChatType.Supergroup } },
             new ParsedCommand("stats", "all"), En);
 
+        var renderer = new ChartRenderer(new Microsoft.Extensions.Configuration.ConfigurationBuilder().Build(), Microsoft.Extensions.Logging.Abstractions.NullLogger<ChartRenderer>.Instance);
         var cases = new (string Name, Func<Task<int>> Run)[]
         {
             ("/stats all", async () =>
@@ -97,6 +98,18 @@ internal static class StatsLoadRun
             {
                 var grid = await queries.HeatmapAsync(ChatId, all, CancellationToken.None);
                 return SvgChart.Heatmap("Activity", grid, ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"], "max", En).Length;
+            }),
+            ("/activity all (data + SVG + PNG: the whole answer)", async () =>
+            {
+                var grid = await queries.HeatmapAsync(ChatId, all, CancellationToken.None);
+                var svg = SvgChart.Heatmap("Messages by hour and weekday, all time", grid, ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"], "darkest cell:", En);
+                return (await renderer.ToPngAsync(svg, CancellationToken.None))!.Length;
+            }),
+            ("/history 30d (data + SVG + PNG: the whole answer)", async () =>
+            {
+                var days = await queries.HistoryAsync(ChatId, month, CancellationToken.None);
+                var svg = SvgChart.LineChart("Messages per day, last 30 days", [.. days.Select(d => new Point(d.Day.ToString("d MMM", En), d.Messages))], 7, En);
+                return (await renderer.ToPngAsync(svg, CancellationToken.None))!.Length;
             }),
             ("/me all", async () =>
             {
@@ -174,7 +187,6 @@ internal static class StatsLoadRun
         // Charts drawn in process (Svg.Skia), timed apart so the query path is not hidden behind them; the first draw
         // (fonts found, native library loaded) is left out. rsvg-convert, what the bot used before, is timed in the
         // same run when it is installed, for comparison.
-        var renderer = new ChartRenderer(new Microsoft.Extensions.Configuration.ConfigurationBuilder().Build(), Microsoft.Extensions.Logging.Abstractions.NullLogger<ChartRenderer>.Instance);
         var heatmap = SvgChart.Heatmap("Messages by hour and weekday, all time", await queries.HeatmapAsync(ChatId, all, CancellationToken.None), ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"], "darkest cell:", En);
         var history = SvgChart.LineChart("Messages per day, last 30 days",
             [.. (await queries.HistoryAsync(ChatId, month, CancellationToken.None)).Select(d => new Point(d.Day.ToString("d MMM", En), d.Messages))], 7, En);
