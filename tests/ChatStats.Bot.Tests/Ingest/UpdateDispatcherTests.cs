@@ -51,13 +51,30 @@ public sealed class UpdateDispatcherTests
         await Wait.UntilAsync(() => Task.FromResult(time.PendingTimers > 0), "the answer to wait for recording");
         Assert.Empty(handler.Running);
 
-        // Recorded, but it came in at a flood's rate this very second: the answer still waits, though never past MaxYield.
-        inbox.Processed(5_000);
+        // Recording stays behind: the answer goes all the same once it has waited MaxYield.
         for (var waited = TimeSpan.Zero; waited <= UpdateDispatcher.MaxYield && handler.Running.IsEmpty; waited += TimeSpan.FromMilliseconds(50))
         {
             time.Advance(TimeSpan.FromMilliseconds(50));
             await Task.Yield();
         }
+        await handler.WaitForRunningAsync(1);
+    }
+
+    [Fact]
+    public async Task TrafficRecordingKeepsUpWithIsAnsweredAtOnceHoweverFast()
+    {
+        var time = new ManualTimeProvider();
+        using var inbox = new InboxSignal(time);
+        var handler = new GatedHandler();
+        handler.ReleaseAll();
+        await using var dispatcher = Dispatcher(handler, capacity: 10, inbox: inbox, time: time);
+        // Five chunks came in this second and are recorded already: a steady 5,000 updates a second, no backlog.
+        inbox.Added(5_000);
+        inbox.Processed(5_000);
+
+        dispatcher.Enqueue(Command(-1, 1));
+
+        // Started without the clock moving at all.
         await handler.WaitForRunningAsync(1);
     }
 
