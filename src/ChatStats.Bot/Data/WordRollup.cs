@@ -29,8 +29,11 @@ namespace ChatStats.Bot.Data;
 /// </summary>
 internal static class WordRollup
 {
-    /// <summary>Pending rows one fold transaction takes: each is a chat's texts of one day in one statement.</summary>
-    public const int RowsPerFold = 32;
+    /// <summary>
+    /// Texts one fold transaction takes, about: whole pending rows (a chat's texts of one day in one statement — a few in
+    /// live traffic, a whole day's in the backfill) until this many, at least one row.
+    /// </summary>
+    public const int TextsPerFold = 4096;
 
     private const string Day = "(sent_at AT TIME ZONE 'UTC')::date";
 
@@ -119,19 +122,20 @@ internal static class WordRollup
         return texts;
     }
 
-    /// <summary>Folds up to <see cref="RowsPerFold"/> pending rows in one transaction; returns the texts counted, 0 when none were pending.</summary>
+    /// <summary>Folds about <see cref="TextsPerFold"/> pending texts in one transaction; returns the texts counted, 0 when none were pending.</summary>
     public static async Task<long> FoldOnceAsync(NpgsqlDataSource dataSource, CancellationToken ct)
     {
         await using var connection = await dataSource.OpenConnectionAsync(ct);
         await using var tx = await connection.BeginTransactionAsync(ct);
         var counts = new Counts();
         await using (var take = new NpgsqlCommand("""
-            DELETE FROM chat_words_pending
-            WHERE ctid = ANY (ARRAY(SELECT ctid FROM chat_words_pending LIMIT $1 FOR UPDATE SKIP LOCKED))
+            WITH locked AS (SELECT ctid, cardinality(texts) AS n FROM chat_words_pending LIMIT 1024 FOR UPDATE SKIP LOCKED),
+            taken AS (SELECT ctid FROM (SELECT ctid, sum(n) OVER (ORDER BY ctid) - n AS before FROM locked) l WHERE before < $1)
+            DELETE FROM chat_words_pending WHERE ctid IN (SELECT ctid FROM taken)
             RETURNING chat_id, day, sign, texts
             """, connection, tx))
         {
-            take.Parameters.Add(new NpgsqlParameter<int> { TypedValue = RowsPerFold });
+            take.Parameters.Add(new NpgsqlParameter<int> { TypedValue = TextsPerFold });
             await using var reader = await take.ExecuteReaderAsync(ct);
             while (await reader.ReadAsync(ct))
             {
