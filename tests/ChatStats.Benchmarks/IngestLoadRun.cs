@@ -476,9 +476,12 @@ internal sealed class BotMetrics(string text)
     /// Prometheus's histogram_quantile does); NaN when it has no observations.
     /// </summary>
     /// <param name="labels">Only the series whose labels contain this (<c>command="stats"</c>), when given.</param>
-    public double Quantile(string histogram, double q, string? labels = null)
+    /// <param name="since">An earlier reading: only what was observed after it counts.</param>
+    public double Quantile(string histogram, double q, string? labels = null, BotMetrics? since = null)
     {
+        var before = since?.Series(histogram + "_bucket").ToDictionary(b => b.Labels, b => b.Value) ?? [];
         var buckets = Series(histogram + "_bucket").Where(b => labels is null || b.Labels.Contains(labels, StringComparison.Ordinal))
+            .Select(b => (b.Labels, Value: b.Value - before.GetValueOrDefault(b.Labels)))
             .Select(b => (Le: System.Text.RegularExpressions.Regex.Match(b.Labels, "le=\"([^\"]*)\"").Groups[1].Value, b.Value))
             .GroupBy(b => b.Le == "+Inf" ? double.PositiveInfinity : double.Parse(b.Le, CultureInfo.InvariantCulture))
             .Select(g => (Le: g.Key, Count: g.Sum(b => b.Value)))
@@ -508,6 +511,13 @@ internal sealed class BotMetrics(string text)
     public IReadOnlyDictionary<string, double> ByLabel(string name, string label) => Series(name)
         .GroupBy(s => System.Text.RegularExpressions.Regex.Match(s.Labels, label + "=\"([^\"]*)\"").Groups[1].Value)
         .ToDictionary(g => g.Key, g => g.Sum(s => s.Value));
+
+    /// <summary>The series of <paramref name="name"/> by the value of one label, less an earlier reading's.</summary>
+    public IReadOnlyDictionary<string, double> ByLabel(string name, string label, BotMetrics since)
+    {
+        var before = since.ByLabel(name, label);
+        return ByLabel(name, label).ToDictionary(p => p.Key, p => p.Value - before.GetValueOrDefault(p.Key));
+    }
 
     private IEnumerable<(string Labels, double Value)> Series(string name) => text.Split('\n')
         .Where(l => l.StartsWith(name + " ", StringComparison.Ordinal) || l.StartsWith(name + "{", StringComparison.Ordinal))
