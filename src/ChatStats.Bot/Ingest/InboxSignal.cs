@@ -10,11 +10,11 @@ internal sealed class InboxSignal(TimeProvider? time = null) : IDisposable
     private readonly SemaphoreSlim _work = new(0, 1);
     private readonly SemaphoreSlim _room = new(0, 1);
     private long _backlog;
-    // Updates stored in this process in the current whole second of the clock and the one before.
+    // Updates stored in this process in each of the last whole seconds of the clock, this one last.
+    private const int Seconds = 12;
     private readonly Lock _rate = new();
+    private readonly long[] _perSecond = new long[Seconds];
     private long _second;
-    private long _thisSecond;
-    private long _lastSecond;
 
     public long Backlog => Interlocked.Read(ref _backlog);
 
@@ -28,20 +28,43 @@ internal sealed class InboxSignal(TimeProvider? time = null) : IDisposable
         {
             lock (_rate)
             {
-                Roll(_time.GetTimestamp() / _time.TimestampFrequency);
-                return Math.Max(_thisSecond, _lastSecond);
+                Roll();
+                return Math.Max(_perSecond[Slot(_second)], _perSecond[Slot(_second - 1)]);
             }
         }
     }
 
-    private void Roll(long now)
+    /// <summary>
+    /// Whether updates are coming in a surge: more than <paramref name="threshold"/> in about the last second, and more
+    /// than twice as many as a second brought on average in the ten before. A flood is one; a steady stream is not,
+    /// however fast.
+    /// </summary>
+    public bool Surging(long threshold)
     {
-        if (now != _second)
+        lock (_rate)
         {
-            _lastSecond = now == _second + 1 ? _thisSecond : 0;
-            _thisSecond = 0;
-            _second = now;
+            Roll();
+            var now = Math.Max(_perSecond[Slot(_second)], _perSecond[Slot(_second - 1)]);
+            long before = 0;
+            for (var s = 2; s < Seconds; s++)
+            {
+                before += _perSecond[Slot(_second - s)];
+            }
+            return now > threshold && now > 2 * before / (Seconds - 2);
         }
+    }
+
+    private static int Slot(long second) => (int)(((second % Seconds) + Seconds) % Seconds);
+
+    private void Roll()
+    {
+        var now = _time.GetTimestamp() / _time.TimestampFrequency;
+        // Seconds gone by since the last update are empty ones.
+        for (var s = Math.Max(_second + 1, now - Seconds + 1); s <= now; s++)
+        {
+            _perSecond[Slot(s)] = 0;
+        }
+        _second = Math.Max(_second, now);
     }
 
     public void Set(long backlog) => Interlocked.Exchange(ref _backlog, backlog);
@@ -51,8 +74,8 @@ internal sealed class InboxSignal(TimeProvider? time = null) : IDisposable
         Interlocked.Add(ref _backlog, count);
         lock (_rate)
         {
-            Roll(_time.GetTimestamp() / _time.TimestampFrequency);
-            _thisSecond += count;
+            Roll();
+            _perSecond[Slot(_second)] += count;
         }
         Release(_work);
     }

@@ -295,10 +295,12 @@ internal sealed class UpdateDispatcher : IAsyncDisposable
     }
 
     /// <summary>
-    /// Waits while more than a chunk waits to be recorded, up to <see cref="MaxYield"/>: a flood piles up in the inbox
-    /// faster than it is recorded, and its answers let the recording go first. Traffic that recording keeps up with,
-    /// however fast, leaves no backlog and is answered at once (holding back on the arrival rate too made every answer
-    /// wait the full 2 s under a steady 5,000 updates/s: docs/benchmarks.md).
+    /// Waits while more than a chunk waits to be recorded, or updates come in a surge (more than a chunk a second, and
+    /// more than twice the rate of the seconds before), up to <see cref="MaxYield"/>: a flood's answers let its
+    /// recording go first. A steady stream, however fast, is answered at once: holding back whenever more than a chunk
+    /// came in a second made every answer under a steady 5,000 updates/s wait the full 2 s; holding back only on the
+    /// backlog let a flood's answers compete with the recording of its last chunk (flood / plain 238 %; both in
+    /// docs/benchmarks.md).
     /// </summary>
     private async Task YieldToRecordingAsync()
     {
@@ -307,7 +309,7 @@ internal sealed class UpdateDispatcher : IAsyncDisposable
             return;
         }
         var started = _time.GetTimestamp();
-        while (_inbox.Backlog > _behind && _time.GetElapsedTime(started) < MaxYield)
+        while ((_inbox.Backlog > _behind || _inbox.Surging(_behind)) && _time.GetElapsedTime(started) < MaxYield)
         {
             await Task.Delay(YieldPoll, _time).ConfigureAwait(false);
         }

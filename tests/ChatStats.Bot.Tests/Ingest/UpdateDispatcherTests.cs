@@ -61,21 +61,40 @@ public sealed class UpdateDispatcherTests
     }
 
     [Fact]
-    public async Task TrafficRecordingKeepsUpWithIsAnsweredAtOnceHoweverFast()
+    public async Task ASteadyStreamIsAnsweredAtOnceHoweverFastAndASurgeWaitsForItsRecording()
     {
         var time = new ManualTimeProvider();
         using var inbox = new InboxSignal(time);
         var handler = new GatedHandler();
         handler.ReleaseAll();
         await using var dispatcher = Dispatcher(handler, capacity: 10, inbox: inbox, time: time);
-        // Five chunks came in this second and are recorded already: a steady 5,000 updates a second, no backlog.
+        // Twelve seconds of a steady 5,000 updates a second, each recorded as it came: no backlog, no surge.
+        for (var second = 0; second < 12; second++)
+        {
+            inbox.Added(5_000);
+            inbox.Processed(5_000);
+            time.Advance(TimeSpan.FromSeconds(1));
+        }
         inbox.Added(5_000);
         inbox.Processed(5_000);
 
         dispatcher.Enqueue(Command(-1, 1));
-
         // Started without the clock moving at all.
         await handler.WaitForRunningAsync(1);
+
+        // Then a surge, recorded as fast as it came (no backlog): three times the steady rate in a second.
+        time.Advance(TimeSpan.FromSeconds(1));
+        inbox.Added(15_000);
+        inbox.Processed(15_000);
+        dispatcher.Enqueue(Command(-2, 1));
+        await Wait.UntilAsync(() => Task.FromResult(time.PendingTimers > 0), "the answer to wait for the surge");
+        Assert.Single(handler.Running);
+        for (var waited = TimeSpan.Zero; waited <= UpdateDispatcher.MaxYield && handler.Running.Count < 2; waited += TimeSpan.FromMilliseconds(50))
+        {
+            time.Advance(TimeSpan.FromMilliseconds(50));
+            await Task.Yield();
+        }
+        await handler.WaitForRunningAsync(2);
     }
 
     [Fact]
