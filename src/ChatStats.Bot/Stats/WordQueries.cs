@@ -176,39 +176,31 @@ internal sealed class WordQueries(NpgsqlDataSource dataSource, TimeProvider time
                 }
             }
         }
-        if (probe.Length == 0)
+        if (probe.Length > 0)
         {
-            if (wanted is not null)
+            // The rest of the days that need it: the words past each head.
+            await using var full = new NpgsqlCommand("""
+                SELECT words[cardinality(head_words) + 1:], counts[cardinality(head_words) + 1:] FROM chat_word_days
+                WHERE chat_id = $1 AND day = ANY ($2)
+                """, connection, tx);
+            full.Parameters.Add(new NpgsqlParameter<long> { TypedValue = chatId });
+            full.Parameters.Add(new NpgsqlParameter<DateOnly[]> { TypedValue = probe });
+            await using var rows = await full.ExecuteReaderAsync(ct);
+            while (await rows.ReadAsync(ct))
             {
-                // Words outside the candidates cannot reach the top: leave them out, whatever exact amounts they have.
-                foreach (var word in exact.Keys.Where(w => !wanted.Contains(w)).ToList())
+                var (words, counts) = (rows.GetFieldValue<string[]>(0), rows.GetFieldValue<int[]>(1));
+                for (var i = 0; i < words.Length; i++)
                 {
-                    exact.Remove(word);
-                }
-            }
-            return;
-        }
-        // The rest of the days that need it: the words past each head.
-        await using var full = new NpgsqlCommand("""
-            SELECT words[cardinality(head_words) + 1:], counts[cardinality(head_words) + 1:] FROM chat_word_days
-            WHERE chat_id = $1 AND day = ANY ($2)
-            """, connection, tx);
-        full.Parameters.Add(new NpgsqlParameter<long> { TypedValue = chatId });
-        full.Parameters.Add(new NpgsqlParameter<DateOnly[]> { TypedValue = probe });
-        await using var rows = await full.ExecuteReaderAsync(ct);
-        while (await rows.ReadAsync(ct))
-        {
-            var (words, counts) = (rows.GetFieldValue<string[]>(0), rows.GetFieldValue<int[]>(1));
-            for (var i = 0; i < words.Length; i++)
-            {
-                if (wanted is null || wanted.Contains(words[i]))
-                {
-                    CollectionsMarshal.GetValueRefOrAddDefault(exact, words[i], out _) += counts[i];
+                    if (wanted is null || wanted.Contains(words[i]))
+                    {
+                        CollectionsMarshal.GetValueRefOrAddDefault(exact, words[i], out _) += counts[i];
+                    }
                 }
             }
         }
         if (wanted is not null)
         {
+            // Words outside the candidates cannot reach the top: leave them out, whatever exact amounts they have.
             foreach (var word in exact.Keys.Where(w => !wanted.Contains(w)).ToList())
             {
                 exact.Remove(word);
