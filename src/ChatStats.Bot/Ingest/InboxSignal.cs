@@ -2,7 +2,8 @@ namespace ChatStats.Bot.Ingest;
 
 /// <summary>
 /// What the poller and the inbox processor tell each other: "there is work" one way, "there is room" the other.
-/// The backlog count is approximate (replays may count twice) and only ever used to slow the poller down.
+/// The backlog count is approximate (replays may count twice) and only ever used to make way for recording: the
+/// poller slows down, a flood's answers and the word folder wait.
 /// </summary>
 internal sealed class InboxSignal(TimeProvider? time = null) : IDisposable
 {
@@ -17,22 +18,6 @@ internal sealed class InboxSignal(TimeProvider? time = null) : IDisposable
     private long _second;
 
     public long Backlog => Interlocked.Read(ref _backlog);
-
-    /// <summary>
-    /// Updates this process stored in about the last second (the busier of this whole second and the one before): enough
-    /// to tell a flood from ordinary traffic.
-    /// </summary>
-    public long ArrivingPerSecond
-    {
-        get
-        {
-            lock (_rate)
-            {
-                Roll();
-                return Math.Max(_perSecond[Slot(_second)], _perSecond[Slot(_second - 1)]);
-            }
-        }
-    }
 
     /// <summary>
     /// Whether updates are coming in a surge: more than <paramref name="threshold"/> in about the last second, and more
