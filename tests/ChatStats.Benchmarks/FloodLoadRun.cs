@@ -131,18 +131,7 @@ internal static class FloodLoadRun
 
             // The answers go out at Telegram's pace (20 a minute per group): wait until nothing is queued or on its way.
             var recorded = Stopwatch.GetTimestamp();
-            var deadline = DateTime.UtcNow + TimeSpan.FromMinutes(6);
-            BotMetrics metrics;
-            while (true)
-            {
-                metrics = await BotMetrics.ReadAsync(webPort);
-                var queued = metrics.Sum("chatstats_dispatch_waiting") + metrics.Sum("chatstats_dispatch_running") + metrics.Sum("chatstats_sender_waiting");
-                if (queued == 0 || DateTime.UtcNow > deadline)
-                {
-                    break;
-                }
-                await Task.Delay(1000);
-            }
+            var metrics = await BotMetrics.WhenAnsweredAsync(webPort, TimeSpan.FromMinutes(6));
             var answerSeconds = Stopwatch.GetElapsedTime(recorded).TotalSeconds;
             var shed = metrics.ByLabel("chatstats_dispatch_shed_total", "reason");
             return new FloodResult(plainSeconds, floodSeconds, api.Sent.Count, api.TooManyRequests, metrics.Sum("chatstats_dispatch_coalesced_total"),

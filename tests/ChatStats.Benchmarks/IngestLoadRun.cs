@@ -468,6 +468,26 @@ internal sealed class BotMetrics(string text)
         return new BotMetrics(await http.GetStringAsync($"http://127.0.0.1:{port}/metrics"));
     }
 
+    /// <summary>
+    /// Reads the bot's /metrics once a second until no answer waits, runs or waits to be sent, or
+    /// <paramref name="patience"/> is over; returns the last reading. The bot is another process on the real clock:
+    /// its metrics are the only way to see its queues empty.
+    /// </summary>
+    public static async Task<BotMetrics> WhenAnsweredAsync(int port, TimeSpan patience)
+    {
+        var deadline = DateTime.UtcNow + patience;
+        while (true)
+        {
+            var metrics = await ReadAsync(port);
+            var queued = metrics.Sum("chatstats_dispatch_waiting") + metrics.Sum("chatstats_dispatch_running") + metrics.Sum("chatstats_sender_waiting");
+            if (queued == 0 || DateTime.UtcNow > deadline)
+            {
+                return metrics;
+            }
+            await Task.Delay(1000);
+        }
+    }
+
     public double Value(string name) => text.Split('\n').Where(l => l.StartsWith(name + " ", StringComparison.Ordinal))
         .Select(l => double.Parse(l[(name.Length + 1)..], CultureInfo.InvariantCulture)).FirstOrDefault();
 

@@ -106,18 +106,7 @@ internal static class SteadyLoadRun
             var recorded = Stopwatch.GetElapsedTime(started).TotalSeconds;
 
             // Let the answers out, then read the bot's histograms.
-            var deadline = DateTime.UtcNow + TimeSpan.FromMinutes(3);
-            BotMetrics metrics;
-            while (true)
-            {
-                metrics = await BotMetrics.ReadAsync(webPort);
-                var queued = metrics.Sum("chatstats_dispatch_waiting") + metrics.Sum("chatstats_dispatch_running") + metrics.Sum("chatstats_sender_waiting");
-                if (queued == 0 || DateTime.UtcNow > deadline)
-                {
-                    break;
-                }
-                await Task.Delay(1000);
-            }
+            var metrics = await BotMetrics.WhenAnsweredAsync(webPort, TimeSpan.FromMinutes(3));
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"offered {(expected - before) / offered:N0} updates/s for {offered:F0} s ({asked:N0} commands; the first {warmup / 10} s warm-up, not in the table); all recorded {recorded - offered:F1} s after the last was handed over; {api.Sent.Count:N0} sends, {api.TooManyRequests} refused with 429"));
             Console.WriteLine();

@@ -228,8 +228,8 @@ internal static class WordRollup
                                           rest_max = ($4::int[])[$5 + 1], dirty = false
                 WHERE chat_id = $1 AND day = $2
                 """, chat, day);
-            update.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = [.. sorted.Select(p => p.Key)] });
-            update.Parameters.Add(new NpgsqlParameter<int[]> { TypedValue = [.. sorted.Select(p => p.Value)] });
+            update.Parameters.Add(Values(sorted.Select(p => p.Key)));
+            update.Parameters.Add(Values(sorted.Select(p => p.Value)));
             update.Parameters.Add(new NpgsqlParameter<int> { TypedValue = HeadLength });
             write.BatchCommands.Add(update);
             await write.ExecuteNonQueryAsync(ct);
@@ -237,6 +237,8 @@ internal static class WordRollup
         await tx.CommitAsync(ct);
         return days.Count;
     }
+
+    private static NpgsqlParameter<T[]> Values<T>(IEnumerable<T> values) => new() { TypedValue = [.. values] };
 
     private static NpgsqlBatchCommand DayCommand(string sql, long chat, DateOnly day)
     {
@@ -288,10 +290,10 @@ internal static class WordRollup
                 SELECT *, true FROM unnest($1::bigint[], $2::date[], $3::int[], $4::bigint[]) AS k(chat_id, day, texts, uses) ORDER BY chat_id, day
                 ON CONFLICT (chat_id, day) DO UPDATE SET texts = t.texts + excluded.texts, uses = t.uses + excluded.uses, dirty = true
                 """);
-            upsertDays.Parameters.Add(new NpgsqlParameter<long[]> { TypedValue = [.. days.Select(k => k.Chat)] });
-            upsertDays.Parameters.Add(new NpgsqlParameter<DateOnly[]> { TypedValue = [.. days.Select(k => k.Day)] });
-            upsertDays.Parameters.Add(new NpgsqlParameter<int[]> { TypedValue = [.. days.Select(k => Days[k].Texts)] });
-            upsertDays.Parameters.Add(new NpgsqlParameter<long[]> { TypedValue = [.. days.Select(k => Days[k].Uses)] });
+            upsertDays.Parameters.Add(Values(days.Select(k => k.Chat)));
+            upsertDays.Parameters.Add(Values(days.Select(k => k.Day)));
+            upsertDays.Parameters.Add(Values(days.Select(k => Days[k].Texts)));
+            upsertDays.Parameters.Add(Values(days.Select(k => Days[k].Uses)));
             batch.BatchCommands.Add(upsertDays);
             var daily = _daily.Where(p => p.Value != 0).ToList();
             if (daily.Count > 0)
@@ -301,10 +303,10 @@ internal static class WordRollup
                     SELECT * FROM unnest($1::bigint[], $2::date[], $3::text[], $4::int[]) AS k(chat_id, day, word, uses) ORDER BY chat_id, day, word COLLATE "C"
                     ON CONFLICT (chat_id, day, word) DO UPDATE SET uses = t.uses + excluded.uses
                     """);
-                upsert.Parameters.Add(new NpgsqlParameter<long[]> { TypedValue = [.. daily.Select(p => p.Key.Chat)] });
-                upsert.Parameters.Add(new NpgsqlParameter<DateOnly[]> { TypedValue = [.. daily.Select(p => p.Key.Day)] });
-                upsert.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = [.. daily.Select(p => p.Key.Word)] });
-                upsert.Parameters.Add(new NpgsqlParameter<int[]> { TypedValue = [.. daily.Select(p => p.Value)] });
+                upsert.Parameters.Add(Values(daily.Select(p => p.Key.Chat)));
+                upsert.Parameters.Add(Values(daily.Select(p => p.Key.Day)));
+                upsert.Parameters.Add(Values(daily.Select(p => p.Key.Word)));
+                upsert.Parameters.Add(Values(daily.Select(p => p.Value)));
                 batch.BatchCommands.Add(upsert);
                 var fallen = daily.Where(p => p.Value < 0).ToList();
                 if (fallen.Count > 0)
@@ -313,9 +315,9 @@ internal static class WordRollup
                         DELETE FROM chat_word_daily t USING unnest($1::bigint[], $2::date[], $3::text[]) AS k(chat_id, day, word)
                         WHERE t.chat_id = k.chat_id AND t.day = k.day AND t.word = k.word AND t.uses = 0
                         """);
-                    delete.Parameters.Add(new NpgsqlParameter<long[]> { TypedValue = [.. fallen.Select(p => p.Key.Chat)] });
-                    delete.Parameters.Add(new NpgsqlParameter<DateOnly[]> { TypedValue = [.. fallen.Select(p => p.Key.Day)] });
-                    delete.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = [.. fallen.Select(p => p.Key.Word)] });
+                    delete.Parameters.Add(Values(fallen.Select(p => p.Key.Chat)));
+                    delete.Parameters.Add(Values(fallen.Select(p => p.Key.Day)));
+                    delete.Parameters.Add(Values(fallen.Select(p => p.Key.Word)));
                     batch.BatchCommands.Add(delete);
                 }
             }
@@ -327,9 +329,9 @@ internal static class WordRollup
                     SELECT * FROM unnest($1::bigint[], $2::text[], $3::bigint[]) AS k(chat_id, word, uses) ORDER BY chat_id, word COLLATE "C"
                     ON CONFLICT (chat_id, word) DO UPDATE SET uses = t.uses + excluded.uses
                     """);
-                upsert.Parameters.Add(new NpgsqlParameter<long[]> { TypedValue = [.. totals.Select(p => p.Key.Chat)] });
-                upsert.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = [.. totals.Select(p => p.Key.Word)] });
-                upsert.Parameters.Add(new NpgsqlParameter<long[]> { TypedValue = [.. totals.Select(p => p.Value)] });
+                upsert.Parameters.Add(Values(totals.Select(p => p.Key.Chat)));
+                upsert.Parameters.Add(Values(totals.Select(p => p.Key.Word)));
+                upsert.Parameters.Add(Values(totals.Select(p => p.Value)));
                 batch.BatchCommands.Add(upsert);
                 var fallen = totals.Where(p => p.Value < 0).ToList();
                 if (fallen.Count > 0)
@@ -338,8 +340,8 @@ internal static class WordRollup
                         DELETE FROM chat_words t USING unnest($1::bigint[], $2::text[]) AS k(chat_id, word)
                         WHERE t.chat_id = k.chat_id AND t.word = k.word AND t.uses = 0
                         """);
-                    delete.Parameters.Add(new NpgsqlParameter<long[]> { TypedValue = [.. fallen.Select(p => p.Key.Chat)] });
-                    delete.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = [.. fallen.Select(p => p.Key.Word)] });
+                    delete.Parameters.Add(Values(fallen.Select(p => p.Key.Chat)));
+                    delete.Parameters.Add(Values(fallen.Select(p => p.Key.Word)));
                     batch.BatchCommands.Add(delete);
                 }
             }
