@@ -43,7 +43,7 @@ internal static class StatsLoadRun
             $"word rollup: {folded:N0} texts folded in {foldSeconds:F0} s ({folded / foldSeconds:N0} texts/s), {packedDays} days packed in {folding.Elapsed.TotalSeconds - foldSeconds:F0} s: what the migration's backfill costs"));
         // The backfill wrote every day's words as rows and packed them away: give the space back, as the steady state
         // (today's rows, late changes) would look.
-        foreach (var vacuum in new[] { "VACUUM FULL ANALYZE chat_word_daily", "VACUUM ANALYZE chat_words, chat_word_days" })
+        foreach (var vacuum in new[] { "VACUUM FULL ANALYZE chat_word_daily", "VACUUM ANALYZE chat_words, chat_word_days, chat_member_word_days" })
         {
             await using var analyze = dataSource.CreateCommand(vacuum);
             analyze.CommandTimeout = 0;
@@ -51,7 +51,7 @@ internal static class StatsLoadRun
         }
         await using (var sizes = dataSource.CreateCommand("""
             SELECT c.relname, c.reltuples::bigint, pg_total_relation_size(c.oid)
-            FROM pg_class c WHERE c.relname IN ('messages', 'chat_user_hourly', 'chat_word_daily', 'chat_words', 'chat_word_days') ORDER BY 1
+            FROM pg_class c WHERE c.relname IN ('messages', 'chat_user_hourly', 'chat_word_daily', 'chat_words', 'chat_word_days', 'chat_member_word_days') ORDER BY 1
             """))
         await using (var reader = await sizes.ExecuteReaderAsync())
         {
@@ -71,7 +71,8 @@ internal static class StatsLoadRun
         var now = DateTimeOffset.UtcNow;
         var all = Period.TryParse("all", TimeZoneInfo.Utc, now, out _)!;
         var month = Period.TryParse("30d", TimeZoneInfo.Utc, now, out _)!;
-        var busiest = await BusiestMemberAsync(dataSource);
+        var busiest = await MemberAsync(dataSource, 0.0);
+        var median = await MemberAsync(dataSource, 0.5);
         var chat = (await queries.ChatAsync(ChatId, CancellationToken.None))!;
         var request = new StatsRequest(chat, all, []);
         var context = new CommandContext(
@@ -123,21 +124,11 @@ internal static class StatsLoadRun
             }),
             ("/words 30d", async () => (await words.TopAsync(ChatId, month, null, WordsCommand.Count, CancellationToken.None)).Words.Count),
             ("/words all", async () => (await words.TopAsync(ChatId, all, null, WordsCommand.Count, CancellationToken.None)).Words.Count),
-            ("/words @busiest 30d (from the member's texts)", async () => (await words.TopAsync(ChatId, month, busiest, WordsCommand.Count, CancellationToken.None)).Words.Count),
-            ("/words 30d counted from the texts (before the rollup, same run)", async () =>
-            {
-                var counter = new WordCounter();
-                await using var cmd = dataSource.CreateCommand("SELECT text FROM messages WHERE chat_id = $1 AND sent_at >= $2 AND sent_at < $3 AND text IS NOT NULL AND counted");
-                cmd.Parameters.Add(new NpgsqlParameter<long> { TypedValue = ChatId });
-                cmd.Parameters.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = month.From!.Value });
-                cmd.Parameters.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = month.To });
-                await using var reader = await cmd.ExecuteReaderAsync();
-                while (await reader.ReadAsync())
-                {
-                    counter.Add(reader.GetString(0));
-                }
-                return counter.Top(WordsCommand.Count).Count;
-            }),
+            ("/words @busiest 30d", async () => (await words.TopAsync(ChatId, month, busiest, WordsCommand.Count, CancellationToken.None)).Words.Count),
+            ("/words @busiest all", async () => (await words.TopAsync(ChatId, all, busiest, WordsCommand.Count, CancellationToken.None)).Words.Count),
+            ("/words @median-member 30d", async () => (await words.TopAsync(ChatId, month, median, WordsCommand.Count, CancellationToken.None)).Words.Count),
+            ("/words @busiest 30d counted from the member's texts (before, same run)", () => CountTextsAsync(dataSource, month, busiest)),
+            ("/words 30d counted from the texts (before the rollup, same run)", () => CountTextsAsync(dataSource, month, null)),
         };
 
         Console.WriteLine();
@@ -221,9 +212,28 @@ internal static class StatsLoadRun
 
     private static double Percentile(List<double> sorted, double p) => sorted[Math.Min(sorted.Count - 1, (int)Math.Ceiling(p * sorted.Count) - 1)];
 
-    private static async Task<long> BusiestMemberAsync(NpgsqlDataSource dataSource)
+    /// <summary>The top words of a period counted from the texts, as /words did before the word rollup.</summary>
+    private static async Task<int> CountTextsAsync(NpgsqlDataSource dataSource, Period period, long? member)
     {
-        await using var cmd = dataSource.CreateCommand($"SELECT user_id FROM chat_user_hourly WHERE chat_id = {ChatId} GROUP BY 1 ORDER BY sum(messages) DESC LIMIT 1");
+        var counter = new WordCounter();
+        await using var cmd = dataSource.CreateCommand(
+            "SELECT text FROM messages WHERE chat_id = $1 AND sent_at >= $2 AND sent_at < $3 AND text IS NOT NULL AND counted AND ($4::bigint IS NULL OR sender_user_id = $4)");
+        cmd.Parameters.Add(new NpgsqlParameter<long> { TypedValue = ChatId });
+        cmd.Parameters.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = period.From!.Value });
+        cmd.Parameters.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = period.To });
+        cmd.Parameters.Add(new NpgsqlParameter<long?> { TypedValue = member });
+        await using var reader = await cmd.ExecuteReaderAsync();
+        while (await reader.ReadAsync())
+        {
+            counter.Add(reader.GetString(0));
+        }
+        return counter.Top(WordsCommand.Count).Count;
+    }
+
+    /// <summary>The member at this rank of activity: 0 the busiest, 0.5 the median one.</summary>
+    private static async Task<long> MemberAsync(NpgsqlDataSource dataSource, double rank)
+    {
+        await using var cmd = dataSource.CreateCommand($"SELECT user_id FROM chat_user_totals WHERE chat_id = {ChatId} AND messages > 0 ORDER BY messages DESC OFFSET (SELECT floor({rank.ToString(CultureInfo.InvariantCulture)} * count(*))::int FROM chat_user_totals WHERE chat_id = {ChatId} AND messages > 0) LIMIT 1");
         return (long)(await cmd.ExecuteScalarAsync())!;
     }
 

@@ -7,7 +7,7 @@ namespace ChatStats.Testing;
 /// <summary>
 /// The invariant every writer of messages must keep: the hourly rollup equals a recount from the stored messages, row
 /// for row — messages, words, characters and every kind — and the word rollup, once what is pending is folded, equals
-/// a recount of the stored texts' words, per chat and UTC day and all time.
+/// a recount of the stored texts' words, per chat and UTC day and all time, and once packed, per member and day.
 /// </summary>
 public static class RollupInvariant
 {
@@ -80,21 +80,33 @@ public static class RollupInvariant
     {
         var daily = new Dictionary<(long Chat, DateOnly Day, string Word), long>();
         var days = new Dictionary<(long Chat, DateOnly Day), (long Texts, long Uses)>();
+        var memberDaily = new Dictionary<(long Chat, long User, DateOnly Day, string Word), long>();
+        var memberDays = new Dictionary<(long Chat, long User, DateOnly Day), (long Texts, long Uses)>();
         await using (var cmd = db.DataSource.CreateCommand(
-            $"SELECT chat_id, (sent_at AT TIME ZONE 'UTC')::date, text FROM messages WHERE counted AND text IS NOT NULL{filter}"))
+            $"SELECT chat_id, (sent_at AT TIME ZONE 'UTC')::date, text, sender_user_id FROM messages WHERE counted AND text IS NOT NULL{filter}"))
         await using (var reader = await cmd.ExecuteReaderAsync())
         {
             while (await reader.ReadAsync())
             {
                 var (chat, day) = (reader.GetInt64(0), reader.GetFieldValue<DateOnly>(1));
+                var user = reader.IsDBNull(3) ? (long?)null : reader.GetInt64(3);
                 long uses = 0;
                 foreach (var word in WordCounter.CountedWords(reader.GetString(2)))
                 {
                     CollectionsMarshal.GetValueRefOrAddDefault(daily, (chat, day, word), out _)++;
+                    if (user is { } u)
+                    {
+                        CollectionsMarshal.GetValueRefOrAddDefault(memberDaily, (chat, u, day, word), out _)++;
+                    }
                     uses++;
                 }
                 ref var d = ref CollectionsMarshal.GetValueRefOrAddDefault(days, (chat, day), out _);
                 d = (d.Texts + 1, d.Uses + uses);
+                if (user is { } member)
+                {
+                    ref var m = ref CollectionsMarshal.GetValueRefOrAddDefault(memberDays, (chat, member, day), out _);
+                    m = (m.Texts + 1, m.Uses + uses);
+                }
             }
         }
         // A day's words are its packed arrays plus its word rows not packed yet.
@@ -111,6 +123,16 @@ public static class RollupInvariant
             r => ((r.GetInt64(0), r.GetString(1)), r.GetInt64(2))));
         Compare($"{stage}: chat_word_days", days, await ReadAsync(db, $"SELECT chat_id, day, texts::bigint, uses FROM chat_word_days WHERE (texts <> 0 OR uses <> 0){filter}",
             r => ((r.GetInt64(0), r.GetFieldValue<DateOnly>(1)), (r.GetInt64(2), r.GetInt64(3)))));
+        if (stage == "packed")
+        {
+            // Every day packed: each member's rows are the member's texts of the day, recounted when it was packed.
+            Compare($"{stage}: chat_member_word_days", memberDaily, await ReadAsync(db, $"""
+                SELECT chat_id, user_id, day, u.word, u.uses::bigint
+                FROM chat_member_word_days, unnest(coalesce(words, head_words), coalesce(counts, head_counts)) AS u(word, uses) WHERE true{filter}
+                """, r => ((r.GetInt64(0), r.GetInt64(1), r.GetFieldValue<DateOnly>(2), r.GetString(3)), r.GetInt64(4))));
+            Compare($"{stage}: chat_member_word_days", memberDays, await ReadAsync(db, $"SELECT chat_id, user_id, day, texts::bigint, uses::bigint FROM chat_member_word_days WHERE true{filter}",
+                r => ((r.GetInt64(0), r.GetInt64(1), r.GetFieldValue<DateOnly>(2)), (r.GetInt64(3), r.GetInt64(4)))));
+        }
     }
 
     private static async Task<Dictionary<TKey, TValue>> ReadAsync<TKey, TValue>(PostgresDatabase db, string sql, Func<Npgsql.NpgsqlDataReader, (TKey, TValue)> row)

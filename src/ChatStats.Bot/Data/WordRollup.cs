@@ -111,6 +111,27 @@ internal static class WordRollup
         DROP TABLE IF EXISTS chat_words_pending, chat_word_daily, chat_words, chat_word_days;
         """;
 
+    /// <summary>
+    /// Each member's words of a packed day (<c>/words @user</c>), in the shape of <c>chat_word_days</c>: the head, and
+    /// the full arrays only when there are words past it (most member-days have fewer). Keyed for a member's periods,
+    /// indexed by day for the packer, which rewrites a day's rows whenever it packs the day. Every day packed before
+    /// these existed is marked for packing again, so the packer fills them in; until then readers count those days
+    /// from the texts.
+    /// </summary>
+    public const string CreateMemberDays = """
+        CREATE TABLE chat_member_word_days (
+          chat_id bigint NOT NULL, user_id bigint NOT NULL, day date NOT NULL, texts integer NOT NULL, uses integer NOT NULL,
+          head_words text[] COLLATE "C" NOT NULL, head_counts integer[] NOT NULL, rest_max integer,
+          words text[] COLLATE "C", counts integer[],
+          CONSTRAINT pk_chat_member_word_days PRIMARY KEY (chat_id, user_id, day));
+        ALTER TABLE chat_member_word_days ALTER COLUMN words SET COMPRESSION lz4, ALTER COLUMN counts SET COMPRESSION lz4,
+          ALTER COLUMN head_words SET COMPRESSION lz4, ALTER COLUMN head_counts SET COMPRESSION lz4;
+        CREATE INDEX ix_chat_member_word_days_chat_id_day ON chat_member_word_days (chat_id, day);
+        UPDATE chat_word_days SET dirty = true WHERE NOT dirty;
+        """;
+
+    public const string DropMemberDays = "DROP TABLE IF EXISTS chat_member_word_days;";
+
     /// <summary>Folds pending rows until none are left that another folder has not taken; returns the texts counted.</summary>
     public static async Task<long> FoldAsync(NpgsqlDataSource dataSource, CancellationToken ct)
     {
@@ -232,11 +253,106 @@ internal static class WordRollup
             update.Parameters.Add(Values(sorted.Select(p => p.Value)));
             update.Parameters.Add(new NpgsqlParameter<int> { TypedValue = HeadLength });
             write.BatchCommands.Add(update);
+            write.BatchCommands.Add(DayCommand("DELETE FROM chat_member_word_days WHERE chat_id = $1 AND day = $2", chat, day));
             await write.ExecuteNonQueryAsync(ct);
+            await PackMembersAsync(connection, tx, chat, day, ct);
         }
         await tx.CommitAsync(ct);
         return days.Count;
     }
+
+    /// <summary>
+    /// Writes each member's words of a day, recounted from the day's texts. The day's row is locked by the pack: a fold
+    /// touching the day waits for it, then marks the day for packing again, so packed member rows always equal the
+    /// texts of a day that is neither marked nor pending — the texts read here include every change committed before
+    /// (whose pending rows keep readers on the texts until the day is packed again).
+    /// </summary>
+    private static async Task PackMembersAsync(NpgsqlConnection connection, NpgsqlTransaction tx, long chat, DateOnly day, CancellationToken ct)
+    {
+        var members = new Dictionary<long, (int Texts, int Uses, Dictionary<string, int> Words)>();
+        var from = new DateTimeOffset(day.ToDateTime(TimeOnly.MinValue), TimeSpan.Zero);
+        await using (var read = new NpgsqlCommand("""
+            SELECT sender_user_id, text FROM messages
+            WHERE chat_id = $1 AND sent_at >= $2 AND sent_at < $3 AND counted AND text IS NOT NULL AND sender_user_id IS NOT NULL
+            """, connection, tx))
+        {
+            read.Parameters.Add(new NpgsqlParameter<long> { TypedValue = chat });
+            read.Parameters.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = from });
+            read.Parameters.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = from.AddDays(1) });
+            await using var reader = await read.ExecuteReaderAsync(ct);
+            while (await reader.ReadAsync(ct))
+            {
+                ref var member = ref CollectionsMarshal.GetValueRefOrAddDefault(members, reader.GetInt64(0), out var known);
+                if (!known)
+                {
+                    member.Words = new Dictionary<string, int>(StringComparer.Ordinal);
+                }
+                member.Texts++;
+                foreach (var word in WordCounter.CountedWords(reader.GetString(1)))
+                {
+                    CollectionsMarshal.GetValueRefOrAddDefault(member.Words, word, out _)++;
+                    member.Uses++;
+                }
+            }
+        }
+        if (members.Count == 0)
+        {
+            return;
+        }
+        await using var copy = await connection.BeginBinaryImportAsync("""
+            COPY chat_member_word_days (chat_id, user_id, day, texts, uses, head_words, head_counts, rest_max, words, counts)
+            FROM STDIN (FORMAT BINARY)
+            """, ct);
+        foreach (var (user, (texts, uses, words)) in members)
+        {
+            var sorted = words.OrderByDescending(p => p.Value).ThenBy(p => p.Key, StringComparer.Ordinal).ToArray();
+            var head = Math.Min(sorted.Length, HeadLength);
+            await copy.StartRowAsync(ct);
+            await copy.WriteAsync(chat, NpgsqlTypes.NpgsqlDbType.Bigint, ct);
+            await copy.WriteAsync(user, NpgsqlTypes.NpgsqlDbType.Bigint, ct);
+            await copy.WriteAsync(day, NpgsqlTypes.NpgsqlDbType.Date, ct);
+            await copy.WriteAsync(texts, NpgsqlTypes.NpgsqlDbType.Integer, ct);
+            await copy.WriteAsync(uses, NpgsqlTypes.NpgsqlDbType.Integer, ct);
+            await copy.WriteAsync(Keys(sorted.AsSpan(0, head)), TextArray, ct);
+            await copy.WriteAsync(Amounts(sorted.AsSpan(0, head)), IntegerArray, ct);
+            if (sorted.Length > HeadLength)
+            {
+                await copy.WriteAsync(sorted[HeadLength].Value, NpgsqlTypes.NpgsqlDbType.Integer, ct);
+                await copy.WriteAsync(Keys(sorted), TextArray, ct);
+                await copy.WriteAsync(Amounts(sorted), IntegerArray, ct);
+            }
+            else
+            {
+                await copy.WriteNullAsync(ct);
+                await copy.WriteNullAsync(ct);
+                await copy.WriteNullAsync(ct);
+            }
+        }
+        await copy.CompleteAsync(ct);
+
+        static string[] Keys(ReadOnlySpan<KeyValuePair<string, int>> words)
+        {
+            var keys = new string[words.Length];
+            for (var i = 0; i < keys.Length; i++)
+            {
+                keys[i] = words[i].Key;
+            }
+            return keys;
+        }
+
+        static int[] Amounts(ReadOnlySpan<KeyValuePair<string, int>> words)
+        {
+            var amounts = new int[words.Length];
+            for (var i = 0; i < amounts.Length; i++)
+            {
+                amounts[i] = words[i].Value;
+            }
+            return amounts;
+        }
+    }
+
+    private const NpgsqlTypes.NpgsqlDbType TextArray = NpgsqlTypes.NpgsqlDbType.Array | NpgsqlTypes.NpgsqlDbType.Text;
+    private const NpgsqlTypes.NpgsqlDbType IntegerArray = NpgsqlTypes.NpgsqlDbType.Array | NpgsqlTypes.NpgsqlDbType.Integer;
 
     private static NpgsqlParameter<T[]> Values<T>(IEnumerable<T> values) => new() { TypedValue = [.. values] };
 

@@ -11,8 +11,9 @@ internal sealed record WordTop(IReadOnlyList<WordCount> Words, long Texts, long 
 /// Top words of a chat from the word rollup (Data.WordRollup): the whole UTC days of the period from the packed days
 /// and the word rows not packed yet (all time from <c>chat_words</c>), what is still pending and the part-days at either
 /// end of a period in a chat's own zone counted from the texts — all in one snapshot, so the answer equals a recount of
-/// the stored texts at that moment. A member's words (<c>/words @user</c>) are counted from their texts: a rollup per member
-/// would cost about one row per word a member writes (see docs/benchmarks.md), for a question asked far less often.
+/// the stored texts at that moment. A member's words (<c>/words @user</c>) come from their packed days
+/// (<c>chat_member_word_days</c>, written when a day is packed) the same way; the days not packed as they stand (changes
+/// pending or folded since, today) and the part-days at the ends are counted from the member's texts.
 /// </summary>
 internal sealed class WordQueries(NpgsqlDataSource dataSource, TimeProvider time)
 {
@@ -20,16 +21,6 @@ internal sealed class WordQueries(NpgsqlDataSource dataSource, TimeProvider time
     {
         await using var connection = await dataSource.OpenConnectionAsync(ct);
         await using var tx = await connection.BeginTransactionAsync(IsolationLevel.RepeatableRead, ct);
-        if (userId is { } member)
-        {
-            var counter = new WordCounter();
-            await foreach (var text in TextsAsync(connection, tx, chatId, period.From ?? DateTimeOffset.UnixEpoch, period.To, member, ct))
-            {
-                counter.Add(text);
-            }
-            return new WordTop(counter.Top(count), counter.Messages, counter.Uses);
-        }
-
         var (days, edges) = Split(period, time.GetUtcNow());
         // What the rollup does not hold yet, or holds for more than the period: counted here, exactly.
         var adjust = new Dictionary<string, long>(StringComparer.Ordinal);
@@ -45,10 +36,52 @@ internal sealed class WordQueries(NpgsqlDataSource dataSource, TimeProvider time
         }
         foreach (var (from, to) in edges)
         {
-            await foreach (var text in TextsAsync(connection, tx, chatId, from, to, null, ct))
+            await foreach (var text in TextsAsync(connection, tx, chatId, from, to, userId, ct))
             {
                 Count(text, 1);
             }
+        }
+        if (userId is { } member)
+        {
+            if (days is { } whole)
+            {
+                // The days whose member rows may not hold the texts: a change pending, or folded and not packed yet
+                // (today is one). Those are counted from the member's texts, the other days read from their rows.
+                var unpacked = new List<DateOnly>();
+                await using (var read = new NpgsqlCommand("""
+                    SELECT day FROM chat_word_days WHERE chat_id = $1 AND day >= $2 AND day <= $3 AND dirty
+                    UNION SELECT day FROM chat_words_pending WHERE chat_id = $1 AND day >= $2 AND day <= $3
+                    ORDER BY 1
+                    """, connection, tx))
+                {
+                    AddRange(read, chatId, whole);
+                    await using var reader = await read.ExecuteReaderAsync(ct);
+                    while (await reader.ReadAsync(ct))
+                    {
+                        unpacked.Add(reader.GetFieldValue<DateOnly>(0));
+                    }
+                }
+                foreach (var (runFirst, runLast) in Runs(unpacked))
+                {
+                    await foreach (var text in TextsAsync(connection, tx, chatId, Midnight(runFirst), Midnight(runLast.AddDays(1)), member, ct))
+                    {
+                        Count(text, 1);
+                    }
+                }
+                var packed = new PackedDays("chat_member_word_days", chatId, whole, member, [.. unpacked]);
+                await using (var sums = packed.Command("coalesce(sum(texts), 0)::bigint, coalesce(sum(uses), 0)::bigint", connection, tx))
+                await using (var reader = await sums.ExecuteReaderAsync(ct))
+                {
+                    await reader.ReadAsync(ct);
+                    texts += reader.GetInt64(0);
+                    uses += reader.GetInt64(1);
+                }
+                var exact = new Dictionary<string, long>(adjust, StringComparer.Ordinal);
+                await AddPackedAsync(connection, tx, packed, exact, count, ct);
+                adjust = exact;
+            }
+            await tx.CommitAsync(ct);
+            return new WordTop(Top(adjust, count), texts, uses);
         }
         if (days is { } span)
         {
@@ -112,7 +145,7 @@ internal sealed class WordQueries(NpgsqlDataSource dataSource, TimeProvider time
                     CollectionsMarshal.GetValueRefOrAddDefault(merged, reader.GetString(0), out _) += reader.GetInt64(1);
                 }
             }
-            await AddPackedAsync(connection, tx, chatId, whole, merged, count, ct);
+            await AddPackedAsync(connection, tx, new PackedDays("chat_word_days", chatId, whole), merged, count, ct);
         }
         await tx.CommitAsync(ct);
         return new WordTop(Top(merged, count), texts, uses);
@@ -126,18 +159,14 @@ internal sealed class WordQueries(NpgsqlDataSource dataSource, TimeProvider time
     /// of the top are left out; the others' counts outside the heads are read from the days' full arrays. When the
     /// bounds cannot settle it (days as flat as their heads are long), every day's full arrays are added instead.
     /// </summary>
-    private static async Task AddPackedAsync(NpgsqlConnection connection, NpgsqlTransaction tx, long chatId, (DateOnly First, DateOnly Last) days,
+    private static async Task AddPackedAsync(NpgsqlConnection connection, NpgsqlTransaction tx, PackedDays packed,
         Dictionary<string, long> exact, int count, CancellationToken ct)
     {
         // RestMax: the most a word past the head can count (0 when the rest is below zero, in a day whose texts were
         // taken out before the fold that added them ran); HasRest: whether there are words past the head at all.
         var heads = new List<(DateOnly Day, string[] Words, int[] Counts, int RestMax, bool HasRest)>();
-        await using (var read = new NpgsqlCommand("""
-            SELECT day, head_words, head_counts, rest_max FROM chat_word_days
-            WHERE chat_id = $1 AND day >= $2 AND day <= $3 AND head_words IS NOT NULL
-            """, connection, tx))
+        await using (var read = packed.Command("day, head_words, head_counts, rest_max", connection, tx, "head_words IS NOT NULL"))
         {
-            AddRange(read, chatId, days);
             await using var reader = await read.ExecuteReaderAsync(ct);
             while (await reader.ReadAsync(ct))
             {
@@ -179,12 +208,8 @@ internal sealed class WordQueries(NpgsqlDataSource dataSource, TimeProvider time
         if (probe.Length > 0)
         {
             // The rest of the days that need it: the words past each head.
-            await using var full = new NpgsqlCommand("""
-                SELECT words[cardinality(head_words) + 1:], counts[cardinality(head_words) + 1:] FROM chat_word_days
-                WHERE chat_id = $1 AND day = ANY ($2)
-                """, connection, tx);
-            full.Parameters.Add(new NpgsqlParameter<long> { TypedValue = chatId });
-            full.Parameters.Add(new NpgsqlParameter<DateOnly[]> { TypedValue = probe });
+            await using var full = packed.Command(
+                "coalesce(words[cardinality(head_words) + 1:], '{}'), coalesce(counts[cardinality(head_words) + 1:], '{}')", connection, tx, only: probe);
             await using var rows = await full.ExecuteReaderAsync(ct);
             while (await rows.ReadAsync(ct))
             {
@@ -267,6 +292,54 @@ internal sealed class WordQueries(NpgsqlDataSource dataSource, TimeProvider time
     }
 
     private static DateTimeOffset Midnight(DateTimeOffset t) => new(t.UtcDateTime.Date, TimeSpan.Zero);
+
+    private static DateTimeOffset Midnight(DateOnly day) => new(day.ToDateTime(TimeOnly.MinValue), TimeSpan.Zero);
+
+    /// <summary>
+    /// Packed days of a chat (<c>chat_word_days</c>) or of one of its members (<c>chat_member_word_days</c>, less the
+    /// days counted from the texts): the same columns, read the same way.
+    /// </summary>
+    private sealed record PackedDays(string Table, long ChatId, (DateOnly First, DateOnly Last) Days, long? UserId = null, DateOnly[]? Except = null)
+    {
+        public NpgsqlCommand Command(string select, NpgsqlConnection connection, NpgsqlTransaction tx, string? where = null, DateOnly[]? only = null)
+        {
+            var cmd = new NpgsqlCommand { Connection = connection, Transaction = tx };
+            AddRange(cmd, ChatId, Days);
+            var sql = new System.Text.StringBuilder($"SELECT {select} FROM {Table} WHERE chat_id = $1 AND day >= $2 AND day <= $3");
+            if (UserId is { } user)
+            {
+                cmd.Parameters.Add(new NpgsqlParameter<long> { TypedValue = user });
+                cmd.Parameters.Add(new NpgsqlParameter<DateOnly[]> { TypedValue = Except ?? [] });
+                sql.Append(" AND user_id = $4 AND day <> ALL ($5)");
+            }
+            if (only is not null)
+            {
+                cmd.Parameters.Add(new NpgsqlParameter<DateOnly[]> { TypedValue = only });
+                sql.Append($" AND day = ANY (${cmd.Parameters.Count})");
+            }
+            if (where is not null)
+            {
+                sql.Append($" AND {where}");
+            }
+            cmd.CommandText = sql.ToString();
+            return cmd;
+        }
+    }
+
+    /// <summary>Sorted days as runs of consecutive days.</summary>
+    private static IEnumerable<(DateOnly First, DateOnly Last)> Runs(List<DateOnly> days)
+    {
+        for (var i = 0; i < days.Count;)
+        {
+            var j = i;
+            while (j + 1 < days.Count && days[j + 1] == days[j].AddDays(1))
+            {
+                j++;
+            }
+            yield return (days[i], days[j]);
+            i = j + 1;
+        }
+    }
 
     private static void AddRange(NpgsqlCommand cmd, long chatId, (DateOnly First, DateOnly Last) days)
     {

@@ -94,11 +94,15 @@ public sealed class WordRollupTests(PostgresDatabase db) : IClassFixture<Postgre
                 foreach (var word in Periods)
                 {
                     var period = Period.TryParse(word, zone, Now, out _)!;
-                    var expected = await RecountAsync(chat.Id, period, 5);
-                    var actual = await queries.TopAsync(chat.Id, period, null, 5, CancellationToken.None);
-                    var where = $"{word} in {zoneId}, {stage}";
-                    Assert.True(expected.Words.SequenceEqual(actual.Words), $"{where}: expected {string.Join(", ", expected.Words)}, got {string.Join(", ", actual.Words)}");
-                    Assert.True((expected.Texts, expected.Uses) == (actual.Texts, actual.Uses), $"{where}: expected {expected.Texts} texts and {expected.Uses} words, got {actual.Texts} and {actual.Uses}");
+                    // The chat's words, and each member's (the forgotten one's and the opted-out one's are none).
+                    foreach (var member in members.Select(m => (long?)m.Id).Prepend(null))
+                    {
+                        var expected = await RecountAsync(chat.Id, period, 5, member);
+                        var actual = await queries.TopAsync(chat.Id, period, member, 5, CancellationToken.None);
+                        var where = $"{word} in {zoneId}, {stage}{(member is null ? "" : $", member {member}")}";
+                        Assert.True(expected.Words.SequenceEqual(actual.Words), $"{where}: expected {string.Join(", ", expected.Words)}, got {string.Join(", ", actual.Words)}");
+                        Assert.True((expected.Texts, expected.Uses) == (actual.Texts, actual.Uses), $"{where}: expected {expected.Texts} texts and {expected.Uses} words, got {actual.Texts} and {actual.Uses}");
+                    }
                 }
             }
         }
@@ -148,6 +152,8 @@ public sealed class WordRollupTests(PostgresDatabase db) : IClassFixture<Postgre
         await WordRollup.PackAsync(db.DataSource, DateOnly.FromDateTime(Now.UtcDateTime), CancellationToken.None);
         Assert.True(await db.ScalarAsync<long>("SELECT count(*) FROM chat_word_days WHERE chat_id = $1 AND rest_max IS NOT NULL", chat.Id) >= 4,
             "the days hold more words than their heads");
+        Assert.True(await db.ScalarAsync<long>("SELECT count(*) FROM chat_member_word_days WHERE chat_id = $1 AND rest_max IS NOT NULL", chat.Id) >= 4,
+            "the member's days hold more words than their heads");
 
         var queries = new WordQueries(db.DataSource, new ManualTimeProvider(Now));
         foreach (var word in new[] { "yesterday", "2d", "3d", "week", "2026-06-05..2026-06-08" })
@@ -155,10 +161,14 @@ public sealed class WordRollupTests(PostgresDatabase db) : IClassFixture<Postgre
             foreach (var count in new[] { 1, 20, 300 })
             {
                 var period = Period.TryParse(word, TimeZoneInfo.Utc, Now, out _)!;
-                var expected = await RecountAsync(chat.Id, period, count);
-                var actual = await queries.TopAsync(chat.Id, period, null, count, CancellationToken.None);
-                Assert.True(expected.Words.SequenceEqual(actual.Words), $"{word}, top {count}: expected {string.Join(", ", expected.Words.Take(5))}…, got {string.Join(", ", actual.Words.Take(5))}…");
-                Assert.Equal((expected.Texts, expected.Uses), (actual.Texts, actual.Uses));
+                // The chat's days and its one member's: both packed beyond their heads.
+                foreach (var member in new long?[] { null, 3001 })
+                {
+                    var expected = await RecountAsync(chat.Id, period, count, member);
+                    var actual = await queries.TopAsync(chat.Id, period, member, count, CancellationToken.None);
+                    Assert.True(expected.Words.SequenceEqual(actual.Words), $"{word}, top {count}, member {member}: expected {string.Join(", ", expected.Words.Take(5))}…, got {string.Join(", ", actual.Words.Take(5))}…");
+                    Assert.Equal((expected.Texts, expected.Uses), (actual.Texts, actual.Uses));
+                }
             }
         }
     }
@@ -212,13 +222,15 @@ public sealed class WordRollupTests(PostgresDatabase db) : IClassFixture<Postgre
         Assert.Empty(noEdges);
     }
 
-    private async Task<WordTop> RecountAsync(long chatId, Period period, int count)
+    private async Task<WordTop> RecountAsync(long chatId, Period period, int count, long? userId = null)
     {
         var counter = new WordCounter();
-        await using var cmd = db.DataSource.CreateCommand("SELECT text FROM messages WHERE chat_id = $1 AND sent_at >= $2 AND sent_at < $3 AND counted AND text IS NOT NULL");
+        await using var cmd = db.DataSource.CreateCommand(
+            "SELECT text FROM messages WHERE chat_id = $1 AND sent_at >= $2 AND sent_at < $3 AND counted AND text IS NOT NULL AND ($4::bigint IS NULL OR sender_user_id = $4)");
         cmd.Parameters.Add(new Npgsql.NpgsqlParameter<long> { TypedValue = chatId });
         cmd.Parameters.Add(new Npgsql.NpgsqlParameter<DateTimeOffset> { TypedValue = period.From ?? DateTimeOffset.UnixEpoch });
         cmd.Parameters.Add(new Npgsql.NpgsqlParameter<DateTimeOffset> { TypedValue = period.To });
+        cmd.Parameters.Add(new Npgsql.NpgsqlParameter<long?> { TypedValue = userId });
         await using var reader = await cmd.ExecuteReaderAsync();
         while (await reader.ReadAsync())
         {
