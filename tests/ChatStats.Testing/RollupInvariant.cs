@@ -125,12 +125,14 @@ public static class RollupInvariant
             r => ((r.GetInt64(0), r.GetFieldValue<DateOnly>(1)), (r.GetInt64(2), r.GetInt64(3)))));
         if (stage == "packed")
         {
-            // Every day packed: each member's rows are the member's texts of the day, recounted when it was packed.
+            // Every day packed: each busy member's rows are the member's texts of the day, recounted when it was packed.
+            var busy = memberDays.Where(p => p.Value.Texts >= WordRollup.MemberDayMinTexts).ToDictionary();
+            memberDaily = memberDaily.Where(p => busy.ContainsKey((p.Key.Chat, p.Key.User, p.Key.Day))).ToDictionary();
             Compare($"{stage}: chat_member_word_days", memberDaily, await ReadAsync(db, $"""
                 SELECT chat_id, user_id, day, u.word, u.uses::bigint
                 FROM chat_member_word_days, unnest(coalesce(words, head_words), coalesce(counts, head_counts)) AS u(word, uses) WHERE true{filter}
                 """, r => ((r.GetInt64(0), r.GetInt64(1), r.GetFieldValue<DateOnly>(2), r.GetString(3)), r.GetInt64(4))));
-            Compare($"{stage}: chat_member_word_days", memberDays, await ReadAsync(db, $"SELECT chat_id, user_id, day, texts::bigint, uses::bigint FROM chat_member_word_days WHERE true{filter}",
+            Compare($"{stage}: chat_member_word_days", busy, await ReadAsync(db, $"SELECT chat_id, user_id, day, texts::bigint, uses::bigint FROM chat_member_word_days WHERE true{filter}",
                 r => ((r.GetInt64(0), r.GetInt64(1), r.GetFieldValue<DateOnly>(2)), (r.GetInt64(3), r.GetInt64(4)))));
         }
     }

@@ -735,6 +735,9 @@ namespace ChatStats.Migrations.Migrations
 
                     NpgsqlIndexBuilderExtensions.HasMethod(b.HasIndex("SentAt"), "brin");
 
+                    b.HasIndex("ChatId", "SenderUserId", "SentAt")
+                        .HasDatabaseName("ix_messages_chat_id_sender_user_id_sent_at");
+
                     b.ToTable("messages", (string)null);
                 });
 

@@ -112,11 +112,12 @@ internal static class WordRollup
         """;
 
     /// <summary>
-    /// Each member's words of a packed day (<c>/words @user</c>), in the shape of <c>chat_word_days</c>: the head, and
-    /// the full arrays only when there are words past it (most member-days have fewer). Keyed for a member's periods,
-    /// indexed by day for the packer, which rewrites a day's rows whenever it packs the day. Every day packed before
-    /// these existed is marked for packing again, so the packer fills them in; until then readers count those days
-    /// from the texts.
+    /// The words of a member's busy days (<c>/words @user</c>): a row per member and packed day with at least
+    /// <see cref="MemberDayMinTexts"/> texts, in the shape of <c>chat_word_days</c> — the head, and the full arrays only
+    /// when there are words past it. Every member-day would cost more than the messages themselves (a row for one or
+    /// two texts); the busy ones hold what is slow to count from the texts, and readers count the other days from the
+    /// texts, found through the index on (chat, sender, time). The packer rewrites a day's rows whenever it packs the day. Every day packed
+    /// before these existed is marked for packing again, so the packer fills them in.
     /// </summary>
     public const string CreateMemberDays = """
         CREATE TABLE chat_member_word_days (
@@ -124,11 +125,15 @@ internal static class WordRollup
           head_words text[] COLLATE "C" NOT NULL, head_counts integer[] NOT NULL, rest_max integer,
           words text[] COLLATE "C", counts integer[],
           CONSTRAINT pk_chat_member_word_days PRIMARY KEY (chat_id, user_id, day));
-        ALTER TABLE chat_member_word_days ALTER COLUMN words SET COMPRESSION lz4, ALTER COLUMN counts SET COMPRESSION lz4,
-          ALTER COLUMN head_words SET COMPRESSION lz4, ALTER COLUMN head_counts SET COMPRESSION lz4;
-        CREATE INDEX ix_chat_member_word_days_chat_id_day ON chat_member_word_days (chat_id, day);
+        ALTER TABLE chat_member_word_days ALTER COLUMN words SET COMPRESSION lz4, ALTER COLUMN counts SET COMPRESSION lz4;
         UPDATE chat_word_days SET dirty = true WHERE NOT dirty;
         """;
+
+    /// <summary>
+    /// Texts a member must have written in a day for the day to be packed for them: below it, counting their texts of
+    /// the day is cheaper than a row (a month of days under it is at most ~1,000 texts, a few milliseconds).
+    /// </summary>
+    public const int MemberDayMinTexts = 32;
 
     public const string DropMemberDays = "DROP TABLE IF EXISTS chat_member_word_days;";
 
@@ -262,8 +267,8 @@ internal static class WordRollup
     }
 
     /// <summary>
-    /// Writes each member's words of a day, recounted from the day's texts. The day's row is locked by the pack: a fold
-    /// touching the day waits for it, then marks the day for packing again, so packed member rows always equal the
+    /// Writes the words of each member busy on a day (<see cref="MemberDayMinTexts"/>), recounted from the day's texts.
+    /// The day's row is locked by the pack: a fold touching the day waits for it, then marks the day for packing again, so packed member rows always equal the
     /// texts of a day that is neither marked nor pending — the texts read here include every change committed before
     /// (whose pending rows keep readers on the texts until the day is packed again).
     /// </summary>
@@ -295,7 +300,8 @@ internal static class WordRollup
                 }
             }
         }
-        if (members.Count == 0)
+        var busy = members.Where(m => m.Value.Texts >= MemberDayMinTexts).ToList();
+        if (busy.Count == 0)
         {
             return;
         }
@@ -303,7 +309,7 @@ internal static class WordRollup
             COPY chat_member_word_days (chat_id, user_id, day, texts, uses, head_words, head_counts, rest_max, words, counts)
             FROM STDIN (FORMAT BINARY)
             """, ct);
-        foreach (var (user, (texts, uses, words)) in members)
+        foreach (var (user, (texts, uses, words)) in busy)
         {
             var sorted = words.OrderByDescending(p => p.Value).ThenBy(p => p.Key, StringComparer.Ordinal).ToArray();
             var head = Math.Min(sorted.Length, HeadLength);

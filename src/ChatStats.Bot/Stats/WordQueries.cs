@@ -45,40 +45,9 @@ internal sealed class WordQueries(NpgsqlDataSource dataSource, TimeProvider time
         {
             if (days is { } whole)
             {
-                // The days whose member rows may not hold the texts: a change pending, or folded and not packed yet
-                // (today is one). Those are counted from the member's texts, the other days read from their rows.
-                var unpacked = new List<DateOnly>();
-                await using (var read = new NpgsqlCommand("""
-                    SELECT day FROM chat_word_days WHERE chat_id = $1 AND day >= $2 AND day <= $3 AND dirty
-                    UNION SELECT day FROM chat_words_pending WHERE chat_id = $1 AND day >= $2 AND day <= $3
-                    ORDER BY 1
-                    """, connection, tx))
-                {
-                    AddRange(read, chatId, whole);
-                    await using var reader = await read.ExecuteReaderAsync(ct);
-                    while (await reader.ReadAsync(ct))
-                    {
-                        unpacked.Add(reader.GetFieldValue<DateOnly>(0));
-                    }
-                }
-                foreach (var (runFirst, runLast) in Runs(unpacked))
-                {
-                    await foreach (var text in TextsAsync(connection, tx, chatId, Midnight(runFirst), Midnight(runLast.AddDays(1)), member, ct))
-                    {
-                        Count(text, 1);
-                    }
-                }
-                var packed = new PackedDays("chat_member_word_days", chatId, whole, member, [.. unpacked]);
-                await using (var sums = packed.Command("coalesce(sum(texts), 0)::bigint, coalesce(sum(uses), 0)::bigint", connection, tx))
-                await using (var reader = await sums.ExecuteReaderAsync(ct))
-                {
-                    await reader.ReadAsync(ct);
-                    texts += reader.GetInt64(0);
-                    uses += reader.GetInt64(1);
-                }
-                var exact = new Dictionary<string, long>(adjust, StringComparer.Ordinal);
-                await AddPackedAsync(connection, tx, packed, exact, count, ct);
-                adjust = exact;
+                var (packedTexts, packedUses) = await AddMemberDaysAsync(connection, tx, chatId, member, period, whole, adjust, count, Count, ct);
+                texts += packedTexts;
+                uses += packedUses;
             }
             await tx.CommitAsync(ct);
             return new WordTop(Top(adjust, count), texts, uses);
@@ -149,6 +118,86 @@ internal sealed class WordQueries(NpgsqlDataSource dataSource, TimeProvider time
         }
         await tx.CommitAsync(ct);
         return new WordTop(Top(merged, count), texts, uses);
+    }
+
+    /// <summary>
+    /// A member's words of the whole days: the days packed for them (busy days, packed as they stand: no change pending
+    /// or folded since) from their rows, every other day from their texts, found through the index on (chat, sender,
+    /// time). Returns the texts and words the rows held; the texts are counted with <paramref name="count"/>.
+    /// </summary>
+    private static async Task<(long Texts, long Uses)> AddMemberDaysAsync(NpgsqlConnection connection, NpgsqlTransaction tx, long chatId, long member,
+        Period period, (DateOnly First, DateOnly Last) whole, Dictionary<string, long> exact, int top, Action<string, int> count, CancellationToken ct)
+    {
+        var packed = new List<DateOnly>();
+        await using (var read = new NpgsqlCommand("""
+            SELECT day FROM chat_member_word_days m
+            WHERE chat_id = $1 AND day >= $2 AND day <= $3 AND user_id = $4
+              AND NOT EXISTS (SELECT 1 FROM chat_word_days d WHERE d.chat_id = m.chat_id AND d.day = m.day AND d.dirty)
+              AND NOT EXISTS (SELECT 1 FROM chat_words_pending p WHERE p.chat_id = m.chat_id AND p.day = m.day)
+            ORDER BY 1
+            """, connection, tx))
+        {
+            AddRange(read, chatId, whole);
+            read.Parameters.Add(new NpgsqlParameter<long> { TypedValue = member });
+            await using var reader = await read.ExecuteReaderAsync(ct);
+            while (await reader.ReadAsync(ct))
+            {
+                packed.Add(reader.GetFieldValue<DateOnly>(0));
+            }
+        }
+        // The other days, as time ranges inside the period.
+        var (from, to) = (period.From ?? DateTimeOffset.UnixEpoch, period.To);
+        var starts = new List<DateTimeOffset>();
+        var ends = new List<DateTimeOffset>();
+        var next = whole.First;
+        foreach (var day in packed.Append(whole.Last == DateOnly.MaxValue ? DateOnly.MaxValue : whole.Last.AddDays(1)))
+        {
+            if (day > next)
+            {
+                var start = next == DateOnly.MinValue ? from : Max(Midnight(next), from);
+                var end = day == DateOnly.MaxValue ? to : Min(Midnight(day), to);
+                if (start < end)
+                {
+                    starts.Add(start);
+                    ends.Add(end);
+                }
+            }
+            next = day == DateOnly.MaxValue ? day : day.AddDays(1);
+        }
+        if (starts.Count > 0)
+        {
+            await using var texts = new NpgsqlCommand("""
+                SELECT m.text FROM unnest($3::timestamptz[], $4::timestamptz[]) AS r(f, t)
+                CROSS JOIN LATERAL (SELECT text FROM messages
+                                    WHERE chat_id = $1 AND sender_user_id = $2 AND sent_at >= r.f AND sent_at < r.t AND text IS NOT NULL AND counted) m
+                """, connection, tx);
+            texts.Parameters.Add(new NpgsqlParameter<long> { TypedValue = chatId });
+            texts.Parameters.Add(new NpgsqlParameter<long> { TypedValue = member });
+            texts.Parameters.Add(new NpgsqlParameter<DateTimeOffset[]> { TypedValue = [.. starts] });
+            texts.Parameters.Add(new NpgsqlParameter<DateTimeOffset[]> { TypedValue = [.. ends] });
+            await using var reader = await texts.ExecuteReaderAsync(ct);
+            while (await reader.ReadAsync(ct))
+            {
+                count(reader.GetString(0), 1);
+            }
+        }
+        if (packed.Count == 0)
+        {
+            return (0, 0);
+        }
+        var rows = new PackedDays("chat_member_word_days", chatId, whole, member, [.. packed]);
+        long packedTexts, packedUses;
+        await using (var sums = rows.Command("coalesce(sum(texts), 0)::bigint, coalesce(sum(uses), 0)::bigint", connection, tx))
+        await using (var reader = await sums.ExecuteReaderAsync(ct))
+        {
+            await reader.ReadAsync(ct);
+            (packedTexts, packedUses) = (reader.GetInt64(0), reader.GetInt64(1));
+        }
+        await AddPackedAsync(connection, tx, rows, exact, top, ct);
+        return (packedTexts, packedUses);
+
+        static DateTimeOffset Max(DateTimeOffset a, DateTimeOffset b) => a > b ? a : b;
+        static DateTimeOffset Min(DateTimeOffset a, DateTimeOffset b) => a < b ? a : b;
     }
 
     /// <summary>
@@ -296,10 +345,10 @@ internal sealed class WordQueries(NpgsqlDataSource dataSource, TimeProvider time
     private static DateTimeOffset Midnight(DateOnly day) => new(day.ToDateTime(TimeOnly.MinValue), TimeSpan.Zero);
 
     /// <summary>
-    /// Packed days of a chat (<c>chat_word_days</c>) or of one of its members (<c>chat_member_word_days</c>, less the
-    /// days counted from the texts): the same columns, read the same way.
+    /// Packed days of a chat (<c>chat_word_days</c>) or of one of its members (<c>chat_member_word_days</c>, the days
+    /// listed): the same columns, read the same way.
     /// </summary>
-    private sealed record PackedDays(string Table, long ChatId, (DateOnly First, DateOnly Last) Days, long? UserId = null, DateOnly[]? Except = null)
+    private sealed record PackedDays(string Table, long ChatId, (DateOnly First, DateOnly Last) Days, long? UserId = null, DateOnly[]? Only = null)
     {
         public NpgsqlCommand Command(string select, NpgsqlConnection connection, NpgsqlTransaction tx, string? where = null, DateOnly[]? only = null)
         {
@@ -309,8 +358,8 @@ internal sealed class WordQueries(NpgsqlDataSource dataSource, TimeProvider time
             if (UserId is { } user)
             {
                 cmd.Parameters.Add(new NpgsqlParameter<long> { TypedValue = user });
-                cmd.Parameters.Add(new NpgsqlParameter<DateOnly[]> { TypedValue = Except ?? [] });
-                sql.Append(" AND user_id = $4 AND day <> ALL ($5)");
+                cmd.Parameters.Add(new NpgsqlParameter<DateOnly[]> { TypedValue = Only ?? [] });
+                sql.Append(" AND user_id = $4 AND day = ANY ($5)");
             }
             if (only is not null)
             {
@@ -323,21 +372,6 @@ internal sealed class WordQueries(NpgsqlDataSource dataSource, TimeProvider time
             }
             cmd.CommandText = sql.ToString();
             return cmd;
-        }
-    }
-
-    /// <summary>Sorted days as runs of consecutive days.</summary>
-    private static IEnumerable<(DateOnly First, DateOnly Last)> Runs(List<DateOnly> days)
-    {
-        for (var i = 0; i < days.Count;)
-        {
-            var j = i;
-            while (j + 1 < days.Count && days[j + 1] == days[j].AddDays(1))
-            {
-                j++;
-            }
-            yield return (days[i], days[j]);
-            i = j + 1;
         }
     }
 

@@ -12,7 +12,7 @@ using Npgsql.EntityFrameworkCore.PostgreSQL.Metadata;
 namespace ChatStats.Migrations.Migrations
 {
     [DbContext(typeof(ChatStatsDbContext))]
-    [Migration("20261202091339_MemberWordDays")]
+    [Migration("20261202092530_MemberWordDays")]
     partial class MemberWordDays
     {
         /// <inheritdoc />
@@ -737,6 +737,9 @@ namespace ChatStats.Migrations.Migrations
                         .HasDatabaseName("ix_messages_sent_at");
 
                     NpgsqlIndexBuilderExtensions.HasMethod(b.HasIndex("SentAt"), "brin");
+
+                    b.HasIndex("ChatId", "SenderUserId", "SentAt")
+                        .HasDatabaseName("ix_messages_chat_id_sender_user_id_sent_at");
 
                     b.ToTable("messages", (string)null);
                 });
