@@ -43,7 +43,7 @@ internal static class StatsLoadRun
             $"word rollup: {folded:N0} texts folded in {foldSeconds:F0} s ({folded / foldSeconds:N0} texts/s), {packedDays} days packed in {folding.Elapsed.TotalSeconds - foldSeconds:F0} s: what the migration's backfill costs"));
         // The backfill wrote every day's words as rows and packed them away: give the space back, as the steady state
         // (today's rows, late changes) would look.
-        foreach (var vacuum in new[] { "VACUUM FULL ANALYZE chat_word_daily", "VACUUM ANALYZE chat_words, chat_word_days, chat_member_word_days" })
+        foreach (var vacuum in new[] { "VACUUM FULL ANALYZE chat_word_daily", "VACUUM ANALYZE chat_words, chat_word_days, chat_member_word_days, chat_member_words" })
         {
             await using var analyze = dataSource.CreateCommand(vacuum);
             analyze.CommandTimeout = 0;
@@ -51,7 +51,7 @@ internal static class StatsLoadRun
         }
         await using (var sizes = dataSource.CreateCommand("""
             SELECT c.relname, c.reltuples::bigint, pg_total_relation_size(c.oid)
-            FROM pg_class c WHERE c.relname IN ('messages', 'chat_user_hourly', 'chat_word_daily', 'chat_words', 'chat_word_days', 'chat_member_word_days') ORDER BY 1
+            FROM pg_class c WHERE c.relname IN ('messages', 'chat_user_hourly', 'chat_word_daily', 'chat_words', 'chat_word_days', 'chat_member_word_days', 'chat_member_words') ORDER BY 1
             """))
         await using (var reader = await sizes.ExecuteReaderAsync())
         {

@@ -134,6 +134,9 @@ public static class RollupInvariant
                 """, r => ((r.GetInt64(0), r.GetInt64(1), r.GetFieldValue<DateOnly>(2), r.GetString(3)), r.GetInt64(4))));
             Compare($"{stage}: chat_member_word_days", busy, await ReadAsync(db, $"SELECT chat_id, user_id, day, texts::bigint, uses::bigint FROM chat_member_word_days WHERE true{filter}",
                 r => ((r.GetInt64(0), r.GetInt64(1), r.GetFieldValue<DateOnly>(2)), (r.GetInt64(3), r.GetInt64(4)))));
+            var memberTotals = memberDaily.GroupBy(p => (p.Key.Chat, p.Key.User, p.Key.Word)).ToDictionary(g => g.Key, g => g.Sum(p => p.Value));
+            Compare($"{stage}: chat_member_words", memberTotals, await ReadAsync(db, $"SELECT chat_id, user_id, word, uses::bigint FROM chat_member_words WHERE true{filter}",
+                r => ((r.GetInt64(0), r.GetInt64(1), r.GetString(2)), r.GetInt64(3))));
         }
     }
 

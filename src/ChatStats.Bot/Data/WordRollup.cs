@@ -117,7 +117,8 @@ internal static class WordRollup
     /// when there are words past it. Every member-day would cost more than the messages themselves (a row for one or
     /// two texts); the busy ones hold what is slow to count from the texts, and readers count the other days from the
     /// texts, found through the index on (chat, sender, time). The packer rewrites a day's rows whenever it packs the day. Every day packed
-    /// before these existed is marked for packing again, so the packer fills them in.
+    /// before these existed is marked for packing again, so the packer fills them in. <c>chat_member_words</c> holds
+    /// each member's totals over their packed days, for their all-time top.
     /// </summary>
     public const string CreateMemberDays = """
         CREATE TABLE chat_member_word_days (
@@ -126,6 +127,9 @@ internal static class WordRollup
           words text[] COLLATE "C", counts integer[],
           CONSTRAINT pk_chat_member_word_days PRIMARY KEY (chat_id, user_id, day));
         ALTER TABLE chat_member_word_days ALTER COLUMN words SET COMPRESSION lz4, ALTER COLUMN counts SET COMPRESSION lz4;
+        CREATE TABLE chat_member_words (
+          chat_id bigint NOT NULL, user_id bigint NOT NULL, word text COLLATE "C" NOT NULL, uses integer NOT NULL,
+          CONSTRAINT pk_chat_member_words PRIMARY KEY (chat_id, user_id, word)) WITH (fillfactor = 80);
         UPDATE chat_word_days SET dirty = true WHERE NOT dirty;
         """;
 
@@ -135,7 +139,7 @@ internal static class WordRollup
     /// </summary>
     public const int MemberDayMinTexts = 32;
 
-    public const string DropMemberDays = "DROP TABLE IF EXISTS chat_member_word_days;";
+    public const string DropMemberDays = "DROP TABLE IF EXISTS chat_member_word_days, chat_member_words;";
 
     /// <summary>Folds pending rows until none are left that another folder has not taken; returns the texts counted.</summary>
     public static async Task<long> FoldAsync(NpgsqlDataSource dataSource, CancellationToken ct)
@@ -258,7 +262,6 @@ internal static class WordRollup
             update.Parameters.Add(Values(sorted.Select(p => p.Value)));
             update.Parameters.Add(new NpgsqlParameter<int> { TypedValue = HeadLength });
             write.BatchCommands.Add(update);
-            write.BatchCommands.Add(DayCommand("DELETE FROM chat_member_word_days WHERE chat_id = $1 AND day = $2", chat, day));
             await write.ExecuteNonQueryAsync(ct);
             await PackMembersAsync(connection, tx, chat, day, ct);
         }
@@ -301,6 +304,56 @@ internal static class WordRollup
             }
         }
         var busy = members.Where(m => m.Value.Texts >= MemberDayMinTexts).ToList();
+        // The day's rows go, and their words out of the members' totals; the new rows' words go in.
+        var totals = new Dictionary<(long User, string Word), int>();
+        await using (var old = new NpgsqlCommand("""
+            DELETE FROM chat_member_word_days WHERE chat_id = $1 AND day = $2
+            RETURNING user_id, coalesce(words, head_words), coalesce(counts, head_counts)
+            """, connection, tx))
+        {
+            old.Parameters.Add(new NpgsqlParameter<long> { TypedValue = chat });
+            old.Parameters.Add(new NpgsqlParameter<DateOnly> { TypedValue = day });
+            await using var reader = await old.ExecuteReaderAsync(ct);
+            while (await reader.ReadAsync(ct))
+            {
+                var (user, words, counts) = (reader.GetInt64(0), reader.GetFieldValue<string[]>(1), reader.GetFieldValue<int[]>(2));
+                for (var i = 0; i < words.Length; i++)
+                {
+                    CollectionsMarshal.GetValueRefOrAddDefault(totals, (user, words[i]), out _) -= counts[i];
+                }
+            }
+        }
+        foreach (var (user, (_, _, words)) in busy)
+        {
+            foreach (var (word, n) in words)
+            {
+                CollectionsMarshal.GetValueRefOrAddDefault(totals, (user, word), out _) += n;
+            }
+        }
+        var changed = totals.Where(p => p.Value != 0).OrderBy(p => p.Key.User).ThenBy(p => p.Key.Word, StringComparer.Ordinal).ToList();
+        if (changed.Count > 0)
+        {
+            await using var upsert = new NpgsqlBatch(connection, tx);
+            var add = new NpgsqlBatchCommand("""
+                INSERT INTO chat_member_words AS t (chat_id, user_id, word, uses)
+                SELECT $1, k.user_id, k.word, k.uses FROM unnest($2::bigint[], $3::text[], $4::int[]) AS k(user_id, word, uses)
+                ON CONFLICT (chat_id, user_id, word) DO UPDATE SET uses = t.uses + excluded.uses
+                """);
+            add.Parameters.Add(new NpgsqlParameter<long> { TypedValue = chat });
+            add.Parameters.Add(Values(changed.Select(p => p.Key.User)));
+            add.Parameters.Add(Values(changed.Select(p => p.Key.Word)));
+            add.Parameters.Add(Values(changed.Select(p => p.Value)));
+            upsert.BatchCommands.Add(add);
+            var gone = new NpgsqlBatchCommand("""
+                DELETE FROM chat_member_words t USING unnest($2::bigint[], $3::text[]) AS k(user_id, word)
+                WHERE t.chat_id = $1 AND t.user_id = k.user_id AND t.word = k.word AND t.uses = 0
+                """);
+            gone.Parameters.Add(new NpgsqlParameter<long> { TypedValue = chat });
+            gone.Parameters.Add(Values(changed.Where(p => p.Value < 0).Select(p => p.Key.User)));
+            gone.Parameters.Add(Values(changed.Where(p => p.Value < 0).Select(p => p.Key.Word)));
+            upsert.BatchCommands.Add(gone);
+            await upsert.ExecuteNonQueryAsync(ct);
+        }
         if (busy.Count == 0)
         {
             return;

@@ -193,7 +193,30 @@ internal sealed class WordQueries(NpgsqlDataSource dataSource, TimeProvider time
             await reader.ReadAsync(ct);
             (packedTexts, packedUses) = (reader.GetInt64(0), reader.GetInt64(1));
         }
-        await AddPackedAsync(connection, tx, rows, exact, top, ct);
+        if (whole is { First: var first, Last: var last } && first == DateOnly.MinValue && last == DateOnly.MaxValue)
+        {
+            // All time: the member's totals over their packed days, less the rows of days not packed as they stand
+            // (counted from the texts above) — every word, so the top is exact.
+            await using var totals = new NpgsqlCommand("""
+                SELECT word, uses::bigint FROM chat_member_words WHERE chat_id = $1 AND user_id = $2
+                UNION ALL
+                SELECT u.word, -u.uses::bigint FROM chat_member_word_days d,
+                       unnest(coalesce(d.words, d.head_words), coalesce(d.counts, d.head_counts)) AS u(word, uses)
+                WHERE d.chat_id = $1 AND d.user_id = $2 AND d.day <> ALL ($3)
+                """, connection, tx);
+            totals.Parameters.Add(new NpgsqlParameter<long> { TypedValue = chatId });
+            totals.Parameters.Add(new NpgsqlParameter<long> { TypedValue = member });
+            totals.Parameters.Add(new NpgsqlParameter<DateOnly[]> { TypedValue = [.. packed] });
+            await using var reader = await totals.ExecuteReaderAsync(ct);
+            while (await reader.ReadAsync(ct))
+            {
+                CollectionsMarshal.GetValueRefOrAddDefault(exact, reader.GetString(0), out _) += reader.GetInt64(1);
+            }
+        }
+        else
+        {
+            await AddPackedAsync(connection, tx, rows, exact, top, ct);
+        }
         return (packedTexts, packedUses);
 
         static DateTimeOffset Max(DateTimeOffset a, DateTimeOffset b) => a > b ? a : b;

@@ -78,9 +78,11 @@ public sealed class WordRollupTests(PostgresDatabase db) : IClassFixture<Postgre
         await privacy.SetOptOutAsync(chat.Id, members[2].Id, optedOut: true, CancellationToken.None);
 
         var queries = new WordQueries(db.DataSource, time);
-        foreach (var stage in new[] { "pending", "folded", "packed" })
+        // Then, with everything packed, a few of Ann's older messages edited: those days pending, then folded, while
+        // her other days stay packed.
+        foreach (var stage in new[] { "pending", "folded", "packed", "edited", "edited and folded" })
         {
-            if (stage == "folded")
+            if (stage is "folded" or "edited and folded")
             {
                 await WordRollup.FoldAsync(db.DataSource, CancellationToken.None);
             }
@@ -88,6 +90,13 @@ public sealed class WordRollupTests(PostgresDatabase db) : IClassFixture<Postgre
             {
                 await WordRollup.PackAsync(db.DataSource, DateOnly.FromDateTime(Now.UtcDateTime), CancellationToken.None);
                 Assert.Equal(0, await db.ScalarAsync<long>("SELECT count(*) FROM chat_word_daily WHERE chat_id = $1 AND day < $2", chat.Id, DateOnly.FromDateTime(Now.UtcDateTime)));
+                Assert.True(await db.ScalarAsync<long>("SELECT count(*) FROM chat_member_word_days WHERE chat_id = $1 AND user_id = $2", chat.Id, members[0].Id) >= 3,
+                    "Ann's busy days are packed for her");
+            }
+            else if (stage == "edited")
+            {
+                var old = sent.Where(m => m.From == members[0] && m.Date < (Now - TimeSpan.FromDays(2)).ToUnixTimeSeconds()).Take(3);
+                await WriteAsync(old.Select(m => UpdateFactory.Edited(chat, m.Id, m.From, m.Date, Now.ToUnixTimeSeconds(), "pizza pizza pizza pizza pizza pizza pizza")));
             }
             foreach (var zoneId in Zones)
             {
