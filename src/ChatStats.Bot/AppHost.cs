@@ -64,6 +64,8 @@ internal static class AppHost
         builder.Services.AddValidatedOptions<WebOptions>(WebOptions.Section);
         builder.Services.AddValidatedOptions<LimitsOptions>(LimitsOptions.Section);
         builder.Services.AddSingleton<ChatTiers>();
+        builder.Services.AddValidatedOptions<Summaries.AiOptions>(Summaries.AiOptions.Section);
+        Summaries.AiClient.Register(builder.Services);
         builder.AddJobs(workers: false);
         if (telegram)
         {

@@ -8,7 +8,7 @@ namespace ChatStats.Migrations.Tests;
 public sealed class MigrationTests
 {
     private static readonly string[] Tables =
-        ["chat_daily_usage", "chat_hourly", "chat_member_prefs", "chat_member_word_days", "chat_member_words", "chat_title_history", "chat_user_hourly", "chat_user_totals", "chat_user_totals_pending", "chat_word_daily", "chat_word_days", "chat_words", "chat_words_pending", "chats", "data_protection_keys", "dead_letters", "forgotten_members", "handled_updates",
+        ["chat_daily_usage", "chat_hourly", "chat_member_prefs", "chat_member_word_days", "chat_member_words", "chat_summary_state", "chat_title_history", "chat_user_hourly", "chat_user_totals", "chat_user_totals_pending", "chat_word_daily", "chat_word_days", "chat_words", "chat_words_pending", "chats", "data_protection_keys", "dead_letters", "forgotten_members", "handled_updates",
          "instances", "messages", "report_requests", "service_events", "update_inbox", "user_name_history", "users"];
 
     [Fact]

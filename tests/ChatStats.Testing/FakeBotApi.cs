@@ -59,6 +59,7 @@ public sealed class FakeBotApi : IAsyncDisposable
     private readonly List<byte[]> _updates = [];
     private int _head;
     private readonly ConcurrentQueue<SentMessage> _sent = new();
+    private readonly ConcurrentQueue<(long, string)> _chatActions = new();
     private readonly ConcurrentDictionary<long, DateTimeOffset> _chatWaitUntil = new();
     private readonly ConcurrentDictionary<long, DateTimeOffset> _lastSendPerChat = new();
     private readonly List<(string Method, int Code, string Description, int? RetryAfter, long? MigrateTo)> _failures = [];
@@ -102,6 +103,9 @@ public sealed class FakeBotApi : IAsyncDisposable
     private int _tooMany;
 
     public IReadOnlyCollection<SentMessage> Sent => _sent.ToArray();
+
+    /// <summary>Every sendChatAction: the chat and the action ("typing").</summary>
+    public IReadOnlyCollection<(long ChatId, string Action)> ChatActions => _chatActions.ToArray();
 
     /// <summary>Sends that arrived while the chat was told to wait (retry_after): must stay zero.</summary>
     public int SendsInsideRetryWindow { get; private set; }
@@ -300,6 +304,10 @@ public sealed class FakeBotApi : IAsyncDisposable
                 await OkAsync(context, new JsonObject { ["id"] = BotId, ["is_bot"] = true, ["first_name"] = "ChatStats", ["username"] = BotUsername, ["can_join_groups"] = true });
                 break;
             case "setMyCommands" or "sendChatAction":
+                if (method == "sendChatAction")
+                {
+                    _chatActions.Enqueue((Long(args, "chat_id") ?? 0, args.GetValueOrDefault("action") ?? ""));
+                }
                 await OkAsync(context, JsonValue.Create(true));
                 break;
             case "setWebhook":

@@ -32,6 +32,10 @@ namespace ChatStats.Migrations.Migrations
                         .HasColumnType("date")
                         .HasColumnName("day");
 
+                    b.Property<int>("AiTokens")
+                        .HasColumnType("integer")
+                        .HasColumnName("ai_tokens");
+
                     b.Property<int>("Used")
                         .HasColumnType("integer")
                         .HasColumnName("used");
@@ -227,6 +231,22 @@ namespace ChatStats.Migrations.Migrations
                         .HasName("pk_chat_member_prefs");
 
                     b.ToTable("chat_member_prefs", (string)null);
+                });
+
+            modelBuilder.Entity("ChatStats.Bot.Data.ChatSummaryState", b =>
+                {
+                    b.Property<long>("ChatId")
+                        .HasColumnType("bigint")
+                        .HasColumnName("chat_id");
+
+                    b.Property<DateTimeOffset>("LastSummaryTo")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("last_summary_to");
+
+                    b.HasKey("ChatId")
+                        .HasName("pk_chat_summary_state");
+
+                    b.ToTable("chat_summary_state", (string)null);
                 });
 
             modelBuilder.Entity("ChatStats.Bot.Data.ChatTitleChange", b =>

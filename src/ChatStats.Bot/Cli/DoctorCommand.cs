@@ -44,7 +44,8 @@ internal static class DoctorCommand
         using var host = AppHost.BuildTool([], telegram: true);
         var settingsOk = true;
         foreach (var failure in Validate<TelegramOptions>(host).Concat(Validate<DatabaseOptions>(host)).Concat(Validate<IngestOptions>(host))
-                     .Concat(Validate<WebOptions>(host)).Concat(Validate<PrivacyOptions>(host)).Concat(Validate<Throttling.LimitsOptions>(host)).Concat(Validate<Jobs.JobsOptions>(host)))
+                     .Concat(Validate<WebOptions>(host)).Concat(Validate<PrivacyOptions>(host)).Concat(Validate<Throttling.LimitsOptions>(host)).Concat(Validate<Jobs.JobsOptions>(host))
+                     .Concat(Validate<Summaries.AiOptions>(host)))
         {
             Line(false, "settings", failure);
             settingsOk = false;
@@ -115,6 +116,8 @@ internal static class DoctorCommand
             Line(false, "token", $"could not reach {url}: {ex.Message}. Check the network or TELEGRAM_API_BASE_URL.");
         }
 
+        await CheckAiAsync(host, Line, ct);
+
         try
         {
             var limits = host.Services.GetRequiredService<IOptions<Throttling.LimitsOptions>>().Value;
@@ -148,6 +151,55 @@ internal static class DoctorCommand
 
         output.WriteLine(failures == 0 ? "All required checks passed." : $"{failures} check(s) failed.");
         return failures == 0 ? 0 : 1;
+    }
+
+    /// <summary>
+    /// The model behind /summary: a request of a few tokens, and what to change when it fails. A key or a model the
+    /// provider does not know is a failure; an outage or a rate limit only a warning (/summary answers offline meanwhile).
+    /// </summary>
+    private static async Task CheckAiAsync(IHost host, Action<bool, string, string, bool> line, CancellationToken ct)
+    {
+        Summaries.AiOptions o;
+        try
+        {
+            o = host.Services.GetRequiredService<IOptions<Summaries.AiOptions>>().Value;
+        }
+        catch (OptionsValidationException)
+        {
+            line(false, "ai", "not checked: fix Ai settings first", false);
+            return;
+        }
+        if (!o.Configured)
+        {
+            line(true, "ai", "no model configured (Ai:Endpoint, OPENAI_BASE_URL): /summary answers with the summary computed here", false);
+            return;
+        }
+        var chat = host.Services.GetRequiredService<Summaries.AiClient>().Chat!;
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        timeout.CancelAfter(TimeSpan.FromSeconds(Math.Min(60, o.TotalTimeoutSeconds)));
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        try
+        {
+            await chat.GetResponseAsync([new Microsoft.Extensions.AI.ChatMessage(Microsoft.Extensions.AI.ChatRole.User, "Reply with the word OK.")],
+                new Microsoft.Extensions.AI.ChatOptions { MaxOutputTokens = 5 }, timeout.Token);
+            line(true, "ai", $"{o.Model} at {o.Endpoint} answered in {System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds:N0} ms", false);
+        }
+        catch (Exception ex) when (!ct.IsCancellationRequested && (timeout.IsCancellationRequested || Summaries.AiSummarizer.Classify(ex) is not null))
+        {
+            var problem = Summaries.AiSummarizer.Classify(ex);
+            var reason = problem?.Reason ?? "timeout";
+            var (fatal, hint) = reason switch
+            {
+                "http_401" or "http_403" => (true, "check Ai:ApiKey (OPENAI_API_KEY)"),
+                "http_404" => (true, "check that Ai:Endpoint is the API's base (often ending in /v1) and that Ai:Model (OPENAI_MODEL) names a model it serves"),
+                "http_400" => (true, "the provider refused the request: check Ai:Model (OPENAI_MODEL)"),
+                "unreachable" => (false, "is the server running, and is Ai:Endpoint (OPENAI_BASE_URL) right?"),
+                "rate_limited" => (false, "the key's rate limit or quota is reached"),
+                "timeout" => (false, "the model did not answer in time: a local model may still be loading"),
+                _ => (false, "/summary answers offline while this lasts"),
+            };
+            line(false, "ai", $"{o.Model} at {o.Endpoint}: {problem?.Message ?? "no answer in time"}; {hint}", !fatal);
+        }
     }
 
     /// <summary>

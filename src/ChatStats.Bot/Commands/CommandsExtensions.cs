@@ -1,4 +1,5 @@
 using ChatStats.Bot.Stats;
+using ChatStats.Bot.Summaries;
 
 namespace ChatStats.Bot.Commands;
 
@@ -31,6 +32,7 @@ internal static class CommandsExtensions
         builder.Services.AddScoped<IBotCommand, InactiveCommand>();
         builder.Services.AddScoped<IBotCommand, TitlesCommand>();
         builder.Services.AddScoped<IBotCommand, ReportCommand>();
+        builder.Services.AddScoped<IBotCommand, Summaries.SummaryCommand>();
         builder.Services.AddScoped<IBotCommand, OptOutCommand>();
         builder.Services.AddScoped<IBotCommand, OptInCommand>();
         builder.Services.AddScoped<IBotCommand, ForgetMeCommand>();
@@ -39,6 +41,7 @@ internal static class CommandsExtensions
         builder.Services.AddScoped<MembershipHandler>();
         builder.Services.AddScoped<IUpdateHandler, UpdateRouter>();
         builder.Services.AddSingleton<IQuestionKeys, QuestionKeys>();
+        builder.AddSummaries();
         return builder;
     }
 }

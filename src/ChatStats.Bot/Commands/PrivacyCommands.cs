@@ -64,10 +64,12 @@ internal sealed class ForgetMeCommand(Privacy privacy, Replies replies) : IBotCo
 
 /// <summary>
 /// /settings: shows the chat's settings to anyone; changes them for admins (Telegram says who they are):
-/// <c>tz</c>, <c>lang</c>, <c>retention</c>, <c>store_text</c> and <c>command NAME enabled|admin|disabled</c>.
+/// <c>tz</c>, <c>lang</c>, <c>retention</c>, <c>store_text</c>, <c>summary on|off</c> (the /summary command's rule) and
+/// <c>command NAME enabled|admin|disabled</c>.
 /// </summary>
 internal sealed class SettingsCommand(
-    StatsQueries queries, Privacy privacy, ChatAdmins admins, NpgsqlDataSource dataSource, Replies replies, IServiceProvider services, Reports.DigestSchedules digests) : IBotCommand
+    StatsQueries queries, Privacy privacy, ChatAdmins admins, NpgsqlDataSource dataSource, Replies replies, IServiceProvider services, Reports.DigestSchedules digests,
+    Microsoft.Extensions.Options.IOptions<Summaries.AiOptions> ai) : IBotCommand
 {
     /// <summary>Commands that stay open to everyone: they are how people control their own data.</summary>
     public static readonly string[] Locked = ["optout", "optin", "forgetme", "settings", "help", "start"];
@@ -172,6 +174,14 @@ internal sealed class SettingsCommand(
                     await privacy.DropTextAsync(chat.Id, ct);
                 }
                 return context.T("SettingsSaved", "store_text", context.T(on ? "On" : "Off"));
+            case "summary" when words.Length == 2:
+                // The /summary command's own rule: off disables it, on opens it to everyone again.
+                if (Switch(value) is not { } summaries)
+                {
+                    return context.T("SettingsBadSwitch", Html.Escape(value));
+                }
+                await SetPolicyAsync(chat, "summary", summaries ? "enabled" : "disabled", ct);
+                return context.T("SettingsSaved", "summary", context.T(summaries ? "On" : "Off"));
             case "command" when words.Length == 3:
                 var name = words[1].TrimStart('/').ToLowerInvariant();
                 var policy = words[2].ToLowerInvariant();
@@ -190,24 +200,30 @@ internal sealed class SettingsCommand(
                 {
                     return context.T("SettingsBadPolicy", Html.Escape(words[2]));
                 }
-                var settings = JsonNode.Parse(string.IsNullOrWhiteSpace(chat.Settings) ? "{}" : chat.Settings) as JsonObject ?? [];
-                if (settings["commands"] is not JsonObject commands)
-                {
-                    settings["commands"] = commands = [];
-                }
-                if (policy == "enabled")
-                {
-                    commands.Remove(name);
-                }
-                else
-                {
-                    commands[name] = policy;
-                }
-                await SetAsync("settings", chat.Id, settings.ToJsonString(), ct);
+                await SetPolicyAsync(chat, name, policy, ct);
                 return context.T("SettingsSaved", "/" + name, policy);
             default:
                 return $"{context.T("SettingsUnknown", Html.Escape(string.Join(' ', words)))}\n{context.T("SettingsHelp")}";
         }
+    }
+
+    /// <summary>A command's rule in the chat's settings: <c>{"commands": {"stats": "admin"}}</c>; enabled is the default and not stored.</summary>
+    private async Task SetPolicyAsync(ChatInfo chat, string name, string policy, CancellationToken ct)
+    {
+        var settings = JsonNode.Parse(string.IsNullOrWhiteSpace(chat.Settings) ? "{}" : chat.Settings) as JsonObject ?? [];
+        if (settings["commands"] is not JsonObject commands)
+        {
+            settings["commands"] = commands = [];
+        }
+        if (policy == "enabled")
+        {
+            commands.Remove(name);
+        }
+        else
+        {
+            commands[name] = policy;
+        }
+        await SetAsync("settings", chat.Id, settings.ToJsonString(), ct);
     }
 
     private static bool? Switch(string value) => value.ToLowerInvariant() switch
@@ -217,7 +233,7 @@ internal sealed class SettingsCommand(
         _ => null,
     };
 
-    internal static string Show(ChatInfo chat, CommandContext context)
+    internal string Show(ChatInfo chat, CommandContext context)
     {
         var text = new StringBuilder();
         text.Append("<b>").Append(context.T("SettingsTitle")).Append("</b>\n");
@@ -228,6 +244,9 @@ internal sealed class SettingsCommand(
         var digest = JsonNode.Parse(string.IsNullOrWhiteSpace(chat.Settings) ? "{}" : chat.Settings)?["digest"]?.GetValue<string>();
         text.Append(context.T("SettingsDigest", digest is null ? context.T("Off") : $"{digest} ({Html.Escape(chat.Zone.Id)})")).Append('\n');
         var rules = JsonNode.Parse(string.IsNullOrWhiteSpace(chat.Settings) ? "{}" : chat.Settings)?["commands"] as JsonObject;
+        var summary = CommandGuard.CommandPolicy(chat.Settings, "summary") == "disabled" ? context.T("Off")
+            : ai.Value.Configured ? context.T("SettingsSummaryAi", Html.Escape(ai.Value.Model)) : context.T("SettingsSummaryOffline");
+        text.Append(context.T("SettingsSummary", summary)).Append('\n');
         var list = rules is null || rules.Count == 0 ? context.T("SettingsNone") : string.Join(", ", rules.Select(r => $"/{r.Key} {r.Value}"));
         text.Append(context.T("SettingsCommands", Html.Escape(list))).Append("\n\n");
         text.Append(context.T("SettingsHelp"));

@@ -367,6 +367,9 @@ internal sealed class ChatDailyUsage
     public long ChatId { get; set; }
     public DateOnly Day { get; set; }
     public int Used { get; set; }
+
+    /// <summary>Tokens the chat's AI summaries spent this day (sent and received), against <c>Ai:MaxTokensPerChatPerDay</c>.</summary>
+    public int AiTokens { get; set; }
 }
 
 internal sealed class ChatDailyUsageConfiguration : IEntityTypeConfiguration<ChatDailyUsage>
@@ -375,6 +378,23 @@ internal sealed class ChatDailyUsageConfiguration : IEntityTypeConfiguration<Cha
     {
         b.ToTable("chat_daily_usage");
         b.HasKey(x => new { x.ChatId, x.Day });
+    }
+}
+
+/// <summary>Where a chat's last /summary ended: the next one without a period starts there (at most a day back).</summary>
+internal sealed class ChatSummaryState
+{
+    public long ChatId { get; set; }
+    public DateTimeOffset LastSummaryTo { get; set; }
+}
+
+internal sealed class ChatSummaryStateConfiguration : IEntityTypeConfiguration<ChatSummaryState>
+{
+    public void Configure(EntityTypeBuilder<ChatSummaryState> b)
+    {
+        b.ToTable("chat_summary_state");
+        b.HasKey(x => x.ChatId);
+        b.Property(x => x.ChatId).ValueGeneratedNever();
     }
 }
 

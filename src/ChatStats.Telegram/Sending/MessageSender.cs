@@ -113,6 +113,27 @@ public sealed class MessageSender(ITelegramBotClient client, MessageSenderOption
         return sent;
     }
 
+    /// <summary>
+    /// Shows "typing…" in a chat for about five seconds, while a slow answer is being prepared. Best effort: a chat
+    /// held by a flood wait is left alone, and a failure is only logged. Telegram does not count chat actions against
+    /// a chat's message limits, so they take no permit.
+    /// </summary>
+    public async Task ShowTypingAsync(long chatId, int? messageThreadId, CancellationToken ct)
+    {
+        if (_penalties.TryGetValue(chatId, out var penalty) && Remaining(penalty.HeldUntil) > TimeSpan.Zero)
+        {
+            return;
+        }
+        try
+        {
+            await client.SendChatAction(chatId, ChatAction.Typing, messageThreadId, cancellationToken: ct).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is RequestException or HttpRequestException && !ct.IsCancellationRequested)
+        {
+            logger.LogDebug("Could not show typing in chat {ChatId}: {Error}", chatId, ex.Message);
+        }
+    }
+
     /// <summary>Sends a photo with an HTML caption; null when it was a reply that went stale while waiting.</summary>
     public Task<Message?> SendPhotoAsync(long chatId, InputFile photo, string? caption, int? messageThreadId, CancellationToken ct, SendPriority priority = SendPriority.Reply) =>
         SendWithRetriesAsync("sendPhoto", chatId, priority, time.GetTimestamp(),

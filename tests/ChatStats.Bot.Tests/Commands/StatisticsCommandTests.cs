@@ -334,7 +334,7 @@ public sealed class StatisticsCommandTests : IAsyncLifetime
         var topForAnn = (await AskAsync(Ann, "/top")).Text;
         var lang = (await AskAsync(Admin, "/settings lang ru")).Text;
 
-        Assert.StartsWith("Settings of this chat\nTime zone (tz): UTC\nLanguage (lang): each person's own\nKeep messages (retention): forever\nStore text (store_text): on\nDaily digest (digest): off\nCommand rules: none", shown);
+        Assert.StartsWith("Settings of this chat\nTime zone (tz): UTC\nLanguage (lang): each person's own\nKeep messages (retention): forever\nStore text (store_text): on\nDaily digest (digest): off\nSummaries (/summary): computed here (no AI model configured)\nCommand rules: none", shown);
         Assert.Equal("Only the chat's admins can change settings.", refused);
         Assert.StartsWith("'Mars/Olympus' is not a time zone I know.", badZone);
         Assert.Equal("Saved: tz is now Asia/Kolkata.", zone);
