@@ -322,8 +322,32 @@ public sealed class CliTests : IAsyncLifetime
         Assert.Matches(@"ok   migrations   \d+ applied, none pending", result.Output);
         Assert.Contains($"ok   token        @{FakeBotApi.BotUsername}", result.Output);
         Assert.Contains("ok   charts       PNG charts drawn in process (SkiaSharp)", result.Output);
+        Assert.Contains("ok   ai           no model configured (Ai:Endpoint, OPENAI_BASE_URL): /summary answers with the summary computed here", result.Output);
         // No worker runs here: doctor says so, as a warning (the bot alone still answers everything but reports).
         Assert.Matches(@"warn workers\s+.*reports", result.Output);
+    }
+
+    [Fact]
+    public async Task DoctorAsksTheModelAndSaysWhatToFix()
+    {
+        await using var ai = await FakeOpenAi.StartAsync();
+        ai.RequiredKey = "sk-right";
+        Dictionary<string, string> With(string key) => new(Env())
+        {
+            ["OPENAI_BASE_URL"] = ai.BaseUrl,
+            ["OPENAI_API_KEY"] = key,
+            ["OPENAI_MODEL"] = FakeOpenAi.Model,
+        };
+
+        var good = await ChatStatsProcess.RunAsync(With("sk-right"), "doctor");
+        var badKey = await ChatStatsProcess.RunAsync(With("sk-wrong"), "doctor");
+
+        Assert.True(good.ExitCode == 0, good.Output + good.Error);
+        Assert.Matches($@"ok   ai\s+{FakeOpenAi.Model} at {ai.BaseUrl} answered in \d+ ms", good.Output);
+        Assert.Equal(1, badKey.ExitCode);
+        Assert.Contains($"FAIL ai           {FakeOpenAi.Model} at {ai.BaseUrl}: the provider refused the API key (HTTP 401); check Ai:ApiKey (OPENAI_API_KEY)", badKey.Output);
+        Assert.Equal(2, ai.Requests.Count);
+        Assert.DoesNotContain("sk-wrong", badKey.Output);
     }
 
     [Fact]
