@@ -1,3 +1,5 @@
+using ChatStats.Bot.Summaries;
+using Microsoft.Extensions.DependencyInjection;
 using System.Diagnostics;
 using System.Globalization;
 using System.Text;
@@ -80,8 +82,27 @@ internal static class StatsLoadRun
             new ParsedCommand("stats", "all"), En);
 
         var renderer = new ChartRenderer(new Microsoft.Extensions.Configuration.ConfigurationBuilder().Build(), Microsoft.Extensions.Logging.Abstractions.NullLogger<ChartRenderer>.Instance);
+        // /summary: the offline summary as the bot computes it, and the model's path against a fake model that answers
+        // at once — what ChatStats adds to whatever the provider takes.
+        await using var fakeModel = await FakeOpenAi.StartAsync();
+        var summaryServices = SummaryServices(dataSource, fakeModel.BaseUrl);
+        var source = summaryServices.GetRequiredService<SummarySource>();
+        var summarizer = summaryServices.GetRequiredService<AiSummarizer>();
+        var day = Period.TryParse("1d", TimeZoneInfo.Utc, now, out _)!;
         var cases = new (string Name, Func<Task<int>> Run)[]
         {
+            ("/summary 30d computed here: texts read, digest, message", async () =>
+            {
+                var lines = await source.ReadAsync(ChatId, month, CancellationToken.None);
+                var digest = await source.DigestAsync(ChatId, month, lines, CancellationToken.None);
+                return SummaryText.Offline(digest, context).Length;
+            }),
+            ("/summary 1d by a model answering at once: texts read, parts, requests", async () =>
+            {
+                var lines = await source.ReadAsync(ChatId, day, CancellationToken.None);
+                var summary = await summarizer.SummarizeAsync(new SummaryRequest(ChatId, "Big chat", TimeZoneInfo.Utc, day, "1d", "English", 350), lines, long.MaxValue, CancellationToken.None);
+                return SummaryText.FromModel(summary.Text).Length + summary.Parts;
+            }),
             ("/stats all", async () =>
             {
                 var o = await queries.OverviewAsync(ChatId, all, CancellationToken.None);
@@ -211,6 +232,24 @@ internal static class StatsLoadRun
     }
 
     private static double Percentile(List<double> sorted, double p) => sorted[Math.Min(sorted.Count - 1, (int)Math.Ceiling(p * sorted.Count) - 1)];
+
+    /// <summary>What /summary needs, wired as the bot wires it, with the model at <paramref name="endpoint"/> and no token cap.</summary>
+    private static ServiceProvider SummaryServices(NpgsqlDataSource dataSource, string endpoint)
+    {
+        var services = new ServiceCollection();
+        services.AddLogging();
+        services.AddSingleton(dataSource);
+        services.AddSingleton(TimeProvider.System);
+        services.AddSingleton(Microsoft.Extensions.Options.Options.Create(new AiOptions { Endpoint = endpoint, ApiKey = "bench", Model = FakeOpenAi.Model, MaxTokensPerChatPerDay = 0 }));
+        services.AddSingleton(Microsoft.Extensions.Options.Options.Create(new ChatStats.Bot.Throttling.LimitsOptions()));
+        AiClient.Register(services);
+        services.AddSingleton<ChatStats.Bot.Throttling.DailyQuota>();
+        services.AddSingleton<AiBudget>();
+        services.AddSingleton<AiSummarizer>();
+        services.AddSingleton(sp => new WordQueries(dataSource, TimeProvider.System));
+        services.AddSingleton<SummarySource>();
+        return services.BuildServiceProvider();
+    }
 
     /// <summary>The top words of a period counted from the texts, as /words did before the word rollup.</summary>
     private static async Task<int> CountTextsAsync(NpgsqlDataSource dataSource, Period period, long? member)
