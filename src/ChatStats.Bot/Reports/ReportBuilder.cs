@@ -9,10 +9,11 @@ namespace ChatStats.Bot.Reports;
 
 /// <summary>
 /// The report of a chat for a period as one HTML document: overview, leaderboards, daily history, hour × weekday
-/// heatmap, kinds, top words and reply pairs, with the same SVG charts the chat commands send. Printed to PDF by
+/// heatmap, kinds, top words and reply pairs, with the same SVG charts the chat commands send, and a summary of what
+/// was said when an AI model is configured (<see cref="Summaries.ReportSummaries"/>). Printed to PDF by
 /// <see cref="PdfRenderer"/>; also written as is by <c>chatstats report --out report.html</c>.
 /// </summary>
-internal sealed class ReportBuilder(StatsQueries queries, WordQueries wordQueries)
+internal sealed class ReportBuilder(StatsQueries queries, WordQueries wordQueries, Summaries.ReportSummaries? summaries = null)
 {
     public async Task<string?> BuildAsync(long chatId, string periodText, DateTimeOffset now, CancellationToken ct)
     {
@@ -57,6 +58,10 @@ internal sealed class ReportBuilder(StatsQueries queries, WordQueries wordQuerie
         {
             html.Append("<p>").Append(E(T("StatsEmptyPeriod", label))).Append("</p></body></html>");
             return html.ToString();
+        }
+        if (summaries is not null && await summaries.SectionAsync(chat, period, label, c, ct) is { } summary)
+        {
+            html.Append("<section><h2>").Append(E(T("ReportSummaryTitle"))).Append("</h2>").Append(summary).Append("</section>");
         }
 
         html.Append("<section><div class=\"grid\">");

@@ -86,9 +86,12 @@ internal static partial class SummaryText
     }
 
     /// <summary>The offline summary, in the reader's language.</summary>
-    public static string Offline(OfflineDigest d, CommandContext context)
+    public static string Offline(OfflineDigest d, CommandContext context) => Offline(d, context.Culture);
+
+    /// <summary>The offline summary in a language: Telegram's HTML, which a report's HTML shows as it is.</summary>
+    public static string Offline(OfflineDigest d, CultureInfo culture)
     {
-        var culture = context.Culture;
+        var context = new Localized(culture);
         string N(int n) => n.ToString("N0", culture);
         var text = new StringBuilder();
         text.Append(context.T("SummaryCounts", N(d.Messages), N(d.Members))).Append('\n');
@@ -148,6 +151,13 @@ internal static partial class SummaryText
             text.Append("\n\n<i>").Append(note).Append("</i>");
         }
         return text.ToString();
+    }
+
+    private readonly record struct Localized(CultureInfo Culture)
+    {
+        public string T(string key) => Localizer.Get(key, Culture);
+
+        public string T(string key, params object?[] args) => Localizer.Format(key, Culture, args);
     }
 
     /// <summary>An @ before a name (a mention, or @everyone-style attempts) gets a word joiner: it reads the same, links nobody.</summary>

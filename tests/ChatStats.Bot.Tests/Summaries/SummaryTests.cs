@@ -255,6 +255,26 @@ public sealed class SummaryTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task AReportHasTheSummarySectionWhenAModelIsConfigured()
+    {
+        await StartAsync(model: true);
+        _api.AddUpdates([.. Conversation(Chat)]);
+        await _bot!.SettledAsync();
+        var reports = _bot.Get<ChatStats.Bot.Reports.ReportBuilder>();
+
+        var withModel = await reports.BuildAsync(Chat.Id, "2026-01-05", DateTimeOffset.UtcNow, CancellationToken.None);
+        _ai.Fail(10, 503);
+        var modelDown = await reports.BuildAsync(Chat.Id, "2026-01-05", DateTimeOffset.UtcNow, CancellationToken.None);
+
+        Assert.Contains("<h2>Summary</h2><div style=\"white-space: pre-wrap\"><b>Topics</b>\n• <b>Plans</b> for the weekend — Ann", withModel);
+        Assert.Contains($"Written by the AI model {FakeOpenAi.Model} from 9 messages by 4 members.", withModel);
+        Assert.Contains("<h2>Summary</h2>", modelDown);
+        Assert.Contains("Talked about:", modelDown);
+        Assert.Contains("Computed here: the AI model could not give a summary for this report.", modelDown);
+        Assert.DoesNotContain("secret", withModel + modelDown);
+    }
+
+    [Fact]
     public async Task ChatsWithoutTextOrWithSummariesOffAreToldWhyAndKeepTheirQuota()
     {
         await StartAsync(model: true);

@@ -1,0 +1,83 @@
+using System.Globalization;
+using System.Text;
+using ChatStats.Bot.Commands;
+using ChatStats.Bot.Stats;
+using ChatStats.Bot.Throttling;
+using ChatStats.Throttling.Concurrency;
+using Microsoft.Extensions.Options;
+using Polly.CircuitBreaker;
+
+namespace ChatStats.Bot.Summaries;
+
+/// <summary>
+/// The summary section of a /report when a model is configured: the model's summary of the period (through the same
+/// AI gate and daily token budget as /summary), or the offline one with a line saying why, when the model cannot give
+/// one within <see cref="Patience"/>. No section when the chat keeps no text, turned summaries off, or said nothing.
+/// </summary>
+internal sealed class ReportSummaries(SummarySource source, AiClient ai, AiSummarizer summarizer, AiBudget budget, CommandLimiters limiters,
+    IOptions<AiOptions> options, ILogger<ReportSummaries> logger)
+{
+    /// <summary>What a report waits for the model: its job has a deadline of its own, and the PDF still to print.</summary>
+    public static readonly TimeSpan Patience = TimeSpan.FromSeconds(90);
+
+    /// <summary>The section's HTML (the title for the caller to add), or null when there is none.</summary>
+    public async Task<string?> SectionAsync(ChatInfo chat, Period period, string label, CultureInfo culture, CancellationToken ct)
+    {
+        if (!options.Value.Configured || ai.Chat is null || !chat.StoreText || CommandGuard.CommandPolicy(chat.Settings, "summary") == "disabled")
+        {
+            return null;
+        }
+        var lines = await source.ReadAsync(chat.Id, period, ct);
+        if (lines.Count == 0)
+        {
+            return null;
+        }
+        string T(string key, params object?[] args) => Localizer.Format(key, culture, args);
+        var left = await budget.RemainingAsync(chat.Id, chat.Zone, ct);
+        var reason = ai.Breaker is CircuitState.Open or CircuitState.Isolated ? "breaker_open"
+            : left < options.Value.MaxOutputTokens * 2 ? "budget" : null;
+        if (reason is null)
+        {
+            using var patience = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            patience.CancelAfter(Patience);
+            try
+            {
+                using var lease = await limiters.Ai.EnterAsync(patience.Token);
+                var request = new SummaryRequest(chat.Id, chat.Title ?? "", chat.Zone, period, label, culture.EnglishName, 500);
+                var summary = await summarizer.SummarizeAsync(request, lines, left, patience.Token);
+                var members = lines.Select(l => l.UserId).Distinct().Count();
+                var sampled = summary.LinesUsed < lines.Count ? T("SummarySampled", summary.LinesUsed.ToString("N0", culture)) : "";
+                return Html(SummaryText.FromModel(summary.Text, int.MaxValue),
+                    T("SummaryBasedOn", lines.Count.ToString("N0", culture), members.ToString("N0", culture), sampled, Commands.Html.Escape(ai.Model)));
+            }
+            catch (AiUnavailableException ex)
+            {
+                logger.LogWarning("No summary from the model for the report of chat {ChatId} ({Reason})", chat.Id, ex.Reason);
+                reason = ex.Reason;
+            }
+            catch (OverloadException)
+            {
+                reason = "busy";
+            }
+            catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+            {
+                reason = "timeout";
+            }
+        }
+        var digest = await source.DigestAsync(chat.Id, period, lines, ct);
+        return Html(SummaryText.Offline(digest, culture), T(reason switch
+        {
+            "breaker_open" => "SummaryOfflineBreaker",
+            "budget" => "SummaryOfflineBudget",
+            "busy" => "SummaryOfflineBusy",
+            "timeout" => "SummaryOfflineTimeout",
+            "rate_limited" => "SummaryOfflineRateLimited",
+            _ => "SummaryOfflineReport",
+        }));
+    }
+
+    /// <summary>Telegram's HTML (b tags, escaped text, line breaks) in a block of a report, with its note.</summary>
+    private static string Html(string telegramHtml, string note) =>
+        new StringBuilder().Append("<div style=\"white-space: pre-wrap\">").Append(telegramHtml).Append("</div><p class=\"muted\"><i>")
+            .Append(note).Append("</i></p>").ToString();
+}
