@@ -151,8 +151,12 @@ internal sealed class SummaryService(
                 return;
             }
             var members = lines.Select(l => l.UserId).Distinct().Count();
-            var request = new SummaryRequest(chat.Id, chat.Title ?? "", chat.Zone, period, label, context.Culture.EnglishName, 350);
             var notes = new List<string>();
+            if (lines.Count == SummarySource.MaxLines)
+            {
+                notes.Add(context.T("SummaryLatestOnly", SummaryText.Number(lines.Count, context.Culture), Html.Escape(StatsSupport.Local(lines[0].At, chat.Zone, context.Culture))));
+            }
+            var request = new SummaryRequest(chat.Id, chat.Title ?? "", chat.Zone, period, label, context.Culture.EnglishName, 350);
             string? body = null;
             var reason = await WhyOfflineAsync(chat, ct);
             if (reason is null)

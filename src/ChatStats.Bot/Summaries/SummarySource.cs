@@ -15,6 +15,13 @@ internal sealed record ChatLine(int Id, DateTimeOffset At, long UserId, string N
 /// </summary>
 internal sealed partial class SummarySource(NpgsqlDataSource dataSource, WordQueries words)
 {
+    /// <summary>
+    /// The most a summary reads: the latest messages of a longer period (a year of a busy chat would not fit a small
+    /// server's memory, nor tell more). The word counts still cover the whole period, from the rollup.
+    /// </summary>
+    public const int MaxLines = 50_000;
+
+    /// <summary>The period's lines in order, the latest <see cref="MaxLines"/> of them at most.</summary>
     public async Task<List<ChatLine>> ReadAsync(long chatId, Period period, CancellationToken ct)
     {
         var lines = new List<ChatLine>();
@@ -25,17 +32,19 @@ internal sealed partial class SummarySource(NpgsqlDataSource dataSource, WordQue
             FROM messages m JOIN users u ON u.id = m.sender_user_id
             WHERE m.chat_id = $1 AND m.sent_at >= $2 AND m.sent_at < $3 AND m.text IS NOT NULL AND m.counted
               AND NOT EXISTS (SELECT 1 FROM chat_member_prefs p WHERE p.chat_id = m.chat_id AND p.user_id = m.sender_user_id AND p.opted_out)
-            ORDER BY m.sent_at, m.message_id
+            ORDER BY m.sent_at DESC, m.message_id DESC LIMIT $4
             """);
         cmd.Parameters.Add(new NpgsqlParameter<long> { TypedValue = chatId });
         cmd.Parameters.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = period.From ?? DateTimeOffset.UnixEpoch });
         cmd.Parameters.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = period.To });
+        cmd.Parameters.Add(new NpgsqlParameter<int> { TypedValue = MaxLines });
         await using var reader = await cmd.ExecuteReaderAsync(ct);
         while (await reader.ReadAsync(ct))
         {
             lines.Add(new ChatLine(reader.GetInt32(0), reader.GetFieldValue<DateTimeOffset>(1), reader.GetInt64(2), reader.GetString(3),
                 reader.GetString(4), reader.IsDBNull(5) ? null : reader.GetInt32(5)));
         }
+        lines.Reverse();
         return lines;
     }
 
