@@ -137,7 +137,7 @@ internal sealed class SummaryService(
     {
         using var typing = CancellationTokenSource.CreateLinkedTokenSource(ct);
         var typingLoop = TypingAsync(context, typing.Token);
-        var sent = false;
+        var (sent, refunded) = (false, false);
         try
         {
             var period = asked ?? await SincePreviousAsync(chat, ct);
@@ -146,8 +146,9 @@ internal sealed class SummaryService(
             if (lines.Count == 0)
             {
                 await quota.RefundAsync(chat.Id, chat.Zone, CancellationToken.None);
-                sent = true;
+                refunded = true;
                 await replies.SendAsync(context, context.T("SummaryNothing", Html.Escape(label)), ct);
+                sent = true;
                 return;
             }
             var members = lines.Select(l => l.UserId).Distinct().Count();
@@ -172,8 +173,8 @@ internal sealed class SummaryService(
             SummaryMetrics.Summaries.Add(1, new KeyValuePair<string, object?>("kind", reason is null ? "ai" : "offline"),
                 new KeyValuePair<string, object?>("reason", reason ?? "none"));
             await typing.CancelAsync();
-            sent = true;
             await replies.SendAsync(context, SummaryText.Message(context.T("SummaryTitle", Html.Escape(label)), body, notes), ct);
+            sent = true;
             await RememberAsync(chat.Id, period.To, ct);
         }
         catch (Exception ex) when (!sent)
@@ -184,7 +185,10 @@ internal sealed class SummaryService(
             logger.Log(ct.IsCancellationRequested ? LogLevel.Information : LogLevel.Error, ex, "/summary in chat {ChatId} failed", chat.Id);
             try
             {
-                await quota.RefundAsync(chat.Id, chat.Zone, CancellationToken.None);
+                if (!refunded)
+                {
+                    await quota.RefundAsync(chat.Id, chat.Zone, CancellationToken.None);
+                }
                 using var patience = new CancellationTokenSource(TimeSpan.FromSeconds(10));
                 await replies.SendAsync(context, context.T(ct.IsCancellationRequested ? "SummaryInterrupted" : "SummaryFailed"), patience.Token);
             }
