@@ -41,7 +41,7 @@ public sealed class SummaryTests : IAsyncLifetime
         await _db.DisposeAsync();
     }
 
-    private async Task StartAsync(bool model, Dictionary<string, string?>? settings = null)
+    private async Task StartAsync(bool model, Dictionary<string, string?>? settings = null, bool web = false)
     {
         var all = new Dictionary<string, string?> { ["Limits:DailyHeavyQuota"] = "50" };
         if (model)
@@ -55,7 +55,7 @@ public sealed class SummaryTests : IAsyncLifetime
             all[key] = value;
         }
         _ai.RequiredKey = "sk-test";
-        _bot = await BotHarness.StartAsync(_api, _db.ConnectionString, settings: all);
+        _bot = await BotHarness.StartAsync(_api, _db.ConnectionString, web: web, settings: all);
     }
 
     /// <summary>A morning of planning: replies, a question nobody answered, links, a member who opted out, an attempt to mention everyone.</summary>
@@ -205,7 +205,7 @@ public sealed class SummaryTests : IAsyncLifetime
     [Fact]
     public async Task AFailingProviderOpensTheBreakerAndTheChatStillGetsASummary()
     {
-        await StartAsync(model: true, new() { ["Ai:MaxRetries"] = "0", ["Ai:BreakerMinimumThroughput"] = "2", ["Ai:BreakerFailureRatio"] = "0.5" });
+        await StartAsync(model: true, new() { ["Ai:MaxRetries"] = "0", ["Ai:BreakerMinimumThroughput"] = "2", ["Ai:BreakerFailureRatio"] = "0.5" }, web: true);
         _ai.Fail(10, 500);
         _api.AddUpdates([.. Conversation(Chat), Ask(Ann, "2026-01-05")]);
         var first = await AnswerAsync();
@@ -221,6 +221,15 @@ public sealed class SummaryTests : IAsyncLifetime
         Assert.Equal(2, _ai.Requests.Count);
         // The unit is spent: the chat got its summary.
         Assert.Equal(3, await _db.ScalarAsync<int>("SELECT used FROM chat_daily_usage WHERE chat_id = $1", Chat.Id));
+        // And the operator sees it (the instruments are the process's: other tests' counts may be in them too).
+        using var http = new HttpClient();
+        var metrics = await http.GetStringAsync($"{_bot!.WebUrl}/metrics");
+        Assert.Contains("chatstats_summaries_total{kind=\"offline\",reason=\"breaker_open\"}", metrics);
+        Assert.Contains("chatstats_summaries_total{kind=\"offline\",reason=\"http_500\"}", metrics);
+        Assert.Contains("chatstats_ai_requests_total{outcome=\"http_500\"}", metrics);
+        Assert.Contains("chatstats_ai_request_duration_seconds_bucket", metrics);
+        Assert.Contains("chatstats_ai_gate_wait_seconds_bucket", metrics);
+        Assert.Contains("chatstats_ai_breaker_state ", metrics);
     }
 
     [Fact]
