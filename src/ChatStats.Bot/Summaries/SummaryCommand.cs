@@ -168,7 +168,7 @@ internal sealed class SummaryService(
             {
                 var digest = await source.DigestAsync(chat.Id, period, lines, ct);
                 body = SummaryText.Offline(digest, context);
-                notes.Add(Note(context, reason!, chat.Zone));
+                notes.Add(Note(context, reason!));
             }
             SummaryMetrics.Summaries.Add(1, new KeyValuePair<string, object?>("kind", reason is null ? "ai" : "offline"),
                 new KeyValuePair<string, object?>("reason", reason ?? "none"));
@@ -260,7 +260,7 @@ internal sealed class SummaryService(
         }
     }
 
-    private static string Note(CommandContext context, string reason, TimeZoneInfo zone) => reason switch
+    private static string Note(CommandContext context, string reason) => reason switch
     {
         "not_configured" => context.T("SummaryOfflineNote"),
         "breaker_open" => context.T("SummaryOfflineBreaker"),
