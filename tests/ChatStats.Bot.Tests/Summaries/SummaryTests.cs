@@ -230,6 +230,11 @@ public sealed class SummaryTests : IAsyncLifetime
         Assert.Contains("chatstats_ai_request_duration_seconds_bucket", metrics);
         Assert.Contains("chatstats_ai_gate_wait_seconds_bucket", metrics);
         Assert.Contains("chatstats_ai_breaker_state ", metrics);
+        // Readiness: the provider is degraded, the bot is still ready (it answers offline).
+        var ready = await http.GetAsync($"{_bot.WebUrl}/health/ready");
+        var body = await ready.Content.ReadAsStringAsync();
+        Assert.Equal(System.Net.HttpStatusCode.OK, ready.StatusCode);
+        Assert.Contains($"\"name\":\"ai\",\"ok\":true,\"status\":\"Degraded\",\"detail\":\"{FakeOpenAi.Model}: the breaker is open", body);
     }
 
     [Fact]

@@ -43,7 +43,7 @@ public sealed class HealthAndMetricsTests : IAsyncLifetime
 
         Assert.Equal(HttpStatusCode.OK, live.StatusCode);
         var checks = ready.GetProperty("checks").EnumerateArray().ToDictionary(c => c.GetProperty("name").GetString()!, c => c.GetProperty("ok").GetBoolean());
-        Assert.Equal(new Dictionary<string, bool> { ["database"] = true, ["migrations"] = true, ["poller"] = true, ["inbox"] = true }, checks);
+        Assert.Equal(new Dictionary<string, bool> { ["database"] = true, ["migrations"] = true, ["poller"] = true, ["inbox"] = true, ["ai"] = true }, checks);
     }
 
     [Fact]
