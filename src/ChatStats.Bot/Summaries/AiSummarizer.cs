@@ -36,6 +36,24 @@ internal sealed partial class AiSummarizer(AiClient client, IOptions<AiOptions> 
     private const string Open = "<<<CHAT";
     private const string Close = "CHAT>>>";
 
+    /// <summary>
+    /// Whether the model may be asked now for this chat: null, with what the chat may still spend today, or why not —
+    /// none configured, its breaker open, or the day's tokens too few for an answer.
+    /// </summary>
+    public async Task<(string? Reason, long Allowance)> ReadinessAsync(long chatId, TimeZoneInfo zone, CancellationToken ct)
+    {
+        if (client.Chat is null)
+        {
+            return ("not_configured", 0);
+        }
+        if (client.Breaker is CircuitState.Open or CircuitState.Isolated)
+        {
+            return ("breaker_open", 0);
+        }
+        var allowance = await budget.RemainingAsync(chatId, zone, ct);
+        return (allowance < options.Value.MaxOutputTokens * 2 ? "budget" : null, allowance);
+    }
+
     public async Task<AiSummary> SummarizeAsync(SummaryRequest request, IReadOnlyList<ChatLine> lines, long allowance, CancellationToken ct)
     {
         var chat = client.Chat ?? throw new InvalidOperationException("Ai:Endpoint is not set");

@@ -5,7 +5,6 @@ using ChatStats.Bot.Stats;
 using ChatStats.Bot.Throttling;
 using ChatStats.Throttling.Concurrency;
 using Microsoft.Extensions.Options;
-using Polly.CircuitBreaker;
 
 namespace ChatStats.Bot.Summaries;
 
@@ -14,7 +13,7 @@ namespace ChatStats.Bot.Summaries;
 /// AI gate and daily token budget as /summary), or the offline one with a line saying why, when the model cannot give
 /// one within <see cref="Patience"/>. No section when the chat keeps no text, turned summaries off, or said nothing.
 /// </summary>
-internal sealed class ReportSummaries(SummarySource source, AiClient ai, AiSummarizer summarizer, AiBudget budget, CommandLimiters limiters,
+internal sealed class ReportSummaries(SummarySource source, AiClient ai, AiSummarizer summarizer, CommandLimiters limiters,
     IOptions<AiOptions> options, ILogger<ReportSummaries> logger)
 {
     /// <summary>What a report waits for the model: its job has a deadline of its own, and the PDF still to print.</summary>
@@ -32,10 +31,7 @@ internal sealed class ReportSummaries(SummarySource source, AiClient ai, AiSumma
         {
             return null;
         }
-        string T(string key, params object?[] args) => Localizer.Format(key, culture, args);
-        var left = await budget.RemainingAsync(chat.Id, chat.Zone, ct);
-        var reason = ai.Breaker is CircuitState.Open or CircuitState.Isolated ? "breaker_open"
-            : left < options.Value.MaxOutputTokens * 2 ? "budget" : null;
+        var (reason, allowance) = await summarizer.ReadinessAsync(chat.Id, chat.Zone, ct);
         if (reason is null)
         {
             using var patience = CancellationTokenSource.CreateLinkedTokenSource(ct);
@@ -44,11 +40,8 @@ internal sealed class ReportSummaries(SummarySource source, AiClient ai, AiSumma
             {
                 using var lease = await limiters.Ai.EnterAsync(patience.Token);
                 var request = new SummaryRequest(chat.Id, chat.Title ?? "", chat.Zone, period, label, culture.EnglishName, 500);
-                var summary = await summarizer.SummarizeAsync(request, lines, left, patience.Token);
-                var members = lines.Select(l => l.UserId).Distinct().Count();
-                var sampled = summary.LinesUsed < lines.Count ? T("SummarySampled", summary.LinesUsed.ToString("N0", culture)) : "";
-                return Html(SummaryText.FromModel(summary.Text, int.MaxValue),
-                    T("SummaryBasedOn", lines.Count.ToString("N0", culture), members.ToString("N0", culture), sampled, Commands.Html.Escape(ai.Model)));
+                var summary = await summarizer.SummarizeAsync(request, lines, allowance, patience.Token);
+                return Html(SummaryText.FromModel(summary.Text, int.MaxValue), SummaryText.BasedOn(summary, lines, ai.Model, culture));
             }
             catch (AiUnavailableException ex)
             {
@@ -65,15 +58,7 @@ internal sealed class ReportSummaries(SummarySource source, AiClient ai, AiSumma
             }
         }
         var digest = await source.DigestAsync(chat.Id, period, lines, ct);
-        return Html(SummaryText.Offline(digest, culture), T(reason switch
-        {
-            "breaker_open" => "SummaryOfflineBreaker",
-            "budget" => "SummaryOfflineBudget",
-            "busy" => "SummaryOfflineBusy",
-            "timeout" => "SummaryOfflineTimeout",
-            "rate_limited" => "SummaryOfflineRateLimited",
-            _ => "SummaryOfflineReport",
-        }));
+        return Html(SummaryText.Offline(digest, culture), SummaryText.OfflineNote(reason, culture, report: true));
     }
 
     /// <summary>Telegram's HTML (b tags, escaped text, line breaks) in a block of a report, with its note.</summary>

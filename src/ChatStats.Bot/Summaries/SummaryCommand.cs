@@ -10,7 +10,6 @@ using ChatStats.Telegram.Sending;
 using ChatStats.Throttling.Concurrency;
 using Microsoft.Extensions.Options;
 using Npgsql;
-using Polly.CircuitBreaker;
 
 namespace ChatStats.Bot.Summaries;
 
@@ -120,13 +119,11 @@ internal sealed class SummaryService(
     SummarySource source,
     AiClient ai,
     AiSummarizer summarizer,
-    AiBudget budget,
     CommandLimiters limiters,
     DailyQuota quota,
     Replies replies,
     MessageSender sender,
     NpgsqlDataSource dataSource,
-    IOptions<AiOptions> options,
     TimeProvider time,
     ILogger<SummaryService> logger)
 {
@@ -151,7 +148,6 @@ internal sealed class SummaryService(
                 sent = true;
                 return;
             }
-            var members = lines.Select(l => l.UserId).Distinct().Count();
             var notes = new List<string>();
             if (lines.Count == SummarySource.MaxLines)
             {
@@ -159,16 +155,16 @@ internal sealed class SummaryService(
             }
             var request = new SummaryRequest(chat.Id, chat.Title ?? "", chat.Zone, period, label, context.Culture.EnglishName, 350);
             string? body = null;
-            var reason = await WhyOfflineAsync(chat, ct);
+            var (reason, allowance) = await summarizer.ReadinessAsync(chat.Id, chat.Zone, ct);
             if (reason is null)
             {
-                (body, reason) = await AskModelAsync(context, request, lines, members, notes, ct);
+                (body, reason) = await AskModelAsync(context, request, lines, allowance, notes, ct);
             }
             if (body is null)
             {
                 var digest = await source.DigestAsync(chat.Id, period, lines, ct);
                 body = SummaryText.Offline(digest, context);
-                notes.Add(Note(context, reason!));
+                notes.Add(SummaryText.OfflineNote(reason!, context.Culture));
             }
             SummaryMetrics.Summaries.Add(1, new KeyValuePair<string, object?>("kind", reason is null ? "ai" : "offline"),
                 new KeyValuePair<string, object?>("reason", reason ?? "none"));
@@ -204,22 +200,8 @@ internal sealed class SummaryService(
         }
     }
 
-    /// <summary>Why the model is not asked at all: none configured, turned off, its breaker open, or the day's budget spent.</summary>
-    private async Task<string?> WhyOfflineAsync(ChatInfo chat, CancellationToken ct)
-    {
-        if (ai.Chat is null)
-        {
-            return "not_configured";
-        }
-        if (ai.Breaker is CircuitState.Open or CircuitState.Isolated)
-        {
-            return "breaker_open";
-        }
-        return await budget.RemainingAsync(chat.Id, chat.Zone, ct) < options.Value.MaxOutputTokens * 2 ? "budget" : null;
-    }
-
     /// <summary>The model's summary, or why there is none: a place at the AI gate first (the chat told its place when it waits).</summary>
-    private async Task<(string? Body, string? Reason)> AskModelAsync(CommandContext context, SummaryRequest request, List<ChatLine> lines, int members,
+    private async Task<(string? Body, string? Reason)> AskModelAsync(CommandContext context, SummaryRequest request, List<ChatLine> lines, long allowance,
         List<string> notes, CancellationToken ct)
     {
         var gate = limiters.Ai;
@@ -245,11 +227,8 @@ internal sealed class SummaryService(
         {
             try
             {
-                var allowance = await budget.RemainingAsync(request.ChatId, request.Zone, ct);
                 var summary = await summarizer.SummarizeAsync(request, lines, allowance, ct);
-                var sampled = summary.LinesUsed < lines.Count ? context.T("SummarySampled", SummaryText.Number(summary.LinesUsed, context.Culture)) : "";
-                notes.Add(context.T("SummaryBasedOn", SummaryText.Number(lines.Count, context.Culture), SummaryText.Number(members, context.Culture), sampled,
-                    Html.Escape(ai.Model)));
+                notes.Add(SummaryText.BasedOn(summary, lines, ai.Model, context.Culture));
                 return (SummaryText.FromModel(summary.Text), null);
             }
             catch (AiUnavailableException ex)
@@ -259,23 +238,6 @@ internal sealed class SummaryService(
             }
         }
     }
-
-    private static string Note(CommandContext context, string reason) => reason switch
-    {
-        "not_configured" => context.T("SummaryOfflineNote"),
-        "breaker_open" => context.T("SummaryOfflineBreaker"),
-        "budget" => context.T("SummaryOfflineBudget"),
-        "busy" => context.T("SummaryOfflineBusy"),
-        "timeout" => context.T("SummaryOfflineTimeout"),
-        "rate_limited" => context.T("SummaryOfflineRateLimited"),
-        _ => context.T("SummaryOfflineFailed", reason switch
-        {
-            _ when reason.StartsWith("http_", StringComparison.Ordinal) => "HTTP " + reason[5..],
-            "malformed" => context.T("SummaryReasonMalformed"),
-            "empty" => context.T("SummaryReasonEmpty"),
-            _ => context.T("SummaryReasonUnreachable"),
-        }),
-    };
 
     private async Task<Period> SincePreviousAsync(ChatInfo chat, CancellationToken ct)
     {

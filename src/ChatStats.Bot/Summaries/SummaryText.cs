@@ -142,6 +142,40 @@ internal static partial class SummaryText
         return text.ToString().TrimEnd('\n');
     }
 
+    /// <summary>
+    /// Why a summary was computed here, in a line: <paramref name="reason"/> as <see cref="AiUnavailableException.Reason"/>
+    /// or the readiness check gives it. A report says its own line for a provider's failure.
+    /// </summary>
+    public static string OfflineNote(string reason, CultureInfo culture, bool report = false)
+    {
+        var t = new Localized(culture);
+        return reason switch
+        {
+            "not_configured" => t.T("SummaryOfflineNote"),
+            "breaker_open" => t.T("SummaryOfflineBreaker"),
+            "budget" => t.T("SummaryOfflineBudget"),
+            "busy" => t.T("SummaryOfflineBusy"),
+            "timeout" => t.T("SummaryOfflineTimeout"),
+            "rate_limited" => t.T("SummaryOfflineRateLimited"),
+            _ when report => t.T("SummaryOfflineReport"),
+            _ => t.T("SummaryOfflineFailed", reason switch
+            {
+                _ when reason.StartsWith("http_", StringComparison.Ordinal) => "HTTP " + reason[5..],
+                "malformed" => t.T("SummaryReasonMalformed"),
+                "empty" => t.T("SummaryReasonEmpty"),
+                _ => t.T("SummaryReasonUnreachable"),
+            }),
+        };
+    }
+
+    /// <summary>What the model's summary was written from, and that it can be wrong.</summary>
+    public static string BasedOn(AiSummary summary, IReadOnlyList<ChatLine> lines, string model, CultureInfo culture)
+    {
+        var t = new Localized(culture);
+        var sampled = summary.LinesUsed < lines.Count ? t.T("SummarySampled", Number(summary.LinesUsed, culture)) : "";
+        return t.T("SummaryBasedOn", Number(lines.Count, culture), Number(lines.Select(l => l.UserId).Distinct().Count(), culture), sampled, Html.Escape(model));
+    }
+
     /// <summary>The message: title, body, then the notes (why it is offline, what it was based on), in italics.</summary>
     public static string Message(string title, string body, IEnumerable<string> notes)
     {
