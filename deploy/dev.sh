@@ -13,7 +13,8 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
 
 # Debian packages the project needs; tests use PostgreSQL. Charts and PDF reports add theirs with their issues.
-PACKAGES=(postgresql libfontconfig1 fonts-dejavu-core fonts-droid-fallback fonts-noto-color-emoji weasyprint poppler-utils chromium)
+PACKAGES=(postgresql libfontconfig1 fonts-dejavu-core fonts-droid-fallback fonts-noto-color-emoji weasyprint poppler-utils chromium
+          prometheus supervisor)
 CONFIGURATION=${CONFIGURATION:-Release}
 BIN="$ROOT/src/ChatStats.Bot/bin/$CONFIGURATION/net10.0"
 PG_USER=chatstats

@@ -78,6 +78,7 @@ internal static class AppHost
     {
         Configure(builder, overrides);
         builder.Services.AddSingleton(roles);
+        builder.AddMetrics(roles);
         builder.AddDatabase();
         builder.Services.AddSingleton<DatabaseMigrator>();
         builder.Services.AddHostedService<InstanceHeartbeat>();

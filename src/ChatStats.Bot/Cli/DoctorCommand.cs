@@ -134,6 +134,12 @@ internal static class DoctorCommand
             Line(false, "capacity", "not checked: fix Limits settings first");
         }
 
+        // What the kernel and the runtime enforce for this process (under deploy/chatstats-run, the role's own limits).
+        foreach (var (ok, name, detail) in Throttling.ProcessLimits.Read().Describe())
+        {
+            Line(ok, name, detail, warnOnly: true);
+        }
+
         // Charts are drawn in process: what matters is that SkiaSharp's native library loads (it needs libfontconfig).
         var skia = Charts.ChartRenderer.NativeProblem;
         Line(skia is null, "charts", skia is null ? "PNG charts drawn in process (SkiaSharp)"

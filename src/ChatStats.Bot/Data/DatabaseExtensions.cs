@@ -23,6 +23,7 @@ internal static class DatabaseExtensions
         builder.Services.AddValidatedOptions<DatabaseOptions>(DatabaseOptions.Section);
         builder.Services.AddSingleton(sp => Build(sp, "chatstats", o => o.MaxPoolSize));
         builder.Services.AddKeyedSingleton(IngestPool, (sp, _) => Build(sp, IngestPool, o => o.IngestPoolSize));
+        builder.Services.AddSingleton<QueryTimer>();
         builder.Services.AddDbContext<ChatStatsDbContext>((sp, options) => Configure(options, sp.GetRequiredService<NpgsqlDataSource>()));
         return builder;
     }

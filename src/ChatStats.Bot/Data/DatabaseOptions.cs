@@ -29,6 +29,13 @@ internal sealed class DatabaseOptions : IValidatableObject
     [Range(1, 3600, ErrorMessage = "must be between 1 and 3600 seconds")]
     public int CommandTimeoutSeconds { get; set; } = 30;
 
+    /// <summary>
+    /// A statistics query that takes longer is logged with its name and counted on /metrics
+    /// (<c>chatstats_db_slow_queries_total{query}</c>); 0 logs none.
+    /// </summary>
+    [Range(0, 600_000, ErrorMessage = "must be between 0 (log none) and 600000 milliseconds")]
+    public int SlowQueryMs { get; set; } = 500;
+
     public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
     {
         if (string.IsNullOrWhiteSpace(ConnectionString))

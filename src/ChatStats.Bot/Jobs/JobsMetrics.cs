@@ -12,13 +12,13 @@ namespace ChatStats.Bot.Jobs;
 /// runs; counts per state and queue and the servers come from Hangfire's monitoring API, read at most once per
 /// <see cref="CacheFor"/> however often Prometheus scrapes (every process reports the same totals: they are the storage's).
 /// </summary>
-internal sealed class JobsMetrics : JobFilterAttribute, IServerFilter, IDisposable
+internal sealed class JobsMetrics : JobFilterAttribute, IServerFilter
 {
     public const string MeterName = "ChatStats.Bot.Jobs";
     public static readonly TimeSpan CacheFor = TimeSpan.FromSeconds(10);
     private const string StartedKey = "chatstats.started";
 
-    private readonly Meter _meter = new(MeterName);
+    private readonly Meter _meter;
     private readonly Histogram<double> _duration;
     private readonly Histogram<double> _startDelay;
     private readonly Counter<long> _finished;
@@ -28,15 +28,17 @@ internal sealed class JobsMetrics : JobFilterAttribute, IServerFilter, IDisposab
     private readonly Lock _lock = new();
     private Snapshot? _snapshot;
 
-    public JobsMetrics(JobStorage storage, TimeProvider time, ILogger<JobsMetrics> logger)
+    public JobsMetrics(JobStorage storage, TimeProvider time, ILogger<JobsMetrics> logger, IMeterFactory meters)
     {
+        // The host's factory: /metrics publishes this host's jobs, not those of another host in the same process.
+        _meter = meters.Create(MeterName);
         _storage = storage;
         _time = time;
         _logger = logger;
         _duration = _meter.CreateHistogram<double>("chatstats.jobs.duration", "s", "Time a job ran in this process, by queue and outcome.");
         _startDelay = _meter.CreateHistogram<double>("chatstats.jobs.start_delay", "s", "From a job's creation to the start of an attempt that is not a retry, by queue (a job requeued by hand counts again, from its creation).");
         _finished = _meter.CreateCounter<long>("chatstats.jobs.finished", "{job}", "Jobs run in this process, by queue and outcome: succeeded, failed, canceled (shutdown).");
-        _meter.CreateObservableGauge("chatstats.jobs.count", Counts, "{job}", "Jobs in the storage by state, and enqueued or processing by queue.");
+        _meter.CreateObservableGauge("chatstats.jobs.stored", Counts, "{job}", "Jobs in the storage by state, and enqueued or processing by queue.");
         _meter.CreateObservableGauge("chatstats.jobs.servers", () => Read()?.Servers ?? 0, "{server}", "Hangfire servers with a recent heartbeat, across all worker processes.");
         _meter.CreateObservableGauge("chatstats.jobs.recurring", () => Read()?.Recurring ?? 0, "{job}", "Recurring jobs registered.");
     }
@@ -108,5 +110,4 @@ internal sealed class JobsMetrics : JobFilterAttribute, IServerFilter, IDisposab
 
     private static string Queue(Job? job) => job?.Queue ?? JobsOptions.DefaultQueue;
 
-    public void Dispose() => _meter.Dispose();
 }

@@ -40,13 +40,14 @@ internal sealed record TitleChange(string Title, DateTimeOffset At, string? By);
 /// per chat); only word counts and reply pairs read messages, bounded by the period. Members who opted out are left
 /// out of leaderboards and pairs; their messages still count in totals.
 /// </summary>
-internal sealed class StatsQueries(NpgsqlDataSource dataSource)
+internal sealed class StatsQueries(NpgsqlDataSource dataSource, QueryTimer? timer = null)
 {
     private const string NotOptedOut = "NOT EXISTS (SELECT 1 FROM chat_member_prefs p WHERE p.chat_id = h.chat_id AND p.user_id = h.user_id AND p.opted_out)";
     private const string MediaSum = "photo_count + sticker_count + voice_count + video_count + video_note_count + audio_count + document_count + animation_count";
 
     public async Task<ChatInfo?> ChatAsync(long chatId, CancellationToken ct)
     {
+        using var timing = timer?.Start("chat");
         await using var cmd = dataSource.CreateCommand("SELECT title, time_zone, language, store_text, retention_days, settings::text, tier FROM chats WHERE id = $1");
         cmd.Parameters.Add(new NpgsqlParameter<long> { TypedValue = chatId });
         await using var r = await cmd.ExecuteReaderAsync(ct);
@@ -74,6 +75,7 @@ internal sealed class StatsQueries(NpgsqlDataSource dataSource)
     /// <summary>Whether anything at all is recorded for the chat: "nothing yet" and "nothing in this period" are different answers.</summary>
     public async Task<bool> HasAnyAsync(long chatId, CancellationToken ct)
     {
+        using var timing = timer?.Start("has_any");
         await using var cmd = dataSource.CreateCommand("SELECT EXISTS (SELECT 1 FROM chat_hourly WHERE chat_id = $1 AND messages > 0)");
         cmd.Parameters.Add(new NpgsqlParameter<long> { TypedValue = chatId });
         return await cmd.ExecuteScalarAsync(ct) is true;
@@ -81,6 +83,7 @@ internal sealed class StatsQueries(NpgsqlDataSource dataSource)
 
     public async Task<Overview> OverviewAsync(long chatId, Period period, CancellationToken ct)
     {
+        using var timing = timer?.Start("overview");
         await using var batch = dataSource.CreateBatch();
         // One pass over chat_hourly gives the totals, every local day and every local hour (grouping sets).
         batch.BatchCommands.Add(Command($"""
@@ -139,6 +142,7 @@ internal sealed class StatsQueries(NpgsqlDataSource dataSource)
 
     public async Task<Leaderboard> TopAsync(long chatId, Period period, int count, TopMetric metric, CancellationToken ct)
     {
+        using var timing = timer?.Start("top");
         await using var batch = dataSource.CreateBatch();
         if (period.From is null)
         {
@@ -191,6 +195,7 @@ internal sealed class StatsQueries(NpgsqlDataSource dataSource)
 
     public async Task<MemberStats?> MemberAsync(long chatId, long userId, Period period, CancellationToken ct)
     {
+        using var timing = timer?.Start("member");
         var p = Range(chatId, period);
         var user = new NpgsqlParameter<long> { TypedValue = userId };
         await using var batch = dataSource.CreateBatch();
@@ -268,6 +273,7 @@ internal sealed class StatsQueries(NpgsqlDataSource dataSource)
     /// <summary>Messages by local weekday (0 Monday … 6 Sunday) and hour.</summary>
     public async Task<long[,]> HeatmapAsync(long chatId, Period period, CancellationToken ct)
     {
+        using var timing = timer?.Start("heatmap");
         await using var cmd = dataSource.CreateCommand("""
             SELECT (extract(isodow FROM hour AT TIME ZONE $4)::int - 1), extract(hour FROM hour AT TIME ZONE $4)::int, sum(messages)::bigint
             FROM chat_hourly WHERE chat_id = $1 AND hour >= $2 AND hour < $3 GROUP BY 1, 2
@@ -285,6 +291,7 @@ internal sealed class StatsQueries(NpgsqlDataSource dataSource)
     /// <summary>Messages per local day, every day of the period present (zeros included), oldest first.</summary>
     public async Task<IReadOnlyList<DayCount>> HistoryAsync(long chatId, Period period, CancellationToken ct)
     {
+        using var timing = timer?.Start("history");
         await using var cmd = dataSource.CreateCommand("""
             SELECT (hour AT TIME ZONE $4)::date, sum(messages)::bigint FROM chat_hourly
             WHERE chat_id = $1 AND hour >= $2 AND hour < $3 GROUP BY 1 HAVING sum(messages) > 0 ORDER BY 1
@@ -314,6 +321,7 @@ internal sealed class StatsQueries(NpgsqlDataSource dataSource)
 
     public async Task<IReadOnlyDictionary<MessageKind, long>> KindsAsync(long chatId, Period period, CancellationToken ct)
     {
+        using var timing = timer?.Start("kinds");
         var sums = string.Join(", ", Enum.GetNames<MessageKind>().Select(n => $"coalesce(sum({ChatStatsDbContext.SnakeCase(n)}_count), 0)::bigint"));
         await using var cmd = dataSource.CreateCommand($"SELECT {sums} FROM chat_hourly WHERE chat_id = $1 AND hour >= $2 AND hour < $3");
         cmd.Parameters.AddRange(Range(chatId, period)[..3]);
@@ -325,6 +333,7 @@ internal sealed class StatsQueries(NpgsqlDataSource dataSource)
     /// <summary>The texts of the period (optionally one member's), streamed: word counts are made in memory from them.</summary>
     public async Task<IReadOnlyList<ReplyPair>> RepliesAsync(long chatId, Period period, int count, CancellationToken ct)
     {
+        using var timing = timer?.Start("replies");
         await using var cmd = dataSource.CreateCommand("""
             SELECT t.n, coalesce(a.first_name, 'user ' || t.sender_user_id), coalesce(b.first_name, 'user ' || t.reply_to_user_id)
             FROM (SELECT m.sender_user_id, m.reply_to_user_id, count(*) AS n FROM messages m
@@ -354,6 +363,7 @@ internal sealed class StatsQueries(NpgsqlDataSource dataSource)
     /// </summary>
     public async Task<IReadOnlyList<InactiveMember>> InactiveAsync(long chatId, int days, DateTimeOffset now, int count, CancellationToken ct)
     {
+        using var timing = timer?.Start("inactive");
         await using var cmd = dataSource.CreateCommand($"""
             WITH spoke AS (SELECT t.user_id,
                                   (SELECT max(h.hour) FROM chat_user_hourly h WHERE h.chat_id = $1 AND h.user_id = t.user_id AND h.messages > 0) + interval '1 hour' AS last
@@ -389,6 +399,7 @@ internal sealed class StatsQueries(NpgsqlDataSource dataSource)
 
     public async Task<IReadOnlyList<TitleChange>> TitlesAsync(long chatId, int count, CancellationToken ct)
     {
+        using var timing = timer?.Start("titles");
         await using var cmd = dataSource.CreateCommand("""
             SELECT t.title, t.changed_at, u.first_name FROM chat_title_history t LEFT JOIN users u ON u.id = t.changed_by_user_id
             WHERE t.chat_id = $1 ORDER BY t.changed_at DESC, t.message_id DESC LIMIT $2
@@ -407,6 +418,7 @@ internal sealed class StatsQueries(NpgsqlDataSource dataSource)
     /// <summary>A member of the chat by @username (case-insensitive), for /user @name.</summary>
     public async Task<long?> FindUserAsync(long chatId, string username, CancellationToken ct)
     {
+        using var timing = timer?.Start("find_user");
         await using var cmd = dataSource.CreateCommand("""
             SELECT u.id FROM users u WHERE lower(u.username) = lower($2)
             ORDER BY EXISTS (SELECT 1 FROM chat_user_hourly h WHERE h.chat_id = $1 AND h.user_id = u.id) DESC LIMIT 1

@@ -1,3 +1,4 @@
+using ChatStats.Bot.Data;
 using System.Data;
 using System.Runtime.InteropServices;
 using Npgsql;
@@ -15,10 +16,11 @@ internal sealed record WordTop(IReadOnlyList<WordCount> Words, long Texts, long 
 /// (<c>chat_member_word_days</c>, written when a day is packed) the same way; the days not packed as they stand (changes
 /// pending or folded since, today) and the part-days at the ends are counted from the member's texts.
 /// </summary>
-internal sealed class WordQueries(NpgsqlDataSource dataSource, TimeProvider time)
+internal sealed class WordQueries(NpgsqlDataSource dataSource, TimeProvider time, QueryTimer? timer = null)
 {
     public async Task<WordTop> TopAsync(long chatId, Period period, long? userId, int count, CancellationToken ct)
     {
+        using var timing = timer?.Start("words_top");
         await using var connection = await dataSource.OpenConnectionAsync(ct);
         await using var tx = await connection.BeginTransactionAsync(IsolationLevel.RepeatableRead, ct);
         var (days, edges) = Split(period, time.GetUtcNow());

@@ -21,12 +21,18 @@ internal static class HealthChecks
     public const string Ready = "ready";
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(5);
 
-    public static void Register(IServiceCollection services) => services.AddHealthChecks()
-        .AddNpgSql(sp => sp.GetRequiredService<NpgsqlDataSource>(), name: "database", tags: [Ready], timeout: Timeout)
-        .AddCheck<MigrationsCheck>("migrations", tags: [Ready], timeout: Timeout)
-        .AddCheck<PollerCheck>("poller", tags: [Ready], timeout: Timeout)
-        .AddCheck<InboxCheck>("inbox", tags: [Ready], timeout: Timeout)
-        .AddCheck<AiCheck>("ai", tags: [Ready], timeout: Timeout);
+    public static void Register(IServiceCollection services)
+    {
+        services.AddHealthChecks()
+            .AddNpgSql(sp => sp.GetRequiredService<NpgsqlDataSource>(), name: "database", tags: [Ready], timeout: Timeout)
+            .AddCheck<MigrationsCheck>("migrations", tags: [Ready], timeout: Timeout)
+            .AddCheck<PollerCheck>("poller", tags: [Ready], timeout: Timeout)
+            .AddCheck<InboxCheck>("inbox", tags: [Ready], timeout: Timeout)
+            .AddCheck<AiCheck>("ai", tags: [Ready], timeout: Timeout);
+        // ASP.NET Core runs the checks in the background too (every 30 s, the first after 5 s) and hands the report to
+        // the publishers: chatstats_health_status on /metrics, for alerts, without Prometheus calling /health/ready.
+        services.AddSingleton<IHealthCheckPublisher, HealthMetrics>();
+    }
 
     public static HealthCheckOptions ReadyOptions { get; } = new()
     {
@@ -157,4 +163,32 @@ internal sealed class AiCheck(IServiceProvider services) : IHealthCheck
         Task.FromResult(services.GetService<Summaries.AiClient>() is not { Chat: not null } ai ? HealthCheckResult.Healthy("no model configured: /summary answers offline")
             : ai.Breaker is CircuitState.Open or CircuitState.Isolated ? HealthCheckResult.Degraded($"{ai.Model}: the breaker is open after failures; /summary answers offline meanwhile")
             : HealthCheckResult.Healthy($"{ai.Model}: breaker {ai.Breaker.ToString().ToLowerInvariant()}"));
+}
+
+/// <summary>The last background health report on /metrics: <c>chatstats_health_status{check}</c>, 2 healthy, 1 degraded, 0 unhealthy.</summary>
+internal sealed class HealthMetrics : IHealthCheckPublisher
+{
+    private volatile HealthReport? _last;
+
+    public HealthMetrics(System.Diagnostics.Metrics.IMeterFactory meters)
+    {
+        var meter = System.Diagnostics.Metrics.MeterFactoryExtensions.Create(meters, "ChatStats.Bot.Health");
+        meter.CreateObservableGauge("chatstats.health.status", Observe, "{status}",
+            "The last background health check, by check (database, migrations, poller, inbox, ai): 2 healthy, 1 degraded, 0 unhealthy.");
+        meter.CreateObservableGauge("chatstats.health.check_duration", () => _last?.Entries.Select(e =>
+            new System.Diagnostics.Metrics.Measurement<double>(e.Value.Duration.TotalSeconds, new KeyValuePair<string, object?>("check", e.Key))) ?? [], "s",
+            "How long each check took in the last background run.");
+    }
+
+    /// <summary>The last report, for /admin.</summary>
+    public HealthReport? Last => _last;
+
+    public Task PublishAsync(HealthReport report, CancellationToken cancellationToken)
+    {
+        _last = report;
+        return Task.CompletedTask;
+    }
+
+    private IEnumerable<System.Diagnostics.Metrics.Measurement<int>> Observe() =>
+        _last?.Entries.Select(e => new System.Diagnostics.Metrics.Measurement<int>((int)e.Value.Status, new KeyValuePair<string, object?>("check", e.Key))) ?? [];
 }

@@ -9,13 +9,12 @@ namespace ChatStats.Bot.Web;
 
 internal static class WebExtensions
 {
-    /// <summary>Options, metrics exporter and Kestrel binding for the web role.</summary>
+    /// <summary>Options and Kestrel binding for the web role.</summary>
     public static WebApplicationBuilder AddWeb(this WebApplicationBuilder builder)
     {
         builder.Services.AddValidatedOptions<WebOptions>(WebOptions.Section);
         var urls = builder.Configuration[$"{WebOptions.Section}:{nameof(WebOptions.Urls)}"];
         builder.WebHost.UseUrls(string.IsNullOrWhiteSpace(urls) ? new WebOptions().Urls : urls);
-        builder.Services.AddSingleton(_ => new PrometheusExporter());
         HealthChecks.Register(builder.Services);
         return builder;
     }
@@ -23,18 +22,14 @@ internal static class WebExtensions
     /// <summary>Maps /health/live, /health/ready and /metrics.</summary>
     public static WebApplication MapHealthAndMetrics(this WebApplication app)
     {
-        // Create the exporter at start so it sees every instrument from the first measurement on.
-        _ = app.Services.GetRequiredService<PrometheusExporter>();
-
         var health = app.MapGroup("/health");
         health.MapGet("/live", () => TypedResults.Ok(new LiveStatus("live")))
             .WithSummary("The process is up.");
         health.MapHealthChecks("/ready", HealthChecks.ReadyOptions)
             .WithSummary("Database reachable, migrations applied, poller healthy, inbox draining; the AI provider's breaker.");
 
-        app.MapGet("/metrics", (PrometheusExporter exporter) =>
-            TypedResults.Text(exporter.Collect(), "text/plain; version=0.0.4; charset=utf-8"))
-            .WithSummary("Prometheus text exposition of every ChatStats, Npgsql and runtime instrument.");
+        app.MapPrometheusMetrics()
+            .WithSummary("Every ChatStats, Npgsql and runtime instrument and the process's figures, in Prometheus's text format (or OpenMetrics, when asked for).");
         return app;
     }
 }

@@ -63,7 +63,7 @@ public sealed class TokenBucketLimiter<TKey> : PartitionedRateLimiter<TKey> wher
         var policy = _policyFor(key);
         var decision = _entries.With(key, (self: this, policy), static (_, s) => new Entry(s.policy, s.self._time.GetTimestamp()),
             static (entry, s) => s.self.TryAcquire(entry, s.policy));
-        ThrottlingMetrics.Decision(Name, decision.Allowed);
+        ThrottlingMetrics.Decision(Name, decision.Allowed, policy.Name);
         return decision;
     }
 

@@ -31,7 +31,7 @@ public sealed class DashboardBrowserTests : IAsyncLifetime
         });
         _browser = await Puppeteer.LaunchAsync(new LaunchOptions
         {
-            ExecutablePath = Chromium(),
+            ExecutablePath = Tools.Chromium(),
             Headless = true,
             // Root in a container has no user namespace for chromium's sandbox; /dev/shm may be tiny.
             Args = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"],
@@ -46,12 +46,6 @@ public sealed class DashboardBrowserTests : IAsyncLifetime
         _weasyprint.Dispose();
         await _db.DisposeAsync();
     }
-
-    private static string Chromium() =>
-        new[] { "chromium", "chromium-browser", "google-chrome" }
-            .SelectMany(name => (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':').Select(dir => Path.Combine(dir, name)))
-            .FirstOrDefault(File.Exists)
-        ?? throw new InvalidOperationException("chromium is not installed: deploy/dev.sh test installs it (apt-get install chromium).");
 
     private Task<string?> ReportStateAsync() =>
         _db.ScalarAsync<string?>("SELECT statename FROM hangfire.job WHERE invocationdata::text LIKE '%ReportJob%' ORDER BY id LIMIT 1");
@@ -110,7 +104,7 @@ public sealed class DashboardBrowserTests : IAsyncLifetime
         Assert.Contains("chatstats_jobs_duration_seconds_count{outcome=\"succeeded\",queue=\"reports\"} 1", metrics);
         // The requeued attempt is a first attempt again (no retry counted), so it is timed from creation too.
         Assert.Contains("chatstats_jobs_start_delay_seconds_count{queue=\"reports\"} 2", metrics);
-        Assert.Matches("chatstats_jobs_count\\{queue=\"all\",state=\"succeeded\"\\} [1-9]", metrics);
+        Assert.Matches("chatstats_jobs_stored\\{queue=\"all\",state=\"succeeded\"\\} [1-9]", metrics);
         Assert.Matches("chatstats_jobs_servers [2-9]", metrics);
     }
 }

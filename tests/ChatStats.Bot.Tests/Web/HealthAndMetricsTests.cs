@@ -140,6 +140,54 @@ public sealed class HealthAndMetricsTests : IAsyncLifetime
         Assert.Contains("chatstats_sender_waiting ", text);
     }
 
+    [Fact]
+    public async Task MetricsPassPromtoolsChecks()
+    {
+        await using var run = await BotHarness.StartAsync(_api, _db.ConnectionString, web: true);
+        var ids = _api.AddUpdates(Traffic.Generate(50, seed: 11).Updates);
+        await _api.WaitUntilConfirmedAsync(ids[^1] - 1, BotHarness.Patience);
+        await Wait.UntilAsync(async () => HandledTotal(await _http.GetStringAsync($"{UrlOf(run)}/metrics")) >= 50, "ingest metrics");
+
+        var text = await _http.GetStringAsync($"{UrlOf(run)}/metrics");
+        var check = await Tools.RunAsync(Tools.Find("prometheus", "promtool"), ["check", "metrics"], stdin: text);
+
+        Assert.True(check.ExitCode == 0, check.ToString());
+        // The process's own figures and the runtime's, for the memory alerts and the dashboard.
+        Assert.Matches(@"\nprocess_working_set_bytes [1-9]", text);
+        Assert.Contains("process_cpu_seconds_total ", text);
+        Assert.Contains("dotnet_gc_heap_total_allocated_bytes_total ", text);
+    }
+
+    [Fact]
+    public async Task ABotProcessWithoutTheWebRoleServesMetricsOnItsOwnPort()
+    {
+        var port = FreePort();
+        await using var bot = await BotHarness.StartAsync(_api, _db.ConnectionString, settings: new Dictionary<string, string?>
+        {
+            ["Metrics:Port"] = port.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["Metrics:Host"] = "127.0.0.1",
+        });
+        var ids = _api.AddUpdates(Traffic.Generate(20, seed: 12).Updates);
+        await _api.WaitUntilConfirmedAsync(ids[^1] - 1, BotHarness.Patience);
+
+        string text = "";
+        await Wait.UntilAsync(async () =>
+        {
+            text = await _http.GetStringAsync($"http://127.0.0.1:{port}/metrics");
+            return HandledTotal(text) >= 20;
+        }, "the bot's metrics");
+
+        Assert.Contains("chatstats_telegram_poll_duration_seconds_bucket", text);
+        Assert.Contains("chatstats_load_level ", text);
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        listener.Start();
+        return ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
     private static double HandledTotal(string metrics) => metrics.Split('\n')
         .Where(l => l.StartsWith("chatstats_updates_handled_total{", StringComparison.Ordinal))
         .Sum(l => double.Parse(l[(l.LastIndexOf(' ') + 1)..], System.Globalization.CultureInfo.InvariantCulture));
