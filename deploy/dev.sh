@@ -276,6 +276,8 @@ cmd_publish() {
   # chatstats loads its migrations at run time from the same folder.
   dotnet build migrations/ChatStats.Migrations -c Release -nologo -v quiet -clp:ErrorsOnly
   cp migrations/ChatStats.Migrations/bin/Release/net10.0/ChatStats.Migrations.dll "$out/"
+  # What deploy/supervisor runs: the role under its CPU and memory limits.
+  install -m 755 deploy/chatstats-run "$out/chatstats-run"
   say "published to $out; run 'dotnet $out/chatstats.dll doctor' to check the settings there"
 }
 

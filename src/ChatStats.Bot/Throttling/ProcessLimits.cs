@@ -84,24 +84,21 @@ internal sealed record ProcessLimits(double? CpuQuota, long? CgroupMemoryMax, lo
     private static T? Tightest<T>(string root, string path, string file, Func<string, string, T?> parse)
         where T : struct, IComparable<T>
     {
+        // Inside a container /proc/self/cgroup names the host's hierarchy (/process_api/abc/chatstats/bot) while the
+        // mount shows the container's part of it: the longest tail of the path that exists under the mount is ours.
+        var parts = path.Split('/', StringSplitOptions.RemoveEmptyEntries);
+        var skip = Enumerable.Range(0, parts.Length + 1).First(i => i == parts.Length || Directory.Exists(Path.Combine([root, .. parts[i..]])));
         T? tightest = null;
-        // Inside a container the path may name the host's hierarchy while the mount shows only ours: try both.
-        var dir = path.TrimEnd('/');
-        while (true)
+        for (var end = parts.Length; end >= skip; end--)
         {
-            var full = Path.Combine(root, dir.TrimStart('/'));
-            var at = Path.Combine(full, file);
-            if (File.Exists(at) && parse(full, File.ReadAllText(at).Trim()) is { } value && (tightest is null || value.CompareTo(tightest.Value) < 0))
+            var dir = Path.Combine([root, .. parts[skip..end]]);
+            var at = Path.Combine(dir, file);
+            if (File.Exists(at) && parse(dir, File.ReadAllText(at).Trim()) is { } value && (tightest is null || value.CompareTo(tightest.Value) < 0))
             {
                 tightest = value;
             }
-            if (dir.Length == 0)
-            {
-                return tightest;
-            }
-            var slash = dir.LastIndexOf('/');
-            dir = slash <= 0 ? "" : dir[..slash];
         }
+        return tightest;
     }
 
     /// <summary>cpu.max: "50000 100000" is half a core; "max 100000" none.</summary>
