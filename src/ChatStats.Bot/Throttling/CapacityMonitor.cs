@@ -11,7 +11,7 @@ using Npgsql;
 namespace ChatStats.Bot.Throttling;
 
 [JsonConverter(typeof(JsonStringEnumConverter<CapacityStatus>))]
-internal enum CapacityStatus
+public enum CapacityStatus
 {
     LOW,
     HEALTHY,
@@ -20,7 +20,7 @@ internal enum CapacityStatus
 }
 
 /// <summary>What <c>GET /api/admin/capacity</c> answers, in the French guide's shape.</summary>
-internal sealed record CapacitySnapshot(
+public sealed record CapacitySnapshot(
     [property: JsonPropertyName("current")] int Current,
     [property: JsonPropertyName("max")] int Max,
     [property: JsonPropertyName("percent")] double Percent,

@@ -104,8 +104,16 @@ internal sealed class CommandGuard(CommandLimiters limiters, ChatAdmins admins, 
         return Refuse(context, sender, "QuotaExhausted", decision.Limit, local.ToString("HH:mm", System.Globalization.CultureInfo.InvariantCulture), decision.Zone.Id, Wait(wait, context));
     }
 
-    private GuardVerdict Refuse(CommandContext context, long sender, string key, params object?[] args) =>
-        limiters.Notices.ShouldNotify(sender) ? new GuardVerdict(false, context.T(key, args), null) : GuardVerdict.Silent;
+    private GuardVerdict Refuse(CommandContext context, long sender, string key, params object?[] args)
+    {
+        // A chat's own policy (disabled, admin-only) is not a limit; everything after it is.
+        if (key is not ("CommandDisabled" or "CommandAdminOnly" or "AdminCheckFailed"))
+        {
+            limiters.RefusedUsers.Add(sender);
+            limiters.RefusedChats.Add(context.Message.Chat.Id);
+        }
+        return limiters.Notices.ShouldNotify(sender) ? new GuardVerdict(false, context.T(key, args), null) : GuardVerdict.Silent;
+    }
 
     /// <summary>"42 s", "5 min": what a person wants to read.</summary>
     internal static string Wait(int seconds, CommandContext context) => seconds switch

@@ -21,6 +21,8 @@ internal sealed class CommandLimiters : IDisposable
         Tiers = new TokenBucketLimiter<long>("tier", chat => policies[_chatTiers.GetValueOrDefault(chat, o.DefaultTier)], time);
         Resources = new ResourceLimiter<long>("resources", o.ResourceLimiter, time);
         Notices = new NoticeThrottle<long>("notices", TimeSpan.FromSeconds(o.CommandWindowSeconds), time);
+        RefusedUsers = new RefusalTally<long>(RefusalWindow, 10_000, time);
+        RefusedChats = new RefusalTally<long>(RefusalWindow, 10_000, time);
         Ai = new WorkGate("ai", new WorkGateOptions { Capacity = o.AiConcurrency, QueueLimit = o.GateQueueLimit, WaitTimeout = TimeSpan.FromSeconds(o.GateWaitSeconds) }, time);
         Pdf = new WorkGate("pdf", new WorkGateOptions
         {
@@ -35,6 +37,12 @@ internal sealed class CommandLimiters : IDisposable
     public TokenBucketLimiter<long> Tiers { get; }
     public ResourceLimiter<long> Resources { get; }
     public NoticeThrottle<long> Notices { get; }
+
+    /// <summary>Refusals are counted per user and per chat over the last 10 to 20 minutes, for /admin's most limited.</summary>
+    public static readonly TimeSpan RefusalWindow = TimeSpan.FromMinutes(10);
+
+    public RefusalTally<long> RefusedUsers { get; }
+    public RefusalTally<long> RefusedChats { get; }
     public WorkGate Ai { get; }
     public WorkGate Pdf { get; }
 

@@ -6,16 +6,19 @@ using Microsoft.Extensions.Options;
 
 namespace ChatStats.Bot.Throttling;
 
-internal sealed record GateReport(string Name, int Running, int Waiting, int Capacity);
+public sealed record GateReport(string Name, int Running, int Waiting, int Capacity);
 
-internal sealed record LoadReport(string Level, DateTimeOffset Since, double CpuPercent, long ThreadPoolQueue, double TimerLagMs);
+/// <summary>A user or chat and how often the limiters refused it in the last 10 to 20 minutes.</summary>
+public sealed record Refused(long Id, int Refusals);
 
-internal sealed record ConcurrencyReport(
+public sealed record LoadReport(string Level, DateTimeOffset Since, double CpuPercent, long ThreadPoolQueue, double TimerLagMs);
+
+public sealed record ConcurrencyReport(
     int GlobalConcurrent, int GlobalQueued, int TotalUsers, IReadOnlyList<ChatStats.Throttling.Concurrency.UserLoad> BusiestUsers,
     int MaxConcurrentPerUser, int MaxQueuePerUser, int MaxConcurrentGlobal, int MaxQueueGlobal, double QueueTimeoutSeconds, double RetryAfterSeconds, string OverloadPolicy);
 
 /// <summary>What <c>GET /api/admin/limits</c> answers: the limiters of one bot process, read live or from its heartbeat.</summary>
-internal sealed record LimitsReport(
+public sealed record LimitsReport(
     string Instance,
     DateTimeOffset At,
     bool Enabled,
@@ -27,7 +30,9 @@ internal sealed record LimitsReport(
     int TrackedChats,
     int AnswersWaiting = 0,
     int AnswersRunning = 0,
-    int ChatsPenalised = 0)
+    int ChatsPenalised = 0,
+    IReadOnlyList<Refused>? MostLimitedUsers = null,
+    IReadOnlyList<Refused>? MostLimitedChats = null)
 {
     public static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
     {
@@ -62,7 +67,9 @@ internal sealed class LimitsReporter(CommandLimiters limiters, LoadMonitor load,
             limiters.Tiers.Count,
             dispatcher?.Waiting ?? 0,
             dispatcher?.InFlight ?? 0,
-            sender.Penalised);
+            sender.Penalised,
+            [.. limiters.RefusedUsers.Top(10).Select(p => new Refused(p.Key, p.Value))],
+            [.. limiters.RefusedChats.Top(10).Select(p => new Refused(p.Key, p.Value))]);
     }
 
     public string BuildJson() => JsonSerializer.Serialize(Build(), LimitsReport.Json);

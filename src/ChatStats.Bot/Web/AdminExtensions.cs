@@ -63,6 +63,7 @@ internal static class AdminExtensions
         builder.Services.AddOptions<KeyManagementOptions>().Configure<DataProtectionKeys>((o, keys) => o.XmlRepository = keys);
         builder.Services.AddRazorComponents();
         builder.Services.AddSingleton(sp => new SignInAttempts(sp.GetRequiredService<TimeProvider>()));
+        builder.Services.AddSingleton<AdminOverview>();
         return builder;
     }
 
@@ -100,6 +101,9 @@ internal static class AdminExtensions
             await context.SignInAsync(AdminAccess.Scheme, AdminAccess.Principal(web.Value.AdminToken));
             return Results.LocalRedirect(SafeReturn(returnUrl));
         }).WithSummary("Checks the admin token and signs the browser in (a cookie with a protected ticket, not the token).");
+        admin.MapGet("", async (AdminOverview overview, CancellationToken ct) => new RazorComponentResult<AdminPage>(new { Snapshot = await overview.BuildAsync(ct) }))
+            .RequireAuthorization(AdminAccess.Policy)
+            .WithSummary("Capacity, health, load level, limiters, gates, queues and the most limited users and chats, refreshing every 5 s.");
         admin.MapPost("/logout", async (HttpContext context) =>
         {
             await context.SignOutAsync(AdminAccess.Scheme);

@@ -7,6 +7,7 @@ using System.Threading.RateLimiting;
 using ChatStats.Bot.Data;
 using ChatStats.Bot.Throttling;
 using Microsoft.AspNetCore.RateLimiting;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
 using Npgsql;
 
@@ -17,7 +18,10 @@ internal sealed record ApiError(int Status, string Error, string Message, int? R
 
 internal sealed record TierChange(string? Tier);
 
-internal sealed record LimitsAnswer(string Source, IReadOnlyList<JsonElement> Instances);
+internal sealed record LimitsAnswer(string Source, IReadOnlyList<LimitsReport> Instances);
+
+/// <summary>What <c>GET /api/admin/health</c> answers: the readiness checks and the capacity, in the seed guide's spirit.</summary>
+internal sealed record AdminHealth(string Status, IReadOnlyDictionary<string, CheckState> Checks, CapacitySnapshot? Capacity);
 
 /// <summary>
 /// <c>/api</c>: rate limited per caller through ASP.NET Core's limiter (<see cref="ApiRateLimiter"/>), X-RateLimit-*
@@ -98,28 +102,24 @@ internal static class ApiEndpoints
 
         admin.MapGet("/limits", async (IServiceProvider services, NpgsqlDataSource dataSource, CancellationToken ct) =>
         {
-            if (services.GetService<LimitsReporter>() is { } reporter)
-            {
-                return Results.Json(new LimitsAnswer("live", [JsonSerializer.SerializeToElement(reporter.Build(), Json)]), Json);
-            }
-            // The bot runs in another process: its heartbeat carries the same report, at most 15 s old.
-            await using var cmd = dataSource.CreateCommand("""
-                SELECT details::text FROM instances
-                WHERE role IN ('bot', 'run') AND details IS NOT NULL AND heartbeat_at > now() - interval '1 minute'
-                ORDER BY heartbeat_at DESC
-                """);
-            var instances = new List<JsonElement>();
-            await using (var reader = await cmd.ExecuteReaderAsync(ct))
-            {
-                while (await reader.ReadAsync(ct))
-                {
-                    instances.Add(JsonDocument.Parse(reader.GetString(0)).RootElement.Clone());
-                }
-            }
-            return instances.Count == 0
+            var (source, reports) = await AdminOverview.ReadLimitsAsync(services, dataSource, ct);
+            return reports.Count == 0
                 ? Results.Json(new ApiError(503, "no_bot", "No bot process has reported in the last minute; is 'chatstats bot' running?"), Json, statusCode: 503)
-                : Results.Json(new LimitsAnswer("heartbeat", instances), Json);
-        }).WithSummary("The limiters of each running bot process: concurrency, queues, gates, load level, sender queue.");
+                : Results.Json(new LimitsAnswer(source, reports), Json);
+        }).WithSummary("The limiters of each running bot process: concurrency, queues, gates, load level, sender queue, the users and chats refused most.");
+
+        admin.MapGet("/stats", async (AdminOverview overview, CancellationToken ct) => TypedResults.Json(await overview.BuildAsync(ct), Json))
+            .WithSummary("Everything /admin shows: capacity, health checks, each bot's limiters, gates, queues and load level, the most limited users and chats, jobs, memory.");
+
+        admin.MapGet("/health", async (HealthCheckService health, CapacityMonitor capacity, CancellationToken ct) =>
+        {
+            var report = await health.CheckHealthAsync(r => r.Tags.Contains(HealthChecks.Ready), ct);
+            var body = new AdminHealth(
+                report.Status.ToString().ToLowerInvariant(),
+                report.Entries.ToDictionary(e => e.Key, e => new CheckState(e.Key, e.Value.Status.ToString(), e.Value.Description ?? e.Value.Exception?.Message ?? "")),
+                capacity.Snapshot);
+            return Results.Json(body, Json, statusCode: report.Status == HealthStatus.Unhealthy ? 503 : 200);
+        }).WithSummary("For an uptime monitor: 200 while the service works (status healthy or degraded), 503 when it does not; with the capacity.");
 
         admin.MapGet("/chats/{chatId:long}/tier", async (long chatId, ChatTiers tiers, CancellationToken ct) =>
             await tiers.GetAsync(chatId, ct) is { } tier
