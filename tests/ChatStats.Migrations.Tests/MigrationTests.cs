@@ -56,7 +56,7 @@ public sealed class MigrationTests
         var cs = await PostgresServer.CreateEmptyDatabaseAsync("m_ef");
         try
         {
-            var root = RepositoryRoot();
+            var root = Tools.RepositoryRoot;
             var configuration = AppContext.BaseDirectory.Contains($"{Path.DirectorySeparatorChar}Release{Path.DirectorySeparatorChar}", StringComparison.Ordinal) ? "Release" : "Debug";
             var start = new ProcessStartInfo("dotnet", ["ef", "database", "update", "--project", "migrations/ChatStats.Migrations", "--no-build", "--configuration", configuration])
             {
@@ -92,17 +92,5 @@ public sealed class MigrationTests
             tables.Add(reader.GetString(0));
         }
         return [.. tables];
-    }
-
-    private static string RepositoryRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            if (File.Exists(Path.Combine(dir.FullName, "ChatStats.sln")))
-            {
-                return dir.FullName;
-            }
-        }
-        throw new InvalidOperationException("ChatStats.sln not found above the test directory");
     }
 }

@@ -13,6 +13,29 @@ public static class Tools
 
     public static string Chromium() => Find("chromium", "chromium", "chromium-browser", "google-chrome");
 
+    /// <summary>A loopback port nothing listens on now (the caller binds it soon after).</summary>
+    public static int FreePort()
+    {
+        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        listener.Start();
+        return ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    /// <summary>The repository's root (where ChatStats.sln is), above the test's output folder.</summary>
+    public static string RepositoryRoot { get; } = FindRoot();
+
+    private static string FindRoot()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        {
+            if (File.Exists(Path.Combine(dir.FullName, "ChatStats.sln")))
+            {
+                return dir.FullName;
+            }
+        }
+        throw new InvalidOperationException("ChatStats.sln not found above the test directory");
+    }
+
     /// <summary>Runs a tool to its end; what it printed on either stream comes back with its exit code.</summary>
     public static async Task<ToolResult> RunAsync(string path, IEnumerable<string> args, string? stdin = null, string? workingDirectory = null,
         TimeSpan? timeout = null)

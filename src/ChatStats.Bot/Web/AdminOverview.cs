@@ -13,7 +13,7 @@ public sealed record NamedRefusal(long Id, string Name, int Refusals);
 public sealed record JobsState(long Enqueued, long Processing, long Scheduled, long Failed, long Servers);
 
 /// <summary>The process serving the page: its memory against its limit.</summary>
-public sealed record ProcessState(long ResidentBytes, long MemoryLimitBytes, double CpuLimit);
+public sealed record ProcessState(long ResidentBytes, long MemoryLimitBytes, double CpuLimit, double? GrowthBytesPerHour);
 
 /// <summary>
 /// What <c>/admin</c> shows and <c>GET /api/admin/stats</c> answers: capacity, health, each bot process's limiters,
@@ -35,7 +35,7 @@ public sealed record AdminSnapshot(
 /// <summary>Gathers the admin snapshot: every part that fails says so in the snapshot rather than failing the page.</summary>
 internal sealed class AdminOverview(
     CapacityMonitor capacity, HealthCheckService health, NpgsqlDataSource dataSource, JobStorage jobs, IServiceProvider services, TimeProvider time,
-    ILogger<AdminOverview> logger)
+    MemoryTrend memory, ILogger<AdminOverview> logger)
 {
     private static readonly ProcessLimits Limits = ProcessLimits.Read();
 
@@ -69,7 +69,7 @@ internal sealed class AdminOverview(
             [.. users.Select(u => new NamedRefusal(u.Id, userNames?.GetValueOrDefault(u.Id) ?? $"user {u.Id}", u.Refusals))],
             [.. chats.Select(c => new NamedRefusal(c.Id, chatNames?.GetValueOrDefault(c.Id) ?? $"chat {c.Id}", c.Refusals))],
             jobsState,
-            new ProcessState(Environment.WorkingSet, Limits.MemoryLimit, Limits.CpuQuota ?? Environment.ProcessorCount));
+            new ProcessState(Environment.WorkingSet, Limits.MemoryLimit, Limits.CpuQuota ?? Environment.ProcessorCount, memory.BytesPerHour));
     }
 
     /// <summary>The limiters of each running bot process: this one's, live, or the others' from their heartbeats (at most 15 s old).</summary>

@@ -48,6 +48,8 @@ internal static class MetricsExtensions
             Throttling.ProcessLimits.Publish(meters.Create("ChatStats.Bot.Process"), Throttling.ProcessLimits.Read());
             return publisher;
         });
+        builder.Services.AddSingleton<Throttling.MemoryTrend>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<Throttling.MemoryTrend>());
         // Made at start (the listener below asks for it), so that it sees every instrument from the first measurement on.
         builder.Services.AddHostedService(sp => new MetricsListener(
             sp.GetRequiredService<MeterPublisher>(), sp.GetRequiredService<CollectorRegistry>(), roles.Web ? null : sp.GetRequiredService<IOptions<MetricsOptions>>().Value,

@@ -15,7 +15,7 @@ namespace ChatStats.Bot.Tests.Deploy;
 /// </summary>
 public sealed partial class SupervisorTests : IAsyncLifetime
 {
-    private static readonly string Root = RepositoryRoot();
+    private static readonly string Root = Tools.RepositoryRoot;
     private readonly PostgresDatabase _db = new();
     private readonly DirectoryInfo _dir = Directory.CreateTempSubdirectory("chatstats-supervisor");
     private FakeBotApi _api = null!;
@@ -47,9 +47,9 @@ public sealed partial class SupervisorTests : IAsyncLifetime
     [Fact]
     public async Task TheShippedProgramsRunUnderRealSupervisordWithTheirLimitsRestartAfterACrashAndStopCleanly()
     {
-        var webPort = FreePort();
-        var botPort = FreePort();
-        var workerPort = FreePort();
+        var webPort = Tools.FreePort();
+        var botPort = Tools.FreePort();
+        var workerPort = Tools.FreePort();
         var empty = await PostgresServer.CreateEmptyDatabaseAsync("supervisor-behind");
         try
         {
@@ -249,28 +249,9 @@ public sealed partial class SupervisorTests : IAsyncLifetime
     private static double Gauge(string metrics, string name) =>
         double.Parse(Regex.Match(metrics, $@"(?m)^{name} (\S+)$").Groups[1].Value, CultureInfo.InvariantCulture);
 
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
-
     [GeneratedRegex(@"(?ms)^\[program:chatstats-bot\].*?(?=^\[)")]
     private static partial Regex BotSection();
 
     [GeneratedRegex(@"exited: chatstats-(bad-settings|bad-token|behind) \(exit status \d; expected\)")]
     private static partial Regex ExitedExpected();
-
-    private static string RepositoryRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            if (File.Exists(Path.Combine(dir.FullName, "ChatStats.sln")))
-            {
-                return dir.FullName;
-            }
-        }
-        throw new InvalidOperationException("ChatStats.sln not found above the test directory");
-    }
 }

@@ -210,7 +210,7 @@ public sealed class WebhookIngestTests : IAsyncLifetime
     {
         var traffic = Traffic.Generate(6_000, seed: 29);
         var bodies = WebhookDelivery.Number(traffic.Updates);
-        var port = FreePort();
+        var port = Tools.FreePort();
         using var telegram = new WebhookDelivery($"http://127.0.0.1:{port}{HookPath}", Secret, concurrency: 40);
 
         // The web role as its own process, as deployed; SIGKILLed mid-stream, with deliveries in flight, then started again.
@@ -261,12 +261,5 @@ public sealed class WebhookIngestTests : IAsyncLifetime
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
         return process;
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 }

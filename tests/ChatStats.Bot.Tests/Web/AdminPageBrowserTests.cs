@@ -29,13 +29,7 @@ public sealed class AdminPageBrowserTests : IAsyncLifetime
             ["Limits:CommandsPerUser"] = "2",
             ["Limits:MaxActiveChats"] = "40",
         });
-        _browser = await Puppeteer.LaunchAsync(new LaunchOptions
-        {
-            ExecutablePath = Tools.Chromium(),
-            Headless = true,
-            Args = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"],
-            DefaultViewport = new ViewPortOptions { Width = 1280, Height = 1100 },
-        });
+        _browser = await Chromium.LaunchAsync();
     }
 
     public async Task DisposeAsync()

@@ -29,13 +29,7 @@ public sealed class DashboardBrowserTests : IAsyncLifetime
             ["Jobs:QueuePollIntervalMilliseconds"] = "100",
             ["Jobs:Queues:reports:MaxAttempts"] = "1",
         });
-        _browser = await Puppeteer.LaunchAsync(new LaunchOptions
-        {
-            ExecutablePath = Tools.Chromium(),
-            Headless = true,
-            // Root in a container has no user namespace for chromium's sandbox; /dev/shm may be tiny.
-            Args = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"],
-        });
+        _browser = await Chromium.LaunchAsync();
     }
 
     public async Task DisposeAsync()

@@ -161,7 +161,7 @@ public sealed class HealthAndMetricsTests : IAsyncLifetime
     [Fact]
     public async Task ABotProcessWithoutTheWebRoleServesMetricsOnItsOwnPort()
     {
-        var port = FreePort();
+        var port = Tools.FreePort();
         await using var bot = await BotHarness.StartAsync(_api, _db.ConnectionString, settings: new Dictionary<string, string?>
         {
             ["Metrics:Port"] = port.ToString(System.Globalization.CultureInfo.InvariantCulture),
@@ -179,13 +179,6 @@ public sealed class HealthAndMetricsTests : IAsyncLifetime
 
         Assert.Contains("chatstats_telegram_poll_duration_seconds_bucket", text);
         Assert.Contains("chatstats_load_level ", text);
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
-        listener.Start();
-        return ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
     }
 
     private static double HandledTotal(string metrics) => metrics.Split('\n')

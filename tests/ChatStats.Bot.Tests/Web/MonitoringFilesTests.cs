@@ -11,7 +11,7 @@ namespace ChatStats.Bot.Tests.Web;
 /// </summary>
 public sealed partial class MonitoringFilesTests : IAsyncLifetime
 {
-    private static readonly string Deploy = Path.Combine(RepositoryRoot(), "deploy");
+    private static readonly string Deploy = Path.Combine(Tools.RepositoryRoot, "deploy");
     private readonly PostgresDatabase _db = new();
     private FakeBotApi _api = null!;
 
@@ -121,16 +121,4 @@ public sealed partial class MonitoringFilesTests : IAsyncLifetime
 
     [GeneratedRegex(@"alertname: (\w+)")]
     private static partial Regex AlertName();
-
-    private static string RepositoryRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            if (File.Exists(Path.Combine(dir.FullName, "ChatStats.sln")))
-            {
-                return dir.FullName;
-            }
-        }
-        throw new InvalidOperationException("ChatStats.sln not found above the test directory");
-    }
 }
