@@ -50,6 +50,8 @@ internal static class AppHost
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { Args = args, ContentRootPath = AppContext.BaseDirectory });
         Configure(builder, overrides);
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
+        // A verb's output is its stdout (chatstats stats --format json | jq): what it logs (a slow query, say) goes to stderr.
+        builder.Services.Configure<Microsoft.Extensions.Logging.Console.ConsoleLoggerOptions>(o => o.LogToStandardErrorThreshold = LogLevel.Trace);
         builder.AddDatabase();
         builder.Services.AddSingleton<DatabaseMigrator>();
         builder.Services.AddSingleton<Stats.StatsQueries>();

@@ -21,8 +21,11 @@ namespace ChatStats.Bot.Web;
 /// </remarks>
 internal sealed class MeterPublisher : IDisposable
 {
-    /// <summary>The meters on /metrics: ours, Npgsql's (its pool) and the runtime's (GC, thread pool, memory).</summary>
-    public static readonly string[] DefaultMeters = ["ChatStats", "Npgsql", "System.Runtime"];
+    /// <summary>
+    /// The meters on /metrics: ours, Npgsql's (its pool), the runtime's (GC, thread pool, memory) and ASP.NET Core's
+    /// hosting (each HTTP request by route, method and status: the API, the webhook, the admin pages).
+    /// </summary>
+    public static readonly string[] DefaultMeters = ["ChatStats", "Npgsql", "System.Runtime", "Microsoft.AspNetCore.Hosting"];
 
     private static readonly double[] SecondsBuckets = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.2, 0.3, 0.5, 1, 2.5, 5, 10, 30];
     private static readonly double[] CountBuckets = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000];
@@ -120,6 +123,17 @@ internal sealed class MeterPublisher : IDisposable
     {
         "dotnet.thread_pool.thread.count",
         "dotnet.thread_pool.queue.length",
+    };
+
+    /// <summary>
+    /// Labels of others' instruments whose measurements carry different tags (ASP.NET Core's request duration has
+    /// <c>http.route</c> only when a route matched, <c>error.type</c> only on errors): a metric's labels are fixed
+    /// when it is made, so these are all made at once rather than from the first measurement's tags.
+    /// </summary>
+    private static readonly Dictionary<string, string[]> KnownLabels = new(StringComparer.Ordinal)
+    {
+        ["http.server.request.duration"] = ["error.type", "http.request.method", "http.response.status_code", "http.route", "network.protocol.version", "url.scheme"],
+        ["http.server.active_requests"] = ["http.request.method", "url.scheme"],
     };
 
     /// <summary>The instrument's name in Prometheus's alphabet, with its unit; counters end in <c>_total</c>.</summary>
@@ -287,12 +301,12 @@ internal sealed class MeterPublisher : IDisposable
         /// <summary>The metric is made at the first measurement: its labels are that measurement's tags.</summary>
         private Collector Create(ReadOnlySpan<KeyValuePair<string, object?>> tags)
         {
-            var names = new string[tags.Length];
-            for (var i = 0; i < tags.Length; i++)
+            var keys = new List<string>(KnownLabels.GetValueOrDefault(_instrument.Name) ?? []);
+            foreach (var tag in tags)
             {
-                names[i] = LabelName(tags[i].Key);
+                keys.Add(tag.Key);
             }
-            Array.Sort(names, StringComparer.Ordinal);
+            var names = keys.Select(LabelName).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToArray();
             lock (_lock)
             {
                 if (_metric is { } made)

@@ -171,7 +171,9 @@ public sealed class WorkerProcessTests : IAsyncLifetime
         Assert.InRange(MaxOverlap(runs), 2, 4);
         Assert.All(runs.GroupBy(r => r.Server), server => Assert.InRange(MaxOverlap(server), 1, 2));
         Assert.Equal(2, runs.Select(r => r.Server.Split(':')[1]).Distinct().Count());
-        Assert.All(reports.GroupBy(r => r.ChatId), chat => Assert.Equal(1, MaxOverlap(chat)));
+        // A chat's lock is released when its job's work ends, a moment before Hangfire writes the Succeeded state that
+        // ends the run here: the next report of the chat may enter Processing in that moment (seen once in CI, 2 ms).
+        Assert.All(reports.GroupBy(r => r.ChatId), chat => Assert.Equal(1, MaxOverlap(chat, TimeSpan.FromSeconds(1))));
         // weasyprint itself never ran more than four at once either.
         Assert.InRange(MaxOverlap(WeasyprintRuns()), 1, 4);
     }
@@ -210,9 +212,10 @@ public sealed class WorkerProcessTests : IAsyncLifetime
         }
     }
 
-    private static int MaxOverlap(IEnumerable<Run> runs)
+    /// <summary>The most runs at once; a run that ends within <paramref name="grace"/> of another's start does not overlap it.</summary>
+    private static int MaxOverlap(IEnumerable<Run> runs, TimeSpan grace = default)
     {
         var list = runs.ToList();
-        return list.Count == 0 ? 0 : list.Max(r => list.Count(o => o.Start <= r.Start && o.End > r.Start));
+        return list.Count == 0 ? 0 : list.Max(r => list.Count(o => o == r || (o.Start <= r.Start && o.End - grace > r.Start)));
     }
 }
