@@ -35,13 +35,16 @@ public sealed record AdminSnapshot(
 /// <summary>Gathers the admin snapshot: every part that fails says so in the snapshot rather than failing the page.</summary>
 internal sealed class AdminOverview(
     CapacityMonitor capacity, HealthCheckService health, NpgsqlDataSource dataSource, JobStorage jobs, IServiceProvider services, TimeProvider time,
-    MemoryTrend memory, ILogger<AdminOverview> logger)
+    MemoryTrend memory, IEnumerable<IHealthCheckPublisher> publishers, ILogger<AdminOverview> logger)
 {
     private static readonly ProcessLimits Limits = ProcessLimits.Read();
 
     public async Task<AdminSnapshot> BuildAsync(CancellationToken ct)
     {
-        var report = await health.CheckHealthAsync(r => r.Tags.Contains(HealthChecks.Ready), ct);
+        // The background run's report (every 30 s) when there is one: a page refreshing every 5 s, in several browsers,
+        // does not run the checks again each time.
+        var report = publishers.OfType<HealthMetrics>().FirstOrDefault()?.Last
+            ?? await health.CheckHealthAsync(r => r.Tags.Contains(HealthChecks.Ready), ct);
         var checks = report.Entries.Select(e => new CheckState(e.Key, e.Value.Status.ToString(),
             e.Value.Description ?? e.Value.Exception?.Message ?? (e.Value.Status == HealthStatus.Healthy ? "ok" : ""))).ToList();
         var database = report.Entries.TryGetValue("database", out var db) && db.Status != HealthStatus.Unhealthy;

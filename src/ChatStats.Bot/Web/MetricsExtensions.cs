@@ -77,6 +77,18 @@ internal sealed class MetricsListener(MeterPublisher publisher, CollectorRegistr
         {
             return Task.CompletedTask;
         }
+        // prometheus-net's listener fails inside its own web host with a bare bind error; say what to change instead.
+        try
+        {
+            var probe = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Any, options.Port);
+            probe.Start();
+            probe.Stop();
+        }
+        catch (System.Net.Sockets.SocketException ex) when (ex.SocketErrorCode == System.Net.Sockets.SocketError.AddressAlreadyInUse)
+        {
+            throw new InvalidOperationException(
+                $"Metrics:Port {options.Port} is taken by another process: set Metrics__Port to a free port (each bot and worker process on a host needs its own), or 0 for no /metrics listener.", ex);
+        }
         _server = new KestrelMetricServer(new KestrelMetricServerOptions
         {
             Hostname = options.Host,
