@@ -10,6 +10,9 @@ namespace ChatStats.Bot.Cli;
 /// <summary><c>chatstats import PATH</c>: a Telegram Desktop export into the database, merged with live history.</summary>
 internal static class ImportCliCommand
 {
+    /// <summary>The import finished, but some messages were left out: a script can tell this from success and from failure (1).</summary>
+    public const int SkippedExitCode = 3;
+
     public static Command Build()
     {
         var path = new Argument<string>("path") { Description = "result.json of a Telegram Desktop export (one chat, or a whole account), or the folder holding it." };
@@ -45,8 +48,23 @@ internal static class ImportCliCommand
                 {
                     Console.WriteLine($"skipped: {skipped}");
                 }
+                foreach (var chat in summary.Chats.Where(c => c.Skipped.Count > 0))
+                {
+                    Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"skipped {chat.Skipped.Count:N0} message(s) of {chat.Title}: {chat.Skipped}"));
+                }
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                     $"Imported {summary.Chats.Count} chat(s): {summary.Messages:N0} messages read, {summary.Added:N0} new, in {summary.Elapsed.TotalSeconds:0.0} s ({summary.PerSecond:N0}/s)."));
+                if (summary.Chats.Count == 0)
+                {
+                    await Console.Error.WriteLineAsync("chatstats: nothing was imported: the file holds no group chat that could be read (see the skipped lines above).");
+                    return SkippedExitCode;
+                }
+                if (summary.SkippedMessages > 0)
+                {
+                    await Console.Error.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
+                        $"chatstats: {summary.SkippedMessages:N0} message(s) could not be imported (listed above); everything else was. Fix or re-export them and import again: what is in already is not duplicated."));
+                    return SkippedExitCode;
+                }
                 return 0;
             }
             catch (ImportException ex)

@@ -12,11 +12,41 @@ namespace ChatStats.Bot.Import;
 /// <summary>A file that cannot be imported, with what is wrong with it in words an operator can act on.</summary>
 internal sealed class ImportException(string message, Exception? inner = null) : Exception(message, inner);
 
-internal sealed record ImportedChat(long ChatId, string Title, string Type, long Messages, long Added, long Events);
+/// <param name="Messages">Messages read (service actions are not messages).</param>
+/// <param name="Actions">Service actions read (a join, a title change), of which <paramref name="Events"/> were recorded.</param>
+/// <param name="Skipped">Entries of the chat's list that could not be imported (the rest were), with the first few named.</param>
+internal sealed record ImportedChat(long ChatId, string Title, string Type, long Messages, long Added, long Actions, long Events, SkippedMessages Skipped);
 
+/// <param name="Skipped">Chats left out whole, each with why (not a group, no usable id).</param>
 internal sealed record ImportSummary(IReadOnlyList<ImportedChat> Chats, IReadOnlyList<string> Skipped, long Messages, long Added, TimeSpan Elapsed)
 {
     public double PerSecond => Elapsed.TotalSeconds > 0 ? Messages / Elapsed.TotalSeconds : 0;
+
+    public long SkippedMessages => Chats.Sum(c => c.Skipped.Count);
+}
+
+/// <summary>Messages an import left out: how many, and the first few by id (or position) with what was wrong.</summary>
+internal sealed class SkippedMessages
+{
+    private const int Named = 5;
+    private readonly List<string> _first = [];
+
+    public long Count { get; private set; }
+
+    public IReadOnlyList<string> First => _first;
+
+    public void Add(string what)
+    {
+        Count++;
+        if (_first.Count < Named)
+        {
+            _first.Add(what);
+        }
+    }
+
+    public override string ToString() => Count == 0 ? "none"
+        : Count <= _first.Count ? string.Join("; ", _first)
+        : $"{string.Join("; ", _first)}; and {Count - _first.Count:N0} more";
 }
 
 /// <summary>Progress as the import goes: the chat, messages read, bytes read of the file.</summary>
@@ -28,8 +58,11 @@ internal readonly record struct ImportProgress(string Chat, long Messages, long 
 /// needs a few megabytes. Messages are upserted by (chat_id, message_id) through the same writer live updates use:
 /// imported and live history merge without duplicates and the rollups move exactly with the rows added.
 /// </summary>
-internal sealed class ExportImporter(NpgsqlDataSource dataSource, IngestWriter writer, bool storeText, int batchSize = 10_000, int writers = 3)
+internal sealed class ExportImporter(NpgsqlDataSource dataSource, IngestWriter writer, bool storeText, int batchSize = 10_000, int writers = 3, TimeProvider? time = null)
 {
+    // A message's own depth is checked by the file's reader; parsing it alone must not refuse what the file allowed.
+    private static readonly JsonDocumentOptions MessageOptions = new() { MaxDepth = JsonTokenStream.MaxDepth };
+
     public async Task<ImportSummary> ImportAsync(string path, IProgress<ImportProgress>? progress, CancellationToken ct)
     {
         var file = ResolveFile(path);
@@ -90,19 +123,43 @@ internal sealed class ExportImporter(NpgsqlDataSource dataSource, IngestWriter w
                 }
             }
         }
+        catch (JsonNestingException ex)
+        {
+            await KeepWhatWasWrittenAsync(ct);
+            throw new ImportException($"{file} is not a Telegram Desktop export: near byte {json.BytesRead:N0} its {ex.Message} (an export's are a few levels deep).{Kept()}", ex);
+        }
         catch (JsonException ex) when (json.BytesRead >= total && ex.Message.Contains("depth", StringComparison.Ordinal))
         {
-            throw new ImportException($"{file} ends before its JSON does: the file is truncated (was the export interrupted, or the copy incomplete?). Export it again.", ex);
+            await KeepWhatWasWrittenAsync(ct);
+            throw new ImportException($"{file} ends before its JSON does: the file is truncated (was the export interrupted, or the copy incomplete?). Export it again.{Kept()}", ex);
         }
         catch (JsonException ex)
         {
-            throw new ImportException($"{file} is not valid JSON near byte {json.BytesRead:N0} ({ex.Message}). Export again from Telegram Desktop with the format set to JSON.", ex);
+            await KeepWhatWasWrittenAsync(ct);
+            throw new ImportException($"{file} is not valid JSON near byte {json.BytesRead:N0} ({ex.Message}). Export again from Telegram Desktop with the format set to JSON.{Kept()}", ex);
         }
         if (chats.Count == 0 && skipped.Count == 0)
         {
             throw new ImportException($"{file} holds no chat history. Use Telegram Desktop's \"Export chat history\" (or Settings → Advanced → Export Telegram data) with the format set to JSON, and give the result.json it writes.");
         }
         return new ImportSummary(chats, skipped, chats.Sum(c => c.Messages), chats.Sum(c => c.Added), Stopwatch.GetElapsedTime(started));
+    }
+
+    /// <summary>Messages written by batches before the import stopped (they stay: importing again does not duplicate them).</summary>
+    private long _written;
+
+    private string Kept() => _written == 0 ? "" : $" The {_written:N0} messages and actions read before that point are imported; importing the fixed file adds only what is missing.";
+
+    /// <summary>
+    /// An import that stops part-way leaves its batches in, with the members' totals still pending: fold them now, so the
+    /// statistics add up at once rather than at the next recurring fold.
+    /// </summary>
+    private async Task KeepWhatWasWrittenAsync(CancellationToken ct)
+    {
+        if (_written > 0 && !ct.IsCancellationRequested)
+        {
+            await RollupTriggers.FoldPendingAsync(dataSource, ct);
+        }
     }
 
     private static string ResolveFile(string path)
@@ -120,9 +177,14 @@ internal sealed class ExportImporter(NpgsqlDataSource dataSource, IngestWriter w
     {
         var title = fields.GetValueOrDefault("name") ?? "";
         var type = fields.GetValueOrDefault("type") ?? "";
-        if (!fields.TryGetValue("id", out var rawId) || !long.TryParse(rawId, NumberStyles.Integer, CultureInfo.InvariantCulture, out var exportId))
+        // Telegram's chat ids are positive and below 10^12; anything else would wrap around in the Bot API id below.
+        if (!fields.TryGetValue("id", out var rawId) || !long.TryParse(rawId, NumberStyles.None, CultureInfo.InvariantCulture, out var exportId)
+            || exportId is <= 0 or >= MaxExportChatId)
         {
-            throw new ImportException($"A chat (\"{title}\") has messages but no id: this is not a Telegram Desktop export, or it was edited.");
+            json.SkipValue();
+            return (null, rawId is null
+                ? $"{title} ({type}): its messages have no chat id beside them; was the file edited? Export the chat again"
+                : $"{title} ({type}): its id \"{rawId}\" is not a Telegram chat id; was the file edited? Export the chat again");
         }
         (long Id, string Type)? target = type switch
         {
@@ -193,7 +255,10 @@ internal sealed class ExportImporter(NpgsqlDataSource dataSource, IngestWriter w
             }
         }));
 
-        long messages = 0, events = 0;
+        long messages = 0, actions = 0, events = 0, position = 0;
+        var skipped = new SkippedMessages();
+        var seen = new MessageIdSet();
+        var latest = (time ?? TimeProvider.System).GetUtcNow().UtcDateTime + ExportMapper.ClockSkew;
         var current = new IngestBatch();
         var names = new Dictionary<long, string>();
         var replies = new ReplySenders();
@@ -230,6 +295,7 @@ internal sealed class ExportImporter(NpgsqlDataSource dataSource, IngestWriter w
                 (idsBefore, hoursBefore) = (Math.Max(idsBefore, s.LastId), s.LastHour > hoursBefore ? s.LastHour : hoursBefore);
             }
             await batches.Writer.WriteAsync((current, fresh), ct);
+            _written += current.Messages.Count + current.Events.Count;
             current = new IngestBatch();
             cutAt = null;
         }
@@ -237,22 +303,73 @@ internal sealed class ExportImporter(NpgsqlDataSource dataSource, IngestWriter w
         {
             while (json.Read() && json.Token != JsonTokenType.EndArray)
             {
+                position++;
                 if (json.Token != JsonTokenType.StartObject)
                 {
+                    var what = Describe(json.Token);
+                    json.SkipValue();
+                    skipped.Add($"#{position}: not a message object but {what}");
                     continue;
                 }
-                using var doc = JsonDocument.Parse(json.ReadValueBytes());
-                // A full batch is sent at the next hour's first message (or, in an hour busier than a batch, at twice the size).
-                if (cutAt is { } cut && (MessageSpan.Hour(ExportMapper.SentAt(doc.RootElement)) != cut || current.Messages.Count + current.Events.Count >= 2 * batchSize))
+                var bytes = json.ReadValueBytes();
+                JsonDocument doc;
+                try
                 {
-                    await FlushAsync();
+                    doc = JsonDocument.Parse(bytes, MessageOptions);
                 }
-                var mapped = ExportMapper.Map(doc.RootElement, chat.Id, chat.Type, title, current, storeText, replies);
-                messages += mapped.Messages;
-                events += mapped.Events;
-                if (cutAt is null && current.Messages.Count + current.Events.Count >= batchSize)
+                catch (JsonException ex)
                 {
-                    cutAt = MessageSpan.Hour(ExportMapper.SentAt(doc.RootElement));
+                    skipped.Add($"#{position}: not readable JSON ({ex.Message})");
+                    continue;
+                }
+                using (doc)
+                {
+                    var m = doc.RootElement;
+                    string? problem;
+                    try
+                    {
+                        problem = ExportMapper.Problem(m, latest);
+                    }
+                    catch (InvalidOperationException ex)
+                    {
+                        problem = ExportMapper.Unreadable(ex);
+                    }
+                    if (problem is not null)
+                    {
+                        skipped.Add($"{ExportMapper.Label(m, position)}: {problem}");
+                        continue;
+                    }
+                    var id = m.GetProperty("id").GetInt32();
+                    if (!seen.Add(id))
+                    {
+                        skipped.Add($"id {id}: appears again; the first was kept");
+                        continue;
+                    }
+                    var hour = MessageSpan.Hour(ExportMapper.SentAt(m));
+                    // A full batch is sent at the next hour's first message (or, in an hour busier than a batch, at twice the size).
+                    if (cutAt is { } cut && (hour != cut || current.Messages.Count + current.Events.Count >= 2 * batchSize))
+                    {
+                        await FlushAsync();
+                    }
+                    var mark = current.Mark();
+                    try
+                    {
+                        var mapped = ExportMapper.Map(m, chat.Id, chat.Type, title, current, storeText, replies);
+                        messages += mapped.Messages;
+                        actions += 1 - mapped.Messages;
+                        events += mapped.Events;
+                    }
+                    catch (Exception ex) when (ex is InvalidOperationException or FormatException or ArgumentException or OverflowException)
+                    {
+                        // A field of an unexpected type or a string that is not UTF-8: the message goes, the rest stays.
+                        current.Rewind(mark);
+                        skipped.Add($"id {id}: {ExportMapper.Unreadable(ex)}");
+                        continue;
+                    }
+                    if (cutAt is null && current.Messages.Count + current.Events.Count >= batchSize)
+                    {
+                        cutAt = hour;
+                    }
                 }
                 if (progress is not null && Stopwatch.GetElapsedTime(lastReport) > TimeSpan.FromMilliseconds(250))
                 {
@@ -279,8 +396,21 @@ internal sealed class ExportImporter(NpgsqlDataSource dataSource, IngestWriter w
             await LinkRepliesAsync(chat.Id, [.. replies.Unresolved], ct);
         }
         var added = await CountAsync(chat.Id, ct) - recorded.Messages;
-        return (new ImportedChat(chat.Id, title, chat.Type, messages, added, events), null);
+        return (new ImportedChat(chat.Id, title, chat.Type, messages, added, actions, events, skipped), null);
     }
+
+    /// <summary>Bot API supergroup ids are -(10^12 + export id).</summary>
+    private const long MaxExportChatId = 1_000_000_000_000;
+
+    private static string Describe(JsonTokenType token) => token switch
+    {
+        JsonTokenType.StartArray => "an array",
+        JsonTokenType.String => "a string",
+        JsonTokenType.Number => "a number",
+        JsonTokenType.True or JsonTokenType.False => "a boolean",
+        JsonTokenType.Null => "null",
+        _ => token.ToString(),
+    };
 
     /// <summary>
     /// Replies to messages the export does not hold (it began later, or they were recorded live): their senders are
@@ -365,18 +495,72 @@ internal sealed record RecordedRange(int? FirstId, int? LastId, DateTime? FirstH
 /// <summary>One exported message or service action to the rows live updates produce.</summary>
 internal static class ExportMapper
 {
+    /// <summary>Telegram opened in August 2013: an earlier date is not a message's.</summary>
+    public static readonly DateTime Earliest = new(2013, 8, 1, 0, 0, 0, DateTimeKind.Utc);
+
+    /// <summary>How far ahead of this machine's clock a date may be (the exporter's clock may run fast).</summary>
+    public static readonly TimeSpan ClockSkew = TimeSpan.FromDays(1);
+
+    /// <summary>Telegram lets one invite up to 200 members at once; more in one action is not an export's.</summary>
+    private const int MaxInvited = 200;
+
+    /// <summary>What makes a message impossible to import (its id or date), or null when it can be.</summary>
+    public static string? Problem(JsonElement m, DateTime latest)
+    {
+        if (!m.TryGetProperty("id", out var id))
+        {
+            return "it has no id";
+        }
+        if (id.ValueKind != JsonValueKind.Number)
+        {
+            return $"its id is {Kind(id)}, not a number";
+        }
+        if (!id.TryGetInt32(out var value) || value <= 0)
+        {
+            return $"its id {Shorten(id.GetRawText())} is not a Telegram message id (a whole number from 1 to {int.MaxValue:N0})";
+        }
+        if (Date(m, "date_unixtime", "date") is not { } at)
+        {
+            return "it has no readable date (date_unixtime or date)";
+        }
+        if (at < Earliest)
+        {
+            return $"its date {at:yyyy-MM-dd} is before Telegram existed";
+        }
+        return at > latest ? $"its date {at:yyyy-MM-dd HH:mm} UTC is in the future" : null;
+    }
+
+    /// <summary>How a skipped message is named: by its id when it has a usable one, else by its place in the list.</summary>
+    public static string Label(JsonElement m, long position) =>
+        m.TryGetProperty("id", out var id) && id.ValueKind == JsonValueKind.Number && id.TryGetInt32(out var value) && value > 0 ? $"id {value}" : $"#{position}";
+
+    public static string Unreadable(Exception ex) => ex switch
+    {
+        InvalidOperationException when ex.Message.Contains("UTF-8", StringComparison.OrdinalIgnoreCase) => "a text in it is not valid UTF-8",
+        InvalidOperationException => "a field in it has a value of the wrong type",
+        _ => $"it cannot be read ({ex.Message})",
+    };
+
+    private static string Kind(JsonElement value) => value.ValueKind switch
+    {
+        JsonValueKind.String => "a string",
+        JsonValueKind.Array => "an array",
+        JsonValueKind.Object => "an object",
+        JsonValueKind.True or JsonValueKind.False => "a boolean",
+        JsonValueKind.Null => "null",
+        _ => value.ValueKind.ToString(),
+    };
+
+    private static string Shorten(string raw) => raw.Length <= 24 ? raw : raw[..24] + "…";
+
+    /// <summary>Maps a message <see cref="Problem"/> found nothing wrong with; a field of a wrong type throws before or after rows are added (the caller rewinds).</summary>
     public static (int Messages, int Events) Map(
         JsonElement m, long chatId, string chatType, string chatTitle, IngestBatch batch, bool storeText, ReplySenders? replies = null)
     {
-        if (!m.TryGetProperty("id", out var idElement) || !idElement.TryGetInt32(out var id))
-        {
-            return (0, 0);
-        }
+        var id = m.GetProperty("id").GetInt32();
         var at = SentAt(m);
         var service = m.TryGetProperty("type", out var t) && t.ValueKind == JsonValueKind.String && t.ValueEquals("service");
         var (userId, senderChatId) = Sender(m, service ? "actor_id" : "from_id");
-        // A service action is no message: a reply to one has nobody to answer.
-        replies?.Record(id, service ? null : userId);
         var senderName = Str(m, m.TryGetProperty("actor", out _) ? "actor" : "from");
         if (batch.Chats.Count == 0)
         {
@@ -390,12 +574,18 @@ internal static class ExportMapper
 
         if (service)
         {
-            return (0, MapService(m, chatId, id, userId, at, batch));
+            var events = MapService(m, chatId, id, userId, at, batch);
+            // A service action is no message: a reply to one has nobody to answer.
+            replies?.Record(id, null);
+            return (0, events);
         }
 
         var text = TextStats.Clean(TextOf(m));
         var kind = KindOf(m, text);
-        int? replyTo = m.TryGetProperty("reply_to_message_id", out var reply) && reply.TryGetInt32(out var replyId) ? replyId : null;
+        int? replyTo = m.TryGetProperty("reply_to_message_id", out var reply) && reply.ValueKind == JsonValueKind.Number
+            && reply.TryGetInt32(out var replyId) && replyId > 0 ? replyId : null;
+        var edited = Date(m, "edited_unixtime", "edited");
+        replies?.Record(id, userId);
         batch.Messages.Add(new MessageRow(
             chatId, id, userId, senderChatId, at, (short)kind,
             storeText && !string.IsNullOrEmpty(text) ? text : null,
@@ -405,7 +595,7 @@ internal static class ExportMapper
             replyTo is { } r && replies is not null ? replies.SenderOf(r, id) : null,
             m.TryGetProperty("forwarded_from", out _),
             null,
-            Date(m, "edited_unixtime", "edited"),
+            edited,
             Counted: userId is not null && senderChatId is null,
             IsEdit: false));
         return (1, 0);
@@ -422,7 +612,7 @@ internal static class ExportMapper
             case "invite_members":
                 // The export names invited members but gives no ids.
                 var count = m.TryGetProperty("members", out var members) && members.ValueKind == JsonValueKind.Array ? members.GetArrayLength() : 1;
-                for (var i = 0; i < Math.Max(1, count); i++)
+                for (var i = 0; i < Math.Clamp(count, 1, MaxInvited); i++)
                 {
                     Add(ServiceEventKind.Joined, null, members.ValueKind == JsonValueKind.Array ? members[i].ToString() : null);
                 }
@@ -460,7 +650,11 @@ internal static class ExportMapper
         return seq;
     }
 
-    public static DateTime SentAt(JsonElement m) => Date(m, "date_unixtime", "date") ?? DateTime.UnixEpoch;
+    /// <summary>When a message <see cref="Problem"/> accepted was sent.</summary>
+    public static DateTime SentAt(JsonElement m) => Date(m, "date_unixtime", "date") ?? throw new InvalidOperationException("a message without a date");
+
+    /// <summary>The largest unix time a DateTime holds (9999-12-31 23:59:59).</summary>
+    private const long MaxUnixSeconds = 253_402_300_799;
 
     /// <summary>"user123" is a person; "channel123" (or "chat123") a channel or group speaking for itself.</summary>
     private static (long? User, long? Chat) Sender(JsonElement m, string property)
@@ -470,15 +664,18 @@ internal static class ExportMapper
         {
             return (null, null);
         }
-        if (id.StartsWith("user", StringComparison.Ordinal) && long.TryParse(id.AsSpan(4), NumberStyles.None, CultureInfo.InvariantCulture, out var user))
+        if (id.StartsWith("user", StringComparison.Ordinal) && long.TryParse(id.AsSpan(4), NumberStyles.None, CultureInfo.InvariantCulture, out var user) && user > 0)
         {
             return (user, null);
         }
-        if (id.StartsWith("channel", StringComparison.Ordinal) && long.TryParse(id.AsSpan(7), NumberStyles.None, CultureInfo.InvariantCulture, out var channel))
+        // Chat ids past 10^12 would wrap around in the Bot API form; no real one is that large.
+        if (id.StartsWith("channel", StringComparison.Ordinal) && long.TryParse(id.AsSpan(7), NumberStyles.None, CultureInfo.InvariantCulture, out var channel)
+            && channel is > 0 and < MaxExportChatId)
         {
-            return (null, -(1_000_000_000_000 + channel));
+            return (null, -(MaxExportChatId + channel));
         }
-        if (id.StartsWith("chat", StringComparison.Ordinal) && long.TryParse(id.AsSpan(4), NumberStyles.None, CultureInfo.InvariantCulture, out var group))
+        if (id.StartsWith("chat", StringComparison.Ordinal) && long.TryParse(id.AsSpan(4), NumberStyles.None, CultureInfo.InvariantCulture, out var group)
+            && group is > 0 and < MaxExportChatId)
         {
             return (null, -group);
         }
@@ -562,7 +759,7 @@ internal static class ExportMapper
 
     private static DateTime? Date(JsonElement m, string unixProperty, string isoProperty)
     {
-        if (Str(m, unixProperty) is { } unix && long.TryParse(unix, NumberStyles.None, CultureInfo.InvariantCulture, out var seconds))
+        if (Str(m, unixProperty) is { } unix && long.TryParse(unix, NumberStyles.None, CultureInfo.InvariantCulture, out var seconds) && seconds <= MaxUnixSeconds)
         {
             return DateTime.UnixEpoch.AddSeconds(seconds);
         }
@@ -571,6 +768,8 @@ internal static class ExportMapper
             ? DateTime.SpecifyKind(date, DateTimeKind.Utc)
             : null;
     }
+
+    private const long MaxExportChatId = 1_000_000_000_000;
 
     private static string? Str(JsonElement m, string property) =>
         m.TryGetProperty(property, out var value) ? value.ValueKind switch

@@ -9,11 +9,14 @@ namespace ChatStats.Bot.Import;
 /// </summary>
 internal sealed class JsonTokenStream(Stream stream, int bufferSize = 1 << 20)
 {
+    /// <summary>Deeper than any Telegram Desktop export (a message's entities are four levels down); a bound on hostile files.</summary>
+    public const int MaxDepth = 256;
+
     private byte[] _buffer = new byte[bufferSize];
     private int _start;
     private int _end;
     private bool _final;
-    private JsonReaderState _state = new(new JsonReaderOptions { CommentHandling = JsonCommentHandling.Skip, MaxDepth = 256 });
+    private JsonReaderState _state = new(new JsonReaderOptions { CommentHandling = JsonCommentHandling.Skip, MaxDepth = MaxDepth });
 
     // Where the last token was read from, and the state before it: enough to read it again as a whole value.
     private int _tokenFrom;
@@ -29,13 +32,22 @@ internal sealed class JsonTokenStream(Stream stream, int bufferSize = 1 << 20)
         while (true)
         {
             var reader = new Utf8JsonReader(_buffer.AsSpan(_start, _end - _start), _final, _state);
-            if (reader.Read())
+            bool read;
+            try
+            {
+                read = reader.Read();
+            }
+            catch (JsonException ex) when (reader.CurrentDepth >= MaxDepth - 1)
+            {
+                throw new JsonNestingException(ex);
+            }
+            if (read)
             {
                 _tokenFrom = _start;
                 _tokenState = _state;
                 Token = reader.TokenType;
                 Depth = reader.CurrentDepth;
-                Text = reader.TokenType is JsonTokenType.PropertyName or JsonTokenType.String ? reader.GetString()
+                Text = reader.TokenType is JsonTokenType.PropertyName or JsonTokenType.String ? StringOf(ref reader)
                     : reader.TokenType is JsonTokenType.Number ? System.Text.Encoding.UTF8.GetString(reader.ValueSpan)
                     : null;
                 _start += (int)reader.BytesConsumed;
@@ -47,6 +59,20 @@ internal sealed class JsonTokenStream(Stream stream, int bufferSize = 1 << 20)
                 return false;
             }
             Refill(_start);
+        }
+    }
+
+    /// <summary>A string token's text; bytes that are not UTF-8 become U+FFFD instead of failing the whole file.</summary>
+    private static string StringOf(ref Utf8JsonReader reader)
+    {
+        try
+        {
+            return reader.GetString()!;
+        }
+        catch (InvalidOperationException)
+        {
+            // The buffer is one span, never a sequence.
+            return System.Text.Encoding.UTF8.GetString(reader.ValueSpan);
         }
     }
 
@@ -65,7 +91,16 @@ internal sealed class JsonTokenStream(Stream stream, int bufferSize = 1 << 20)
             var reader = new Utf8JsonReader(_buffer.AsSpan(_tokenFrom, _end - _tokenFrom), _final, _tokenState);
             reader.Read();
             var valueStart = _tokenFrom + (int)reader.TokenStartIndex;
-            if (reader.TrySkip())
+            bool skipped;
+            try
+            {
+                skipped = reader.TrySkip();
+            }
+            catch (JsonException ex) when (reader.CurrentDepth >= MaxDepth - 1)
+            {
+                throw new JsonNestingException(ex);
+            }
+            if (skipped)
             {
                 var valueEnd = _tokenFrom + (int)reader.BytesConsumed;
                 _start = valueEnd;
@@ -124,3 +159,7 @@ internal sealed class JsonTokenStream(Stream stream, int bufferSize = 1 << 20)
         }
     }
 }
+
+/// <summary>Arrays or objects nested deeper than <see cref="JsonTokenStream.MaxDepth"/>: not a truncated file, a hostile or broken one.</summary>
+internal sealed class JsonNestingException(Exception inner)
+    : JsonException($"values are nested more than {JsonTokenStream.MaxDepth} levels deep", inner);

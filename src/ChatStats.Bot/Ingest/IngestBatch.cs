@@ -41,6 +41,17 @@ internal sealed class IngestBatch
         DeadLetters.AddRange(other.DeadLetters);
     }
 
+    /// <summary>Where the lists end now, to <see cref="Rewind"/> to if what is being added turns out unusable.</summary>
+    public (int Chats, int Users, int Messages, int Events) Mark() => (Chats.Count, Users.Count, Messages.Count, Events.Count);
+
+    public void Rewind((int Chats, int Users, int Messages, int Events) mark)
+    {
+        Chats.RemoveRange(mark.Chats, Chats.Count - mark.Chats);
+        Users.RemoveRange(mark.Users, Users.Count - mark.Users);
+        Messages.RemoveRange(mark.Messages, Messages.Count - mark.Messages);
+        Events.RemoveRange(mark.Events, Events.Count - mark.Events);
+    }
+
     public void Clear()
     {
         Chats.Clear();
