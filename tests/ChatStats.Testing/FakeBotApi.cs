@@ -36,6 +36,9 @@ public sealed record FakeLimits
 }
 
 /// <summary>A message the fake accepted, with the text as a chat member would see it (tags stripped, entities decoded).</summary>
+/// <summary>A send the fake refused with 400 for its text, with the text as it came.</summary>
+public sealed record RefusedSend(string Method, long ChatId, string Error, string RawText);
+
 public sealed record SentMessage(string Method, long ChatId, string Text, string RawText, string? ParseMode, int? ThreadId, int? ReplyTo, DateTimeOffset At, byte[]? File);
 
 /// <summary>
@@ -101,6 +104,10 @@ public sealed class FakeBotApi : IAsyncDisposable
     /// <summary>Every 429 the fake answered to a send, for whatever reason.</summary>
     public int TooManyRequests => _tooMany;
     private int _tooMany;
+
+    /// <summary>Sends refused with 400 for their text (empty, markup Telegram cannot parse, too long, not UTF-8): a reply nobody saw.</summary>
+    public IReadOnlyCollection<RefusedSend> Refused => _refused.ToArray();
+    private readonly ConcurrentQueue<RefusedSend> _refused = new();
 
     public IReadOnlyCollection<SentMessage> Sent => _sent.ToArray();
 
@@ -576,9 +583,20 @@ public sealed class FakeBotApi : IAsyncDisposable
         var textKey = method == "sendMessage" ? "text" : "caption";
         var raw = args.GetValueOrDefault(textKey) ?? "";
         var parseMode = args.GetValueOrDefault("parse_mode");
+        Task RefuseAsync(string description)
+        {
+            _refused.Enqueue(new RefusedSend(method, chatId, description, raw));
+            return ErrorAsync(context, 400, description);
+        }
         if (method == "sendMessage" && raw.Length == 0)
         {
-            await ErrorAsync(context, 400, "Bad Request: message text is empty");
+            await RefuseAsync("Bad Request: message text is empty");
+            return;
+        }
+        if (!IsValidUtf16(raw))
+        {
+            // The Bot API reads UTF-8; a lone surrogate has no UTF-8 form.
+            await RefuseAsync("Bad Request: strings must be encoded in UTF-8");
             return;
         }
         string visible;
@@ -586,7 +604,7 @@ public sealed class FakeBotApi : IAsyncDisposable
         {
             if (!TryParseHtml(raw, out visible, out var error))
             {
-                await ErrorAsync(context, 400, $"Bad Request: can't parse entities: {error}");
+                await RefuseAsync($"Bad Request: can't parse entities: {error}");
                 return;
             }
         }
@@ -597,7 +615,7 @@ public sealed class FakeBotApi : IAsyncDisposable
         var max = method == "sendMessage" ? 4096 : 1024;
         if (visible.Length > max)
         {
-            await ErrorAsync(context, 400, method == "sendMessage" ? "Bad Request: message is too long" : "Bad Request: message caption is too long");
+            await RefuseAsync(method == "sendMessage" ? "Bad Request: message is too long" : "Bad Request: message caption is too long");
             return;
         }
         byte[]? file = null;
@@ -633,6 +651,22 @@ public sealed class FakeBotApi : IAsyncDisposable
             ["from"] = new JsonObject { ["id"] = BotId, ["is_bot"] = true, ["first_name"] = "ChatStats", ["username"] = BotUsername },
             [method == "sendMessage" ? "text" : "caption"] = visible,
         });
+    }
+
+    private static bool IsValidUtf16(string text)
+    {
+        for (var i = 0; i < text.Length; i++)
+        {
+            if (char.IsHighSurrogate(text[i]) && i + 1 < text.Length && char.IsLowSurrogate(text[i + 1]))
+            {
+                i++;
+            }
+            else if (char.IsSurrogate(text[i]))
+            {
+                return false;
+            }
+        }
+        return true;
     }
 
     /// <summary>Telegram's HTML mode: only its tags, balanced, and &amp;-entities it knows; anything else is a 400.</summary>

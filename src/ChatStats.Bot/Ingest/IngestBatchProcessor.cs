@@ -150,7 +150,15 @@ internal sealed class IngestBatchProcessor(
         // Never waits: answers that cannot be queued are given up, recording goes on.
         foreach (var (update, receivedAt) in chunk.ToAnswer)
         {
-            dispatcher.Enqueue(update, receivedAt);
+            try
+            {
+                dispatcher.Enqueue(update, receivedAt);
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                // The chunk is committed: one update that cannot be queued must not cost the others their answers.
+                logger.LogError(ex, "Update {UpdateId} could not be queued for an answer; it is recorded, not answered", update.Id);
+            }
         }
         return chunk.Count;
     }
@@ -239,13 +247,13 @@ internal sealed class IngestBatchProcessor(
                 continue;
             }
             single.Clear();
-            if (!capacity.Admits(update, identity.Me?.Id))
-            {
-                // A group refused for lack of capacity: nothing of it is kept (the bot tells it so and leaves).
-                continue;
-            }
             try
             {
+                if (!capacity.Admits(update, identity.Me?.Id))
+                {
+                    // A group refused for lack of capacity: nothing of it is kept (the bot tells it so and leaves).
+                    continue;
+                }
                 UpdateMapper.Map(update, single, storeText);
                 batch.AddFrom(single);
             }

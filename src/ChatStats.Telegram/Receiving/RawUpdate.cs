@@ -12,7 +12,8 @@ public readonly record struct RawUpdate(long UpdateId, ReadOnlyMemory<byte> Json
 {
     /// <summary>
     /// Reads this update on its own with Telegram.Bot's JSON options. Never throws: an update the library cannot read (a
-    /// polymorphic <c>type</c> it does not know yet, a wrong type, a date out of range) comes back with the reason, so
+    /// polymorphic <c>type</c> it does not know yet, a wrong type, a date out of range) or that lacks a field the Bot API
+    /// always sends (<see cref="UpdateShape"/>) comes back with the reason, so
     /// the caller can set it aside and record the rest of its batch. Fields and update kinds newer than the library are
     /// dropped by it: such an update reads as <c>UpdateType.Unknown</c>.
     /// </summary>
@@ -21,7 +22,9 @@ public readonly record struct RawUpdate(long UpdateId, ReadOnlyMemory<byte> Json
         try
         {
             var update = JsonSerializer.Deserialize<Update>(Json.Span, JsonBotAPI.Options);
-            return update is null ? new ReadUpdate(UpdateId, null, "the update is null") : new ReadUpdate(UpdateId, update, null);
+            return update is null ? new ReadUpdate(UpdateId, null, "the update is null")
+                : UpdateShape.Problem(update) is { } problem ? new ReadUpdate(UpdateId, null, problem)
+                : new ReadUpdate(UpdateId, update, null);
         }
         catch (Exception ex) when (ex is JsonException or NotSupportedException or InvalidOperationException or FormatException
                                        or OverflowException or ArgumentException or InvalidCastException or KeyNotFoundException)

@@ -23,9 +23,16 @@ public sealed class UpdateBatch
     public int Count => Updates.Count;
 
     /// <summary>Reads a JSON array of updates; throws <see cref="JsonException"/> when the bytes are not one.</summary>
+    /// <summary>
+    /// Cutting a batch into updates must not fail on one update nested deeper than the reader's default 64 levels: the
+    /// whole batch would be refused, and a poller that cannot read a getUpdates answer can never confirm past it. An
+    /// update that deep is then read alone, fails there, and is dead-lettered.
+    /// </summary>
+    internal static readonly JsonReaderOptions ReaderOptions = new() { MaxDepth = 1024 };
+
     public static UpdateBatch FromArray(ReadOnlyMemory<byte> json)
     {
-        var reader = new Utf8JsonReader(json.Span);
+        var reader = new Utf8JsonReader(json.Span, ReaderOptions);
         if (!reader.Read() || reader.TokenType != JsonTokenType.StartArray)
         {
             throw new JsonException("expected a JSON array of updates");
@@ -53,7 +60,7 @@ public sealed class UpdateBatch
     /// <summary>One update (a webhook delivery, say); throws <see cref="JsonException"/> when the bytes are not a JSON object.</summary>
     public static UpdateBatch FromObject(ReadOnlySpan<byte> json)
     {
-        var reader = new Utf8JsonReader(json);
+        var reader = new Utf8JsonReader(json, ReaderOptions);
         if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
         {
             throw new JsonException("expected a JSON object");

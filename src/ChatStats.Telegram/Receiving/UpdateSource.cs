@@ -61,7 +61,7 @@ public sealed class UpdateSource(HttpClient http, BotApiConnection connection)
     {
         try
         {
-            var reader = new Utf8JsonReader(body);
+            var reader = new Utf8JsonReader(body, UpdateBatch.ReaderOptions);
             if (reader.Read() && reader.TokenType == JsonTokenType.StartObject)
             {
                 var ok = false;

@@ -40,7 +40,7 @@ internal static class Fuzz
             {
                 continue;
             }
-            var fuzzCase = new FuzzCase(surface, i, new Random(HashCode.Combine(Seed, StableHash(surface), i)));
+            var fuzzCase = new FuzzCase(surface, i, new Random(unchecked(Seed * 1_000_003 + StableHash(surface) * 7_919 + i)));
             try
             {
                 await body(fuzzCase).WaitAsync(CaseBound);
@@ -84,12 +84,13 @@ internal static class Fuzz
         }
     }
 
+    // Not string.GetHashCode nor HashCode: both are seeded anew in every process, and a case must come back the same.
     private static int StableHash(string text)
     {
         var hash = 17;
         foreach (var c in text)
         {
-            hash = hash * 31 + c;
+            hash = unchecked(hash * 31 + c);
         }
         return hash;
     }
@@ -175,6 +176,17 @@ internal static class JsonMutator
         }
     }
 
+    /// <summary>A hostile value of the kind <paramref name="original"/> has: a string for a string, an edge number for a number.</summary>
+    public static JsonNode? SameKindHostile(FuzzCase c, JsonNode? original) => original?.GetValueKind() switch
+    {
+        JsonValueKind.String => c.Pick(HostileStrings),
+        JsonValueKind.Number => c.Pick(new long[] { 0, -1, 1, int.MaxValue, (long)int.MaxValue + 1, -(long)int.MaxValue - 1, 4_102_444_800, 253_402_300_800, long.MaxValue, long.MinValue }),
+        JsonValueKind.True or JsonValueKind.False => !original.GetValue<bool>(),
+        JsonValueKind.Array => new JsonArray(),
+        JsonValueKind.Object => new JsonObject(),
+        _ => HostileValue(c),
+    };
+
     /// <summary>Applies one to <paramref name="count"/> damages at random places in <paramref name="root"/>.</summary>
     public static void Mutate(FuzzCase c, JsonNode root, int count)
     {
@@ -193,7 +205,8 @@ internal static class JsonMutator
                     }
                     else
                     {
-                        obj[key] = HostileValue(c);
+                        // Half the time of the same type, so that the damage gets past the parser into what reads the values.
+                        obj[key] = c.Chance(0.5) ? SameKindHostile(c, obj[key]) : HostileValue(c);
                     }
                     break;
                 case JsonObject obj:
