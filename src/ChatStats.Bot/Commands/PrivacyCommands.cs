@@ -67,7 +67,7 @@ internal sealed class ForgetMeCommand(Privacy privacy, Replies replies) : IBotCo
 /// <c>tz</c>, <c>lang</c>, <c>retention</c>, <c>store_text</c>, <c>summary on|off</c> (the /summary command's rule) and
 /// <c>command NAME enabled|admin|disabled</c>.
 /// </summary>
-internal sealed class SettingsCommand(
+internal sealed partial class SettingsCommand(
     StatsQueries queries, Privacy privacy, ChatAdmins admins, NpgsqlDataSource dataSource, Replies replies, IServiceProvider services, Reports.DigestSchedules digests,
     Microsoft.Extensions.Options.IOptions<Summaries.AiOptions> ai) : IBotCommand
 {
@@ -76,6 +76,10 @@ internal sealed class SettingsCommand(
 
     public string Name => "settings";
     public string DescriptionKey => "CommandSettings";
+
+    /// <summary>An IANA zone's name: "Europe/Paris", "America/Argentina/Buenos_Aires", "UTC", "Etc/GMT+3".</summary>
+    [System.Text.RegularExpressions.GeneratedRegex(@"^[A-Za-z][A-Za-z0-9_+\-]{0,40}(/[A-Za-z0-9_+\-]{1,40}){0,3}$")]
+    private static partial System.Text.RegularExpressions.Regex ZoneName();
 
     public async Task ExecuteAsync(CommandContext context, CancellationToken ct)
     {
@@ -117,9 +121,11 @@ internal sealed class SettingsCommand(
         switch (key)
         {
             case "tz" or "timezone" when words.Length == 2:
-                if (!TimeZoneInfo.TryFindSystemTimeZoneById(value, out var zone) || !await DatabaseKnowsZoneAsync(zone.Id, ct))
+                // Only a zone's name goes to the lookup: on Linux it reads a file of that name, and "/etc/passwd" or
+                // "../../x" must not reach it.
+                if (!ZoneName().IsMatch(value) || !TimeZoneInfo.TryFindSystemTimeZoneById(value, out var zone) || !await DatabaseKnowsZoneAsync(zone.Id, ct))
                 {
-                    return context.T("SettingsBadZone", Html.Escape(value));
+                    return context.T("SettingsBadZone", Html.Quote(value));
                 }
                 await SetAsync("time_zone", chat.Id, zone.Id, ct);
                 // A digest follows the chat's zone: its recurring job moves with it.
@@ -129,7 +135,7 @@ internal sealed class SettingsCommand(
                 var lang = value.ToLowerInvariant();
                 if (lang != "auto" && !Localizer.Supported.Contains(lang))
                 {
-                    return context.T("SettingsBadLanguage", Html.Escape(value));
+                    return context.T("SettingsBadLanguage", Html.Quote(value));
                 }
                 await SetAsync("language", chat.Id, lang == "auto" ? null : lang, ct);
                 // Confirmed in the language just chosen.
@@ -137,10 +143,10 @@ internal sealed class SettingsCommand(
                 return Localizer.Format("SettingsSaved", culture, "lang", lang);
             case "retention" when words.Length == 2:
                 int? days = value.Equals("off", StringComparison.OrdinalIgnoreCase) ? null
-                    : int.TryParse(value.TrimEnd('d'), NumberStyles.None, CultureInfo.InvariantCulture, out var n) && n is >= 1 and <= 36_500 ? n : -1;
+                    : int.TryParse(value.EndsWith('d') ? value[..^1] : value, NumberStyles.None, CultureInfo.InvariantCulture, out var n) && n is >= 1 and <= 36_500 ? n : -1;
                 if (days == -1)
                 {
-                    return context.T("SettingsBadRetention", Html.Escape(value));
+                    return context.T("SettingsBadRetention", Html.Quote(value));
                 }
                 await SetAsync("retention_days", chat.Id, days, ct);
                 return context.T("SettingsSaved", "retention", days is null ? context.T("SettingsRetentionOff") : context.T("SettingsRetentionDays", days));
@@ -149,7 +155,7 @@ internal sealed class SettingsCommand(
                     : TimeOnly.TryParseExact(value, ["H:mm", "HH:mm"], CultureInfo.InvariantCulture, DateTimeStyles.None, out var time) ? time.ToString("HH:mm", CultureInfo.InvariantCulture) : "bad";
                 if (at == "bad")
                 {
-                    return context.T("SettingsBadDigest", Html.Escape(value));
+                    return context.T("SettingsBadDigest", Html.Quote(value));
                 }
                 var current = JsonNode.Parse(string.IsNullOrWhiteSpace(chat.Settings) ? "{}" : chat.Settings) as JsonObject ?? [];
                 if (at is null)
@@ -166,7 +172,7 @@ internal sealed class SettingsCommand(
             case "store_text" when words.Length == 2:
                 if (Switch(value) is not { } on)
                 {
-                    return context.T("SettingsBadSwitch", Html.Escape(value));
+                    return context.T("SettingsBadSwitch", Html.Quote(value));
                 }
                 await SetAsync("store_text", chat.Id, on, ct);
                 if (!on)
@@ -178,7 +184,7 @@ internal sealed class SettingsCommand(
                 // The /summary command's own rule: off disables it, on opens it to everyone again.
                 if (Switch(value) is not { } summaries)
                 {
-                    return context.T("SettingsBadSwitch", Html.Escape(value));
+                    return context.T("SettingsBadSwitch", Html.Quote(value));
                 }
                 await SetPolicyAsync(chat, "summary", summaries ? "enabled" : "disabled", ct);
                 return context.T("SettingsSaved", "summary", context.T(summaries ? "On" : "Off"));
@@ -189,7 +195,7 @@ internal sealed class SettingsCommand(
                 {
                     if (!scope.ServiceProvider.GetServices<IBotCommand>().Any(c => c.Name == name))
                     {
-                        return context.T("SettingsBadCommand", Html.Escape(words[1]));
+                        return context.T("SettingsBadCommand", Html.Quote(words[1]));
                     }
                 }
                 if (Locked.Contains(name))
@@ -198,12 +204,12 @@ internal sealed class SettingsCommand(
                 }
                 if (policy is not ("enabled" or "admin" or "disabled"))
                 {
-                    return context.T("SettingsBadPolicy", Html.Escape(words[2]));
+                    return context.T("SettingsBadPolicy", Html.Quote(words[2]));
                 }
                 await SetPolicyAsync(chat, name, policy, ct);
                 return context.T("SettingsSaved", "/" + name, policy);
             default:
-                return $"{context.T("SettingsUnknown", Html.Escape(string.Join(' ', words)))}\n{context.T("SettingsHelp")}";
+                return $"{context.T("SettingsUnknown", Html.Quote(string.Join(' ', words)))}\n{context.T("SettingsHelp")}";
         }
     }
 

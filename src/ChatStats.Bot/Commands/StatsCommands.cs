@@ -221,7 +221,7 @@ internal abstract class MemberCommand(StatsSupport stats, bool self) : IBotComma
         var member = userId is { } id ? await stats.Queries.MemberAsync(context.ChatId, id, request.Period, ct) : null;
         if (member is null)
         {
-            await stats.Replies.SendAsync(context, context.T("UserNotFound", Html.Escape(asked ?? context.Message.From?.FirstName ?? "?")), ct);
+            await stats.Replies.SendAsync(context, context.T("UserNotFound", Html.Quote(asked ?? context.Message.From?.FirstName ?? "?")), ct);
             return;
         }
         await stats.Replies.SendAsync(context, Render(member, request, period, context), ct);
@@ -369,7 +369,7 @@ internal sealed class WordsCommand(StatsSupport stats, WordQueries words) : IBot
                 userId = await stats.Queries.FindUserAsync(context.ChatId, word, ct);
                 if (userId is null)
                 {
-                    await stats.Replies.SendAsync(context, context.T("UserNotFound", Html.Escape(word)), ct);
+                    await stats.Replies.SendAsync(context, context.T("UserNotFound", Html.Quote(word)), ct);
                     return;
                 }
                 userName = word;
@@ -501,7 +501,7 @@ internal sealed class InactiveCommand(StatsSupport stats) : IBotCommand
         var days = 30;
         if (words.Length > 1 || (words.Length == 1 && !(int.TryParse(words[0].TrimEnd('d'), NumberStyles.None, CultureInfo.InvariantCulture, out days) && days is >= 1 and <= 3650)))
         {
-            await stats.Replies.SendAsync(context, $"{context.T("BadArgument", $"«{Html.Escape(string.Join(' ', words))}»")} {context.T("Usage_inactive")}", ct);
+            await stats.Replies.SendAsync(context, $"{context.T("BadArgument", $"«{Html.Quote(string.Join(' ', words))}»")} {context.T("Usage_inactive")}", ct);
             return;
         }
         var chat = context.Chat ?? await stats.Queries.ChatAsync(context.ChatId, ct);

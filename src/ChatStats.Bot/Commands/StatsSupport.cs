@@ -58,7 +58,7 @@ internal sealed class StatsSupport(StatsQueries queries, Replies replies, Messag
 
     /// <summary>Answers a word the command cannot use: what it was, how the command is used, and the periods.</summary>
     public Task BadArgumentAsync(CommandContext context, string word, string usageKey, CancellationToken ct) =>
-        replies.SendAsync(context, $"{context.T("BadArgument", $"«{Html.Escape(word)}»")} {context.T(usageKey)}\n{context.T("PeriodForms")}", ct);
+        replies.SendAsync(context, $"{context.T("BadArgument", $"«{Html.Quote(word)}»")} {context.T(usageKey)}\n{context.T("PeriodForms")}", ct);
 
     /// <summary>"1 Mar 2026 – 30 Mar 2026", "14 Mar 2026" or "all time", in the reader's language.</summary>
     public static string Describe(Period period, CultureInfo culture)
@@ -89,7 +89,8 @@ internal sealed class StatsSupport(StatsQueries queries, Replies replies, Messag
         var message = context.Message;
         if (png is not null)
         {
-            await sender.SendPhotoAsync(message.Chat.Id, InputFile.FromStream(new MemoryStream(png, writable: false), "chart.png"), context.Answer(caption), message.TopicId(), ct);
+            await sender.SendPhotoAsync(message.Chat.Id, InputFile.FromStream(new MemoryStream(png, writable: false), "chart.png"), context.Answer(caption), message.TopicId(), ct,
+                replyToMessageId: message.MessageId);
             return;
         }
         await replies.SendAsync(message, context.Answer($"{caption}\n<pre>{Html.Escape(textChart())}</pre>"), ct);

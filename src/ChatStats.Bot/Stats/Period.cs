@@ -34,6 +34,8 @@ internal sealed record Period(string Label, DateTimeOffset? From, DateTimeOffset
         var hourEnd = new DateTimeOffset(now.UtcDateTime.Year, now.UtcDateTime.Month, now.UtcDateTime.Day, now.UtcDateTime.Hour, 0, 0, TimeSpan.Zero).AddHours(1);
         Period Days(string label, DateOnly first, DateOnly endExclusive) =>
             new(label, Start(first, zone), Min(Start(endExclusive, zone), hourEnd), zone);
+        // What was typed, quoted back short: a 4,096-character argument must not make the answer too long to send.
+        var shown = text.Length <= 40 ? text : text[..(char.IsHighSurrogate(text[39]) ? 39 : 40)] + "…";
 
         switch (word)
         {
@@ -51,39 +53,59 @@ internal sealed record Period(string Label, DateTimeOffset? From, DateTimeOffset
             case "all":
                 return new Period(word, null, hourEnd, zone);
         }
-        if (Regex.Match(word, @"^(\d{1,4})d$") is { Success: true } n)
+        if (Regex.Match(word, @"^([0-9]{1,4})d$") is { Success: true } n)
         {
             var days = int.Parse(n.Groups[1].Value, CultureInfo.InvariantCulture);
             if (days is >= 1 and <= 3660)
             {
                 return Days(word, today.AddDays(1 - days), today.AddDays(1));
             }
-            error = $"'{text}': a number of days from 1 to 3660";
+            error = $"'{shown}': a number of days from 1 to 3660";
             return null;
         }
-        if (Regex.Match(word, @"^(\d{4})-(\d{2})$") is { Success: true } month
+        if (Regex.Match(word, @"^([0-9]{4})-([0-9]{2})$") is { Success: true } month
             && DateOnly.TryParseExact($"{month.Value}-01", "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out var first))
         {
+            if (!InRange(first))
+            {
+                error = $"'{shown}': {RangeRule}";
+                return null;
+            }
             return Days(word, first, first.AddMonths(1));
         }
         if (DateOnly.TryParseExact(word, "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out var day))
         {
+            if (!InRange(day))
+            {
+                error = $"'{shown}': {RangeRule}";
+                return null;
+            }
             return Days(word, day, day.AddDays(1));
         }
         if (word.Split("..") is [var a, var b]
             && DateOnly.TryParseExact(a, "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out var start)
             && DateOnly.TryParseExact(b, "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out var end))
         {
+            if (!InRange(start) || !InRange(end))
+            {
+                error = $"'{shown}': {RangeRule}";
+                return null;
+            }
             if (end < start)
             {
-                error = $"'{text}': the range ends before it starts";
+                error = $"'{shown}': the range ends before it starts";
                 return null;
             }
             return Days(word, start, end.AddDays(1));
         }
-        error = $"'{text}' is not a period";
+        error = $"'{shown}' is not a period";
         return null;
     }
+
+    private const string RangeRule = "dates from 1900 to 9998";
+
+    // Past these a day's end, or its start in the chat's zone, is no longer a date .NET can hold.
+    private static bool InRange(DateOnly date) => date.Year is >= 1900 and <= 9998;
 
     /// <summary>Whether a word looks like a period at all (so "/top 10 7d" can tell a count from a period).</summary>
     public static bool LooksLikePeriod(string word) =>

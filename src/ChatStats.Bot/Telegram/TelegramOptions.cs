@@ -93,7 +93,7 @@ internal sealed partial class TelegramOptions : IValidatableObject
         }
     }
 
-    [GeneratedRegex(@"^\d+:[A-Za-z0-9_-]+$")]
+    [GeneratedRegex(@"^[0-9]+:[A-Za-z0-9_-]+$")]
     private static partial Regex TokenShape();
 
     [GeneratedRegex(@"^[A-Za-z0-9_-]{1,256}$")]

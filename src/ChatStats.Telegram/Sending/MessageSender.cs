@@ -135,9 +135,12 @@ public sealed class MessageSender(ITelegramBotClient client, MessageSenderOption
     }
 
     /// <summary>Sends a photo with an HTML caption; null when it was a reply that went stale while waiting.</summary>
-    public Task<Message?> SendPhotoAsync(long chatId, InputFile photo, string? caption, int? messageThreadId, CancellationToken ct, SendPriority priority = SendPriority.Reply) =>
+    public Task<Message?> SendPhotoAsync(long chatId, InputFile photo, string? caption, int? messageThreadId, CancellationToken ct, SendPriority priority = SendPriority.Reply,
+        int? replyToMessageId = null) =>
         SendWithRetriesAsync("sendPhoto", chatId, priority, time.GetTimestamp(),
-            id => client.SendPhoto(id, Rewound(photo), caption, ParseMode.Html, messageThreadId: messageThreadId, cancellationToken: ct), ct);
+            id => client.SendPhoto(id, Rewound(photo), caption, ParseMode.Html, messageThreadId: messageThreadId, cancellationToken: ct,
+                // As a text answer does: in a busy group a chart says whose question it answers.
+                replyParameters: replyToMessageId is { } replyTo ? new ReplyParameters { MessageId = replyTo, AllowSendingWithoutReply = true } : null), ct);
 
     /// <summary>Sends a document with an HTML caption; null when it was a reply that went stale while waiting.</summary>
     public Task<Message?> SendDocumentAsync(long chatId, InputFile document, string? caption, int? messageThreadId, CancellationToken ct, SendPriority priority = SendPriority.Bulk) =>
@@ -475,7 +478,7 @@ public sealed class MessageSender(ITelegramBotClient client, MessageSenderOption
         }
     }
 
-    /// <summary>Splits at line breaks where possible, never inside a surrogate pair. Our HTML never spans lines with a tag.</summary>
+    /// <summary>Splits at line breaks where possible, never inside a surrogate pair, an entity or a tag. Our HTML never spans lines with a tag.</summary>
     public static IEnumerable<string> Split(string text, int max)
     {
         if (text.Length <= max)
@@ -498,6 +501,15 @@ public sealed class MessageSender(ITelegramBotClient client, MessageSenderOption
                 if (char.IsHighSurrogate(text[end - 1]))
                 {
                     end--;
+                }
+                // Nor inside an entity or a tag: "&l" + "t;" would be refused as HTML, and the part with it never arrive.
+                foreach (var (open, close) in new[] { ('&', ';'), ('<', '>') })
+                {
+                    var at = text.LastIndexOf(open, end - 1, end - start);
+                    if (at > start && text.IndexOf(close, at, end - at) < 0)
+                    {
+                        end = at;
+                    }
                 }
                 yield return text[start..end];
                 start = end;

@@ -48,6 +48,21 @@ public sealed class MessageSenderTests : IAsyncLifetime
         Assert.All(parts, p => Assert.False(char.IsHighSurrogate(p[^1])));
     }
 
+    [Theory]
+    [InlineData("&lt;b&gt;")]
+    [InlineData("<b>x</b>")]
+    public void ALineLongerThanTheLimitIsCutBetweenEntitiesAndTags(string piece)
+    {
+        // Once cut inside "&lt;", the part was refused as HTML and never arrived.
+        var text = "ab" + string.Concat(Enumerable.Repeat(piece, 2 * MessageSender.MaxMessageLength / piece.Length));
+
+        var parts = MessageSender.Split(text, MessageSender.MaxMessageLength).ToList();
+
+        Assert.Equal(text, string.Concat(parts));
+        Assert.All(parts, p => Assert.InRange(p.Length, 1, MessageSender.MaxMessageLength));
+        Assert.All(parts.Skip(1), p => Assert.StartsWith(piece[..1], p, StringComparison.Ordinal));
+    }
+
     [Fact]
     public async Task AFloodWaitIsHonouredBeforeRetrying()
     {
