@@ -28,6 +28,7 @@ internal static class AppHost
             }
             services?.Invoke(web.Services);
             var app = web.Build();
+            app.UseBadRequestAnswers();
             app.UseAdmin();
             if (webhook)
             {

@@ -57,6 +57,18 @@ internal static class ApiEndpoints
 
     public static WebApplication MapApi(this WebApplication app)
     {
+        // An /api answer of 400 or more that its endpoint left empty (no such route, a method the route does not take, a
+        // body the binder could not read, one too large) still says what was wrong, in the API's JSON.
+        app.UseStatusCodePages(async pages =>
+        {
+            var context = pages.HttpContext;
+            if (context.Request.Path.StartsWithSegments("/api") && !HttpMethods.IsHead(context.Request.Method))
+            {
+                var status = context.Response.StatusCode;
+                await context.Response.WriteAsJsonAsync(EmptyAnswer(status, context.Request), Json, context.RequestAborted);
+            }
+        });
+
         var time = app.Services.GetRequiredService<TimeProvider>();
         app.UseWhen(ApiRateLimiter.Applies, api => api.Use((context, next) =>
         {
@@ -145,6 +157,16 @@ internal static class ApiEndpoints
         }).WithSummary("Sets a chat's rate tier; the bot applies it from the chat's next command.");
         return app;
     }
+
+    private static ApiError EmptyAnswer(int status, HttpRequest request) => status switch
+    {
+        404 => new(404, "not_found", $"There is no {request.Path} in this API. GET /api/status is public; the rest are under /api/admin (README, \"HTTP API\")."),
+        405 => new(405, "method_not_allowed", $"{request.Path} does not take {request.Method}."),
+        400 => new(400, "bad_request", "The request could not be read: send a JSON body of the documented shape, e.g. {\"tier\": \"PREMIUM\"}, with Content-Type: application/json."),
+        413 => new(413, "too_large", "The request body is larger than this server accepts."),
+        415 => new(415, "unsupported_media_type", "Send the body as JSON, with Content-Type: application/json."),
+        _ => new(status, "error", $"The request was refused ({status})."),
+    };
 
     /// <summary>Admin endpoints: local callers (<see cref="AdminAccess.IsLocal"/>), or the admin token; JSON errors otherwise.</summary>
     private static async ValueTask<object?> RequireAdmin(EndpointFilterInvocationContext invocation, EndpointFilterDelegate next)
