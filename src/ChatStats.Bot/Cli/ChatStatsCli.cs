@@ -5,7 +5,7 @@ using Microsoft.Extensions.Options;
 namespace ChatStats.Bot.Cli;
 
 /// <summary>The verbs of the <c>chatstats</c> executable.</summary>
-internal static class ChatStatsCli
+internal static partial class ChatStatsCli
 {
     public const int ConfigurationExitCode = 2;
 
@@ -34,6 +34,9 @@ internal static class ChatStatsCli
             return await RunGuardedAsync(async () =>
             {
                 using var host = AppHost.Build(roles, []);
+                // Settings checked before the host starts: a bad one is then one clear line (RunGuardedAsync), not also the
+                // host's own start-up failure logged with its stack trace.
+                host.Services.GetService<IStartupValidator>()?.Validate();
                 await host.RunAsync(ct);
                 return Environment.ExitCode;
             });
@@ -62,6 +65,34 @@ internal static class ChatStatsCli
         return command;
     }
 
+    /// <summary>
+    /// A setting the configuration binder could not convert ("abc" for a number, a number too large for its type), said
+    /// as the key, the value and what it must be; null for any other failure.
+    /// </summary>
+    internal static string? ConfigurationValue(Exception ex)
+    {
+        for (Exception? e = ex; e is not null; e = e.InnerException)
+        {
+            if (BinderFailure().Match(e.Message) is { Success: true } m)
+            {
+                var wanted = m.Groups["type"].Value switch
+                {
+                    "System.Int32" => "a whole number in the range the setting takes",
+                    "System.Int64" => "a whole number",
+                    "System.Double" or "System.Decimal" or "System.Single" => "a number, with a dot for decimals",
+                    "System.Boolean" => "true or false",
+                    "System.TimeSpan" => "a duration such as 00:00:30",
+                    var type => $"a value of type {type.Split('.')[^1]}",
+                };
+                return $"{m.Groups["key"].Value}: '{m.Groups["value"].Value}' is not {wanted}.";
+            }
+        }
+        return null;
+    }
+
+    [System.Text.RegularExpressions.GeneratedRegex("^Failed to convert configuration value '(?<value>.*)' at '(?<key>[^']+)' to type '(?<type>[^']+)'", System.Text.RegularExpressions.RegexOptions.Singleline)]
+    private static partial System.Text.RegularExpressions.Regex BinderFailure();
+
     /// <summary>Turns the failures an operator can fix into one clear line each and a non-zero exit code.</summary>
     public static async Task<int> RunGuardedAsync(Func<Task<int>> action)
     {
@@ -75,6 +106,11 @@ internal static class ChatStatsCli
             {
                 await Console.Error.WriteLineAsync($"chatstats: configuration error: {failure}");
             }
+            return ConfigurationExitCode;
+        }
+        catch (InvalidOperationException ex) when (ConfigurationValue(ex) is { } bad)
+        {
+            await Console.Error.WriteLineAsync($"chatstats: configuration error: {bad}");
             return ConfigurationExitCode;
         }
         catch (Npgsql.NpgsqlException ex)

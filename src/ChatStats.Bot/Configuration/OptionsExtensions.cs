@@ -25,7 +25,20 @@ internal static class OptionsExtensions
         public ValidateOptionsResult Validate(string? name, T options)
         {
             var results = new List<ValidationResult>();
-            if (Validator.TryValidateObject(options, new ValidationContext(options), results, validateAllProperties: true))
+            // Property by property first: a [Range] with whole-number bounds converts the value, and 1e20 for a double
+            // setting overflows there — an exception, where the operator needs the key and what it takes.
+            foreach (var property in typeof(T).GetProperties().Where(p => p.GetIndexParameters().Length == 0 && p.IsDefined(typeof(ValidationAttribute), inherit: true)))
+            {
+                try
+                {
+                    Validator.TryValidateProperty(property.GetValue(options), new ValidationContext(options) { MemberName = property.Name }, results);
+                }
+                catch (Exception ex) when (ex is OverflowException or InvalidCastException or FormatException or ArgumentException)
+                {
+                    results.Add(new ValidationResult($"{property.GetValue(options)} is far outside the range this setting takes", [property.Name]));
+                }
+            }
+            if (results.Count == 0 && Validator.TryValidateObject(options, new ValidationContext(options), results, validateAllProperties: true))
             {
                 return ValidateOptionsResult.Success;
             }

@@ -23,14 +23,14 @@ internal sealed partial class TelegramOptions : IValidatableObject
     public int PollTimeoutSeconds { get; set; } = 30;
 
     /// <summary>The deadline for an ordinary Bot API call's answer (TELEGRAM_READ_TIMEOUT).</summary>
-    [Range(1, 300, ErrorMessage = "must be between 1 and 300 seconds")]
+    [Range(1.0, 300.0, ErrorMessage = "must be between 1 and 300 seconds")]
     public double RequestTimeoutSeconds { get; set; } = 30;
 
     /// <summary>The deadline for a call that uploads a chart or a report (HTTP_TIMEOUT).</summary>
-    [Range(1, 600, ErrorMessage = "must be between 1 and 600 seconds")]
+    [Range(1.0, 600.0, ErrorMessage = "must be between 1 and 600 seconds")]
     public double UploadTimeoutSeconds { get; set; } = 45;
 
-    [Range(1, 120, ErrorMessage = "must be between 1 and 120 seconds")]
+    [Range(1.0, 120.0, ErrorMessage = "must be between 1 and 120 seconds")]
     public double ConnectTimeoutSeconds { get; set; } = 10;
 
     /// <summary>Connections to the Bot API at once (TELEGRAM_MAX_CONNECTIONS); further calls wait for a free one.</summary>

@@ -119,6 +119,25 @@ public sealed class CliTests : IAsyncLifetime
         }
     }
 
+    [Theory]
+    [InlineData("Limits__MaxActiveChats", "abc", "Limits:MaxActiveChats: 'abc' is not a whole number")]
+    [InlineData("Database__MaxPoolSize", "99999999999999", "Database:MaxPoolSize: '99999999999999' is not a whole number")]
+    [InlineData("Limits__Enabled", "maybe", "Limits:Enabled: 'maybe' is not true or false.")]
+    [InlineData("Telegram__UploadTimeoutSeconds", "1e20", "Telegram:UploadTimeoutSeconds: must be between 1 and 600 seconds")]
+    public async Task ASettingThatIsNotEvenOfItsTypeIsOneLineNamingTheKey(string variable, string value, string expected)
+    {
+        // Once an unhandled exception: the binder's conversion failure, or a [Range] overflowing, with a stack trace.
+        var env = Env();
+        env[variable] = value;
+
+        var result = await ChatStatsProcess.RunAsync(env, "run");
+
+        Assert.Equal(2, result.ExitCode);
+        Assert.Contains($"chatstats: configuration error: {expected}", result.Error);
+        Assert.DoesNotContain("   at ", result.Error + result.Output, StringComparison.Ordinal);
+        Assert.DoesNotContain("Unhandled", result.Error + result.Output, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task StatsPrintsTheSameTotalsAsJson()
     {
