@@ -38,12 +38,15 @@ public sealed class CommandFuzzTests(ITestOutputHelper output) : IAsyncLifetime
 
     private static FakeChat Chat(int i) => new(-100_600_000 - i, i % 3 == 0 ? "Fuzz <chat> & co" : $"Fuzz chat {i}");
 
-    private async Task<BotHarness> StartAsync()
+    private async Task<BotHarness> StartAsync(FakeOpenAi? ai = null)
     {
-        var bot = await BotHarness.StartAsync(_api, _db.ConnectionString,
-            // The per-member limits would rightly refuse a member asking this much; here every question must be answered.
-            settings: new Dictionary<string, string?> { ["Limits:Enabled"] = "false", ["Limits:DailyHeavyQuota"] = "0" },
-            services: s => s.AddLogging(b => b.AddProvider(_logs)));
+        // The per-member limits would rightly refuse a member asking this much; here every question must be answered.
+        var settings = new Dictionary<string, string?> { ["Limits:Enabled"] = "false", ["Limits:DailyHeavyQuota"] = "0" };
+        if (ai is not null)
+        {
+            (settings["Ai:Endpoint"], settings["Ai:ApiKey"], settings["Ai:Model"], settings["Ai:MaxRetries"]) = (ai.BaseUrl, "sk-fuzz", FakeOpenAi.Model, "0");
+        }
+        var bot = await BotHarness.StartAsync(_api, _db.ConnectionString, settings: settings, services: s => s.AddLogging(b => b.AddProvider(_logs)));
         // Each chat has history: members with awkward names, words, a day of activity.
         var seed = new List<string>();
         for (var chat = 0; chat < Chats; chat++)
@@ -92,6 +95,56 @@ public sealed class CommandFuzzTests(ITestOutputHelper output) : IAsyncLifetime
         Assert.True(unanswered.Count == 0, $"{unanswered.Count} questions got no answer, e.g. {string.Join(" | ", unanswered.Take(5).Select(t => Fuzz.Shorten(t, 200)))}");
         await RollupInvariant.AssertMatchesMessagesAsync(_db);
         output.WriteLine($"{asked.Count} questions, {_api.Sent.Count} sends");
+    }
+
+    [Fact]
+    public async Task WhateverTheModelAnswersASummaryReachesTheChatInTextTelegramAccepts()
+    {
+        // A model's answer is input too: it can echo what members wrote, or be broken on its own.
+        await using var ai = await FakeOpenAi.StartAsync();
+        await using var bot = await StartAsync(ai);
+        var answers = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        var asked = new List<(FakeChat Chat, int MessageId, string Answer)>();
+        var nextMessage = 100;
+        // Each call takes the next answer: which summary gets which does not matter, that every one arrives does.
+        ai.Answer = _ => answers.TryDequeue(out var next) ? next : "done";
+        await Fuzz.RunAsync(output, "summary-ai", 30, c =>
+        {
+            var answer = c.Random.Next(5) switch
+            {
+                0 => string.Concat(Enumerable.Repeat(c.Pick(JsonMutator.HostileStrings.Where(h => !h.StartsWith("@@", StringComparison.Ordinal)).ToList()) + " ", c.Random.Next(1, 3_000))),
+                1 => "- " + string.Join("\n- ", Enumerable.Range(0, c.Random.Next(1, 200)).Select(_ => c.Pick(JsonMutator.HostileStrings))),
+                2 => "<b>unclosed <i>tags</b> &nbsp; &#xD800; <a href=\"javascript:alert(1)\">x</a> @everyone @admin",
+                3 => c.Pick(new[] { "", " ", "\u0000", "```json\n{\"summary\": null}\n```" }),
+                _ => string.Join(' ', Enumerable.Range(0, c.Random.Next(1, 50)).Select(_ => c.Pick(JsonMutator.HostileStrings))),
+            };
+            answer = answer.Replace(JsonMutator.InvalidUtf8Marker, "\ufffd", StringComparison.Ordinal).Replace(JsonMutator.LoneSurrogateMarker, "\ud800", StringComparison.Ordinal);
+            c.Input = answer;
+            // Each case its own chat (the same question twice in one chat is answered once, to both).
+            var chat = Chat(c.Number % Chats);
+            asked.Add((chat, nextMessage, answer));
+            answers.Enqueue(answer);
+            _api.AddUpdate(UpdateFactory.Message(chat, nextMessage++, new FakeUser(400_000 + c.Number, "Asker"), DateTimeOffset.UtcNow.ToUnixTimeSeconds(), "/summary"));
+            return Task.CompletedTask;
+        });
+        await bot.SettledAsync();
+        // A summary is written behind the AI gate, after its handler has returned.
+        try
+        {
+            await Wait.UntilAsync(() => Task.FromResult(asked.All(a => _api.Sent.Any(s => s.ChatId == a.Chat.Id && s.ReplyTo == a.MessageId))), "every summary");
+        }
+        catch (TimeoutException)
+        {
+            // Said below, question by question.
+        }
+
+        AssertRepliesAreClean();
+        foreach (var (chat, messageId, answer) in asked)
+        {
+            Assert.True(_api.Sent.Any(s => s.ChatId == chat.Id && s.ReplyTo == messageId), 
+                $"no summary for a model answering {Fuzz.Shorten(answer, 200)}; the chat got: {string.Join(" | ", _api.Sent.Where(s => s.ChatId == chat.Id).Select(s => $"{s.ReplyTo}: {Fuzz.Shorten(s.Text, 100)}"))}");
+        }
+        output.WriteLine($"{asked.Count} summaries, {ai.Requests.Count} model calls");
     }
 
     [Fact]

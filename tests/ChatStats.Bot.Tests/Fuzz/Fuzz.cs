@@ -18,6 +18,12 @@ internal static class Fuzz
     /// <summary>No single case may take longer than this, or it counts as a hang (a bound, not a speed test).</summary>
     public static readonly TimeSpan CaseBound = TimeSpan.FromSeconds(60);
 
+    /// <summary>
+    /// The test process may not grow past this while a case runs (it holds the bot, the fakes and every other test class
+    /// running alongside): a case that makes memory run away fails here, well before the machine would.
+    /// </summary>
+    public const long MemoryBound = 3L << 30;
+
     public static int Seed { get; } = int.TryParse(Environment.GetEnvironmentVariable("CHATSTATS_FUZZ_SEED"), CultureInfo.InvariantCulture, out var seed) ? seed : 16_2026;
 
     public static int Scale { get; } = int.TryParse(Environment.GetEnvironmentVariable("CHATSTATS_FUZZ_SCALE"), CultureInfo.InvariantCulture, out var scale) && scale > 0 ? scale : 1;
@@ -44,6 +50,8 @@ internal static class Fuzz
             try
             {
                 await body(fuzzCase).WaitAsync(CaseBound);
+                var process = System.Diagnostics.Process.GetCurrentProcess();
+                Assert.True(process.WorkingSet64 < MemoryBound, $"the process grew to {process.WorkingSet64 >> 20:N0} MB (bound {MemoryBound >> 20:N0} MB)");
             }
             catch (Exception ex)
             {
