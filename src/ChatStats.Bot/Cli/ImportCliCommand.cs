@@ -29,7 +29,7 @@ internal static class ImportCliCommand
                 {
                     var share = p.BytesTotal > 0 ? (double)p.BytesRead / p.BytesTotal : 0;
                     var bar = new string('█', (int)(share * 30)).PadRight(30, '░');
-                    Console.Error.Write($"\r{bar} {share,4:P0}  {Shorten(p.Chat),-30} {p.Messages,12:N0} messages");
+                    Console.Error.Write($"\r{bar} {share,4:P0}  {Terminal.Safe(Shorten(p.Chat)),-30} {p.Messages,12:N0} messages");
                 }
             });
             try
@@ -42,15 +42,15 @@ internal static class ImportCliCommand
                 foreach (var chat in summary.Chats)
                 {
                     Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                        $"{chat.ChatId,16} {chat.Type,-10} {chat.Messages,12:N0} read {chat.Added,12:N0} new {chat.Events,8:N0} events  {chat.Title}"));
+                        $"{chat.ChatId,16} {chat.Type,-10} {chat.Messages,12:N0} read {chat.Added,12:N0} new {chat.Events,8:N0} events  {Terminal.Safe(chat.Title)}"));
                 }
                 foreach (var skipped in summary.Skipped)
                 {
-                    Console.WriteLine($"skipped: {skipped}");
+                    Console.WriteLine($"skipped: {Terminal.Safe(skipped)}");
                 }
                 foreach (var chat in summary.Chats.Where(c => c.Skipped.Count > 0))
                 {
-                    Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"skipped {chat.Skipped.Count:N0} message(s) of {chat.Title}: {chat.Skipped}"));
+                    Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"skipped {chat.Skipped.Count:N0} message(s) of {Terminal.Safe(chat.Title)}: {Terminal.Safe(chat.Skipped.ToString())}"));
                 }
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                     $"Imported {summary.Chats.Count} chat(s): {summary.Messages:N0} messages read, {summary.Added:N0} new, in {summary.Elapsed.TotalSeconds:0.0} s ({summary.PerSecond:N0}/s)."));

@@ -136,7 +136,7 @@ internal static class StatsCliCommand
     {
         var lines = new List<string>
         {
-            $"chat      {t.ChatId} {t.Title}",
+            $"chat      {t.ChatId} {Terminal.Safe(t.Title)}",
             $"period    {t.Period} ({(t.From is { } f ? f.ToString("u", C) : "start")} – {t.To.ToString("u", C)}, {t.TimeZone})",
             $"messages  {t.Messages.ToString("N0", C)}{(t.PreviousMessages is { } p ? $" (previous period {p.ToString("N0", C)})" : "")}",
             $"members   {t.Members.ToString("N0", C)}",
@@ -151,7 +151,7 @@ internal static class StatsCliCommand
         lines.Add("by kind");
         lines.AddRange(t.ByKind.OrderByDescending(k => k.Value).Select(k => $"  {k.Key,-12} {k.Value.ToString("N0", C)}"));
         lines.Add("top");
-        lines.AddRange(t.Top.Select((m, i) => $"  {i + 1,2}. {m.Name} ({m.UserId}) {m.Messages.ToString("N0", C)}"));
+        lines.AddRange(t.Top.Select((m, i) => $"  {i + 1,2}. {Terminal.Safe(m.Name)} ({m.UserId}) {m.Messages.ToString("N0", C)}"));
         return string.Join('\n', lines);
     }
 

@@ -31,7 +31,7 @@ internal static class TierCliCommand
                 await Console.Error.WriteLineAsync($"chatstats: no chat {chatId} in the database. Chat ids of groups are negative; 'SELECT id, title FROM chats' lists them.");
                 return 1;
             }
-            Console.WriteLine($"chat {result.ChatId} {result.Title}: tier {result.Effective}{(result.Tier is null ? " (the default)" : "")}");
+            Console.WriteLine($"chat {result.ChatId} {Terminal.Safe(result.Title)}: tier {result.Effective}{(result.Tier is null ? " (the default)" : "")}");
             return 0;
         }));
         return command;

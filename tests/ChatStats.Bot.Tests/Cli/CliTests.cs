@@ -99,7 +99,7 @@ public sealed class CliTests : IAsyncLifetime
         {
             var path = Path.Combine(dir.FullName, "result.json");
             await File.WriteAllTextAsync(path, $$"""
-                {"name": "Skips", "type": "private_supergroup", "id": {{ExportBuilder.ExportChatId}}, "messages": [
+                {"name": "Skips\u001b[2J", "type": "private_supergroup", "id": {{ExportBuilder.ExportChatId}}, "messages": [
                   {"id": 1, "type": "message", "date_unixtime": "1700000000", "from": "Ann", "from_id": "user42", "text": "kept"},
                   {"id": "two", "type": "message", "date_unixtime": "1700000060", "from": "Ann", "from_id": "user42", "text": "a string id"}
                 ]}
@@ -108,7 +108,9 @@ public sealed class CliTests : IAsyncLifetime
             var result = await ChatStatsProcess.RunAsync(Env(), "import", path);
 
             Assert.Equal(3, result.ExitCode);
-            Assert.Contains("skipped 1 message(s) of Skips: #2: its id is a string, not a number", result.Output);
+            // The title's escape sequence (it would clear the operator's screen) is printed as U+FFFD.
+            Assert.Contains("skipped 1 message(s) of Skips\uFFFD[2J: #2: its id is a string, not a number", result.Output);
+            Assert.DoesNotContain("\u001b", result.Output, StringComparison.Ordinal);
             Assert.Contains("Imported 1 chat(s): 1 messages read, 1 new", result.Output);
             Assert.Contains("1 message(s) could not be imported (listed above); everything else was.", result.Error);
             Assert.DoesNotContain("Exception", result.Error + result.Output, StringComparison.Ordinal);

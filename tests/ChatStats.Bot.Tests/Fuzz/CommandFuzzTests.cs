@@ -221,8 +221,7 @@ public sealed class CommandFuzzTests(ITestOutputHelper output) : IAsyncLifetime
     private void AssertRepliesAreClean()
     {
         Assert.True(_api.Refused.Count == 0, $"{_api.Refused.Count} replies Telegram refused, e.g. {string.Join("\n", _api.Refused.Take(3).Select(r => $"{r.Error}: {Fuzz.Shorten(r.RawText, 300)}"))}");
-        var errors = _logs.All.Where(l => l.StartsWith("Error", StringComparison.Ordinal) || l.StartsWith("Critical", StringComparison.Ordinal)).ToList();
-        Assert.True(errors.Count == 0, $"errors logged: {string.Join("\n", errors.Take(3).Select(e => Fuzz.Shorten(e, 1_500)))}");
+        Fuzz.AssertNoErrorsLogged(_logs);
         foreach (var sent in _api.Sent)
         {
             Fuzz.AssertNoInternals(sent.Text, "a reply");

@@ -92,6 +92,15 @@ internal static class Fuzz
         }
     }
 
+    /// <summary>No failure a handler, a recorder or a middleware had to log: hostile input is answered, not crashed on.</summary>
+    public static void AssertNoErrorsLogged(LogLines logs)
+    {
+        var errors = logs.All.Where(l => (l.StartsWith("Error", StringComparison.Ordinal) || l.StartsWith("Critical", StringComparison.Ordinal))
+            // A readiness check failing (the poller not polling yet on a busy machine) is its own report, not a crash.
+            && !l.Contains("HealthChecks.DefaultHealthCheckService:", StringComparison.Ordinal)).ToList();
+        Assert.True(errors.Count == 0, $"errors logged: {string.Join("\n", errors.Take(3).Select(e => Shorten(e, 1_500)))}");
+    }
+
     // Not string.GetHashCode nor HashCode: both are seeded anew in every process, and a case must come back the same.
     private static int StableHash(string text)
     {

@@ -84,7 +84,21 @@ public sealed class DashboardBrowserTests : IAsyncLifetime
         File.Delete(Path.Combine(_weasyprint.Directory, "fail"));
         await page.ClickAsync("button[data-ajax*='/requeue/']");
         await Wait.UntilAsync(async () => await ReportStateAsync() == "Succeeded", "the requeued report to succeed");
-        await page.ReloadAsync();
+        // Hangfire's script reloads the page itself once the requeue is answered; on a busy machine that reload can
+        // still be on its way, and a second one from here then finds the page detached. Open the page again instead.
+        var detailsUrl = page.Url;
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                await page.GoToAsync(detailsUrl);
+                break;
+            }
+            catch (PuppeteerSharp.PuppeteerException) when (attempt < 3)
+            {
+                await Task.Delay(500);
+            }
+        }
 
         Assert.Contains("Succeeded", await TextAsync(page));
         var document = await _api.WaitForSentAsync(s => s.ChatId == Chat.Id && s.Method == "sendDocument", 1, BotHarness.Patience);
