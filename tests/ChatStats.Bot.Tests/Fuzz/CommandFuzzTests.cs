@@ -76,7 +76,7 @@ public sealed class CommandFuzzTests(ITestOutputHelper output) : IAsyncLifetime
             {
                 text += " " + HostileArgument(c);
             }
-            var chat = Chat(c.Random.Next(Chats));
+            var chat = Chat(c.Number % Chats);
             var messageId = nextMessage++;
             c.Input = text;
             asked.Add((chat, messageId, text));
@@ -190,7 +190,7 @@ public sealed class CommandFuzzTests(ITestOutputHelper output) : IAsyncLifetime
         {
             var (key, value) = InvalidSetting(c);
             var text = $"/settings {key} {value}";
-            var chat = Chat(c.Random.Next(Chats));
+            var chat = Chat(c.Number % Chats);
             c.Input = text;
             cases.Add((chat, nextMessage, text));
             _api.AddUpdate(UpdateFactory.Message(chat, nextMessage++, admin, DateTimeOffset.UtcNow.ToUnixTimeSeconds(), text));
