@@ -22,5 +22,5 @@ internal static class Terminal
         });
     }
 
-    private static bool IsUnsafe(char c) => char.IsControl(c) || c is >= '\u202A' and <= '\u202E' or >= '\u2066' and <= '\u2069';
+    private static bool IsUnsafe(char c) => char.IsControl(c) || Commands.Html.IsBidiControl(c);
 }

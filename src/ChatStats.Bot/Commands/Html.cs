@@ -81,5 +81,5 @@ internal static class Html
     private static bool IsDropped(char c) => (char.IsControl(c) && c != '\n') || IsBidiControl(c);
 
     /// <summary>U+202A–U+202E (embeddings, overrides) and U+2066–U+2069 (isolates); the marks U+200E/U+200F stay, they affect one place only.</summary>
-    private static bool IsBidiControl(char c) => c is >= '\u202A' and <= '\u202E' or >= '\u2066' and <= '\u2069';
+    internal static bool IsBidiControl(char c) => c is >= '\u202A' and <= '\u202E' or >= '\u2066' and <= '\u2069';
 }

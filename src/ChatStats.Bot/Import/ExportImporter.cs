@@ -179,7 +179,7 @@ internal sealed class ExportImporter(NpgsqlDataSource dataSource, IngestWriter w
         var type = fields.GetValueOrDefault("type") ?? "";
         // Telegram's chat ids are positive and below 10^12; anything else would wrap around in the Bot API id below.
         if (!fields.TryGetValue("id", out var rawId) || !long.TryParse(rawId, NumberStyles.None, CultureInfo.InvariantCulture, out var exportId)
-            || exportId is <= 0 or >= MaxExportChatId)
+            || exportId is <= 0 or >= ExportMapper.MaxExportChatId)
         {
             json.SkipValue();
             return (null, rawId is null
@@ -399,8 +399,6 @@ internal sealed class ExportImporter(NpgsqlDataSource dataSource, IngestWriter w
         return (new ImportedChat(chat.Id, title, chat.Type, messages, added, actions, events, skipped), null);
     }
 
-    /// <summary>Bot API supergroup ids are -(10^12 + export id).</summary>
-    private const long MaxExportChatId = 1_000_000_000_000;
 
     private static string Describe(JsonTokenType token) => token switch
     {
@@ -769,7 +767,8 @@ internal static class ExportMapper
             : null;
     }
 
-    private const long MaxExportChatId = 1_000_000_000_000;
+    /// <summary>Bot API supergroup ids are -(10^12 + export id): an export id must stay below 10^12.</summary>
+    internal const long MaxExportChatId = 1_000_000_000_000;
 
     private static string? Str(JsonElement m, string property) =>
         m.TryGetProperty(property, out var value) ? value.ValueKind switch

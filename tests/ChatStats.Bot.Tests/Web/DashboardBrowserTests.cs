@@ -85,22 +85,12 @@ public sealed class DashboardBrowserTests : IAsyncLifetime
         await page.ClickAsync("button[data-ajax*='/requeue/']");
         await Wait.UntilAsync(async () => await ReportStateAsync() == "Succeeded", "the requeued report to succeed");
         // Hangfire's script reloads the page itself once the requeue is answered; on a busy machine that reload can
-        // still be on its way, and a second one from here then finds the page detached. Open the page again instead.
-        var detailsUrl = page.Url;
-        for (var attempt = 1; ; attempt++)
-        {
-            try
-            {
-                await page.GoToAsync(detailsUrl);
-                break;
-            }
-            catch (PuppeteerSharp.PuppeteerException) when (attempt < 3)
-            {
-                await Task.Delay(500);
-            }
-        }
+        // still be on its way, and reloading from here then finds the page detached. A second tab (the same sign-in
+        // cookie) reads the job's page without racing it.
+        await using var again = await _browser.NewPageAsync();
+        await again.GoToAsync(page.Url);
 
-        Assert.Contains("Succeeded", await TextAsync(page));
+        Assert.Contains("Succeeded", await TextAsync(again));
         var document = await _api.WaitForSentAsync(s => s.ChatId == Chat.Id && s.Method == "sendDocument", 1, BotHarness.Patience);
         Assert.Equal("%PDF-", System.Text.Encoding.ASCII.GetString(document[0].File![..5]));
 
