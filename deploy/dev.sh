@@ -12,9 +12,9 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
 
-# Debian packages the project needs; tests use PostgreSQL. Charts and PDF reports add theirs with their issues.
-PACKAGES=(postgresql libfontconfig1 fonts-dejavu-core fonts-droid-fallback fonts-noto-color-emoji weasyprint poppler-utils chromium
-          prometheus supervisor)
+# Debian packages the project needs; tests use PostgreSQL, and Redis for the limits several processes share.
+PACKAGES=(postgresql redis-server libfontconfig1 fonts-dejavu-core fonts-droid-fallback fonts-noto-color-emoji weasyprint poppler-utils
+          chromium prometheus supervisor)
 CONFIGURATION=${CONFIGURATION:-Release}
 BIN="$ROOT/src/ChatStats.Bot/bin/$CONFIGURATION/net10.0"
 PG_USER=chatstats
@@ -48,7 +48,31 @@ ensure_packages() {
   as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq \
     && as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null \
     || die "could not install ${missing[*]}: run 'sudo apt-get install ${missing[*]}' and try again"
-  # The Debian package starts a system cluster on 5432; ours are separate, so leave it be.
+  # The Debian packages start a system PostgreSQL on 5432 and a system Redis on 6379; ours are separate, so leave them be.
+}
+
+# start_redis DIR: a throw-away redis-server on a free loopback port, without persistence; sets REDIS_PORT.
+start_redis() {
+  local dir=$1 attempt port
+  for attempt in 1 2 3; do
+    port=$(free_port 6390)
+    if redis-server --port "$port" --bind 127.0.0.1 --save "" --appendonly no --daemonize yes --protected-mode yes \
+        --loglevel warning --logfile "$dir/redis.log" --pidfile "$dir/redis.pid" --dir "$dir" >/dev/null 2>&1; then
+      for _ in $(seq 1 100); do
+        if [ "$(redis-cli -p "$port" ping 2>/dev/null)" = PONG ]; then REDIS_PORT=$port; return 0; fi
+        sleep 0.1
+      done
+    fi
+    stop_redis "$dir"
+  done
+  cat "$dir/redis.log" >&2 2>/dev/null || true
+  die "redis-server did not start (log above)"
+}
+
+stop_redis() {
+  local dir=$1
+  [ -f "$dir/redis.pid" ] && kill "$(cat "$dir/redis.pid")" 2>/dev/null || true
+  rm -f "$dir/redis.pid"
 }
 
 ensure_dotnet() {
@@ -158,13 +182,13 @@ chatstats() { dotnet "$BIN/chatstats.dll" "$@"; }
 cmd_test() {
   ensure_packages
   ensure_dotnet
-  local tmp
+  local tmp=""
   if [ -z "${DATABASE_URL:-}" ]; then
     tmp=$(mktemp -d "${TMPDIR:-/tmp}/chatstats-test.XXXXXX")
     chmod 755 "$tmp"
     local port; port=$(free_port 54320)
     # shellcheck disable=SC2064
-    trap "stop_cluster '$tmp'; rm -rf '$tmp'" EXIT
+    trap "stop_redis '$tmp'; stop_cluster '$tmp'; rm -rf '$tmp'" EXIT
     say "starting a throw-away PostgreSQL on 127.0.0.1:$port"
     init_cluster "$tmp" "$port" fast
     start_cluster "$tmp"
@@ -172,6 +196,15 @@ cmd_test() {
     export CHATSTATS_TEST_DATABASE_URL="postgres://$PG_USER@127.0.0.1:$port/postgres"
   else
     export CHATSTATS_TEST_DATABASE_URL="$DATABASE_URL"
+  fi
+  if [ -z "${REDIS_URL:-}" ]; then
+    # shellcheck disable=SC2064
+    [ -n "$tmp" ] || { tmp=$(mktemp -d "${TMPDIR:-/tmp}/chatstats-test.XXXXXX"); trap "stop_redis '$tmp'; rm -rf '$tmp'" EXIT; }
+    start_redis "$tmp"
+    say "started a throw-away Redis on 127.0.0.1:$REDIS_PORT"
+    export CHATSTATS_TEST_REDIS_URL="redis://127.0.0.1:$REDIS_PORT"
+  else
+    export CHATSTATS_TEST_REDIS_URL="$REDIS_URL"
   fi
   build
   local results="$ROOT/tests/TestResults"

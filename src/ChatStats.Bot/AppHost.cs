@@ -3,6 +3,7 @@ using ChatStats.Bot.Configuration;
 using ChatStats.Bot.Data;
 using ChatStats.Bot.Ingest;
 using ChatStats.Bot.Jobs;
+using ChatStats.Bot.Scaling;
 using ChatStats.Bot.Telegram;
 using ChatStats.Bot.Throttling;
 using ChatStats.Bot.Web;
@@ -66,6 +67,7 @@ internal static class AppHost
         builder.Services.AddValidatedOptions<PrivacyOptions>(PrivacyOptions.Section);
         builder.Services.AddValidatedOptions<WebOptions>(WebOptions.Section);
         builder.Services.AddValidatedOptions<LimitsOptions>(LimitsOptions.Section);
+        builder.Services.AddValidatedOptions<RedisOptions>(RedisOptions.Section);
         builder.Services.AddSingleton<ChatTiers>();
         builder.Services.AddValidatedOptions<Summaries.AiOptions>(Summaries.AiOptions.Section);
         Summaries.AiClient.Register(builder.Services);
@@ -92,6 +94,7 @@ internal static class AppHost
         {
             // The web role stays up on an old schema and says so on /health/ready; the bot and workers must not write into one.
             builder.Services.AddHostedService<SchemaCheck>();
+            builder.AddSharedLimits();
             builder.AddTelegram();
             builder.AddThrottling();
             builder.AddCommands();

@@ -44,8 +44,8 @@ public class MetricsScrapeBenchmarks
         var limiters = _host.Services.GetRequiredService<CommandLimiters>();
         for (long user = 1; user <= TrackedUsers; user++)
         {
-            limiters.Commands.TryAcquire(user);
-            limiters.Tiers.TryAcquire(-user);
+            await limiters.Commands.TryAcquireAsync(user);
+            await limiters.Tiers.TryAcquireAsync(-user);
             limiters.RefusedUsers.Add(user);
         }
         // Every instrument of ours with a value, so the scrape writes every series it would in production.

@@ -421,6 +421,14 @@ namespace ChatStats.Migrations.Migrations
                         .HasColumnType("bigint")
                         .HasColumnName("update_id");
 
+                    b.Property<long?>("ChatId")
+                        .HasColumnType("bigint")
+                        .HasColumnName("chat_id");
+
+                    b.Property<DateTimeOffset?>("FinishedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("finished_at");
+
                     b.Property<DateTimeOffset>("HandledAt")
                         .HasColumnType("timestamp with time zone")
                         .HasColumnName("handled_at");
@@ -430,6 +438,10 @@ namespace ChatStats.Migrations.Migrations
 
                     b.HasIndex("HandledAt")
                         .HasDatabaseName("ix_handled_updates_handled_at");
+
+                    b.HasIndex("ChatId", "UpdateId")
+                        .HasDatabaseName("ix_handled_updates_unfinished")
+                        .HasFilter("finished_at IS NULL");
 
                     b.ToTable("handled_updates", (string)null);
                 });

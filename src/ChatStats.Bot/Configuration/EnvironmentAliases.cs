@@ -57,6 +57,10 @@ internal sealed class EnvironmentAliasesSource(Func<string, string?> getEnvironm
                 // A malformed URL is kept as-is so that validation reports it against the key, with the reason.
                 data["Database:ConnectionString"] = DatabaseUrl.TryToConnectionString(url, out var cs, out var error) ? cs : $"invalid DATABASE_URL: {error}";
             }
+            if (getEnvironmentVariable("REDIS_URL") is { Length: > 0 } redis)
+            {
+                data["Redis:ConnectionString"] = Scaling.RedisUrl.TryToConfiguration(redis, out var configuration, out var error) ? configuration : $"invalid REDIS_URL: {error}";
+            }
             Data = data;
         }
     }

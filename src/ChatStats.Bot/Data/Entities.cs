@@ -437,6 +437,12 @@ internal sealed class HandledUpdate
 {
     public long UpdateId { get; set; }
     public DateTimeOffset HandledAt { get; set; }
+
+    /// <summary>The chat it was asked in: with several bot instances, a chat's next answer waits for this one (Scaling.ChatOrder).</summary>
+    public long? ChatId { get; set; }
+
+    /// <summary>When its handler finished; null while it is waiting or running.</summary>
+    public DateTimeOffset? FinishedAt { get; set; }
 }
 
 internal sealed class HandledUpdateConfiguration : IEntityTypeConfiguration<HandledUpdate>
@@ -447,6 +453,8 @@ internal sealed class HandledUpdateConfiguration : IEntityTypeConfiguration<Hand
         b.HasKey(x => x.UpdateId);
         b.Property(x => x.UpdateId).ValueGeneratedNever();
         b.HasIndex(x => x.HandledAt);
+        // Only answers not yet finished: the few a chat's next answer may have to wait for.
+        b.HasIndex(x => new { x.ChatId, x.UpdateId }).HasFilter("finished_at IS NULL").HasDatabaseName("ix_handled_updates_unfinished");
     }
 }
 

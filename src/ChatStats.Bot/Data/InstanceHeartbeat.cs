@@ -6,8 +6,9 @@ using Npgsql;
 namespace ChatStats.Bot.Data;
 
 /// <summary>
-/// Records this process's roles and the poller's state every 15 s and whenever the state changes, so /health/ready of
-/// a separate web process can tell whether a bot is polling. A missed write is logged and retried; it never stops the role.
+/// Records this process's roles and the poller's state every 15 s and whenever the state (or how limits are shared)
+/// changes, so /health/ready of a separate web process can tell whether a bot is polling, and the admin page whether every
+/// instance counts its limits in Redis. A missed write is logged and retried; it never stops the role.
 /// </summary>
 internal sealed class InstanceHeartbeat(NpgsqlDataSource dataSource, IServiceProvider services, RoleSet roles, TimeProvider time, ILogger<InstanceHeartbeat> logger) : BackgroundService
 {
@@ -22,15 +23,18 @@ internal sealed class InstanceHeartbeat(NpgsqlDataSource dataSource, IServicePro
         var writtenAt = DateTimeOffset.MinValue;
         do
         {
-            var state = services.GetRequiredService<IConfiguration>().UsesWebhook() && roles.Bot ? "Webhook" : services.GetService<LongPoller>()?.State.ToString() ?? "none";
-            if (state == written && time.GetUtcNow() - writtenAt < Interval)
+            var state = services.GetRequiredService<IConfiguration>().UsesWebhook() && roles.Bot ? "Webhook"
+                : services.GetService<PollerLeadership>() is { IsStandingBy: true } ? nameof(PollerState.Standby)
+                : services.GetService<LongPoller>()?.State.ToString() ?? "none";
+            var seen = $"{state}|{services.GetService<Scaling.SharedLimits>()?.Mode}";
+            if (seen == written && time.GetUtcNow() - writtenAt < Interval)
             {
                 continue;
             }
             try
             {
                 await WriteAsync(state, stoppingToken);
-                written = state;
+                written = seen;
                 writtenAt = time.GetUtcNow();
             }
             catch (Exception ex) when (ex is NpgsqlException or TimeoutException)

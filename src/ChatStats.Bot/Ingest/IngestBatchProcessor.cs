@@ -171,18 +171,20 @@ internal sealed class IngestBatchProcessor(
     /// </summary>
     private static async Task<IReadOnlySet<long>> ClaimAnswersAsync(NpgsqlConnection connection, NpgsqlTransaction tx, List<ReadUpdate> updates, CancellationToken ct)
     {
-        var wanted = updates.Where(u => u.Update is { } update && UpdateDispatcher.NeedsHandler(update)).Select(u => u.UpdateId).ToArray();
-        if (wanted.Length == 0)
+        var needing = updates.Where(u => u.Update is { } update && UpdateDispatcher.NeedsHandler(update)).ToArray();
+        if (needing.Length == 0)
         {
             return new HashSet<long>();
         }
+        var wanted = needing.Select(u => u.UpdateId).ToArray();
         await using var cmd = new NpgsqlCommand("""
-            INSERT INTO handled_updates (update_id, handled_at)
-            SELECT id, now() FROM unnest(@ids::bigint[]) AS ids(id)
+            INSERT INTO handled_updates (update_id, handled_at, chat_id)
+            SELECT id, now(), chat FROM unnest(@ids::bigint[], @chats::bigint[]) AS ids(id, chat)
             ON CONFLICT (update_id) DO NOTHING
             RETURNING update_id
             """, connection, tx);
         cmd.Parameters.Add(new NpgsqlParameter<long[]>("ids", wanted));
+        cmd.Parameters.Add(new NpgsqlParameter<long?[]>("chats", [.. needing.Select(u => u.Update!.ChatId())]));
         var fresh = new HashSet<long>();
         await using (var reader = await cmd.ExecuteReaderAsync(ct))
         {

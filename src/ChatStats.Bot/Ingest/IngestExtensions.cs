@@ -26,6 +26,8 @@ internal static class IngestExtensions
     {
         builder.AddInbox();
         builder.Services.AddValidatedOptions<PrivacyOptions>(PrivacyOptions.Section);
+        builder.Services.AddSingleton<Scaling.ChatOrder>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<Scaling.ChatOrder>());
         builder.Services.AddSingleton<UpdateDispatcher>();
         builder.Services.AddSingleton<IdentityCache>(_ => new IdentityCache());
         builder.Services.AddSingleton<IngestBatchProcessor>();

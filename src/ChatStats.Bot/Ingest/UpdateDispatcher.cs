@@ -65,9 +65,12 @@ internal sealed class UpdateDispatcher : IAsyncDisposable
 
     private static readonly TimeSpan YieldPoll = TimeSpan.FromMilliseconds(50);
 
+    private readonly Scaling.ChatOrder? _order;
+
     public UpdateDispatcher(IServiceScopeFactory scopes, IQuestionKeys keys, IOptions<IngestOptions> options, TimeProvider time, ILogger<UpdateDispatcher> logger,
-        IMeterFactory? meters = null, InboxSignal? inbox = null)
+        IMeterFactory? meters = null, InboxSignal? inbox = null, Scaling.ChatOrder? order = null)
     {
+        _order = order;
         _inbox = inbox;
         _behind = options.Value.ProcessBatchSize;
         _scopes = scopes;
@@ -247,6 +250,7 @@ internal sealed class UpdateDispatcher : IAsyncDisposable
 
     private bool ShedOne(Update update, string reason)
     {
+        _order?.Finished([update]);
         Shed.Add(1, new KeyValuePair<string, object?>("reason", reason));
         _logger.LogWarning("Not answering update {UpdateId} in chat {ChatId}: {Reason}", update.Id, update.ChatId(), reason);
         return false;
@@ -259,8 +263,19 @@ internal sealed class UpdateDispatcher : IAsyncDisposable
         while (true)
         {
             await YieldToRecordingAsync().ConfigureAwait(false);
+            // With several instances, a chat's earlier question may be answered elsewhere: wait for it (no slot held meanwhile).
+            Question? head;
+            lock (_lock)
+            {
+                head = lane.Queue.First?.Value;
+            }
+            if (_order is not null && head is not null)
+            {
+                await _order.WaitForTurnAsync(head.Askers[0]).ConfigureAwait(false);
+            }
             await _slots.WaitAsync().ConfigureAwait(false);
             Question? next;
+            var recheck = false;
             lock (_lock)
             {
                 next = lane.Queue.First?.Value;
@@ -270,6 +285,11 @@ internal sealed class UpdateDispatcher : IAsyncDisposable
                     lane.Running = false;
                     RemoveIfIdle(lane);
                 }
+                else if (_order is not null && next != head)
+                {
+                    // The question that waited its turn was given up meanwhile: the next one waits for its own.
+                    (next, recheck) = (null, true);
+                }
                 else
                 {
                     Remove(next);
@@ -278,6 +298,10 @@ internal sealed class UpdateDispatcher : IAsyncDisposable
             if (next is null)
             {
                 _slots.Release();
+                if (recheck)
+                {
+                    continue;
+                }
                 return;
             }
             Interlocked.Increment(ref _inFlight);
@@ -336,6 +360,7 @@ internal sealed class UpdateDispatcher : IAsyncDisposable
             _logger.LogError(ex, "Handler for update {UpdateId} in chat {ChatId} failed; dead-lettering it", latest.Id, latest.ChatId());
             await DeadLetterAsync(latest, ex).ConfigureAwait(false);
         }
+        _order?.Finished(askers);
     }
 
     /// <summary>

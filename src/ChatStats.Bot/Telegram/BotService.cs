@@ -18,6 +18,7 @@ internal sealed class BotService(
     ITelegramBotClient client,
     LongPoller poller,
     LongPollerOptions pollerOptions,
+    PollerLeadership leadership,
     BotIdentity identity,
     IServiceProvider services,
     IOptions<TelegramOptions> options,
@@ -60,7 +61,8 @@ internal sealed class BotService(
             }
             if (o.Mode == TelegramMode.Polling)
             {
-                await poller.RunAsync(stoppingToken);
+                // Any number of bot processes may run; the one that holds the poller lock polls, the others stand by.
+                await leadership.RunAsync(poller.RunAsync, stoppingToken);
             }
         }
         catch (BotUnauthorizedException ex)

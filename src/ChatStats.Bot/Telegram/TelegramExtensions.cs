@@ -4,6 +4,7 @@ using ChatStats.Telegram.Http;
 using ChatStats.Telegram.Receiving;
 using ChatStats.Telegram.Sending;
 using ChatStats.Throttling.RateLimits;
+using ChatStats.Throttling.Shared;
 using Microsoft.Extensions.Options;
 
 namespace ChatStats.Bot.Telegram;
@@ -39,12 +40,32 @@ internal static class TelegramExtensions
             // land early). "About one a second per chat, with short bursts" is a burst's worth in a burst's time; the
             // group and overall limits are hard ceilings (20 in any minute, 30 in any second).
             var chatWindow = TimeSpan.FromSeconds(o.PerChatBurst / o.PerChatPerSecond);
+            var perChat = new SlidingWindowOptions { PermitLimit = o.PerChatBurst, Window = chatWindow };
+            var perGroup = new SlidingWindowOptions { PermitLimit = o.PerGroupPerMinute, Window = TimeSpan.FromMinutes(1) };
+            var global = new SlidingWindowOptions { PermitLimit = o.GlobalPerSecond, Window = TimeSpan.FromSeconds(1) };
+            var defaults = new MessageSenderOptions();
+            if (sp.GetService<Scaling.SharedLimits>()?.Store is { } store)
+            {
+                // Telegram's budgets belong to the bot token, not to a process: with Redis every instance that sends (bot
+                // and worker roles) takes from the same windows and honours the same flood waits; while Redis is away each
+                // takes its share of them (the live senders counted from the heartbeats).
+                var peers = sp.GetRequiredService<Scaling.DeploymentPeers>();
+                Func<int> share = () => peers.Sending;
+                return new MessageSenderOptions
+                {
+                    MaxReplyAge = TimeSpan.FromSeconds(o.MaxReplyAgeSeconds),
+                    PerChat = new SharedWindowLimiter<long>("send_chat", perChat, WindowStamp.Returned, store, share),
+                    PerGroup = new SharedWindowLimiter<long>("send_group", perGroup, WindowStamp.Returned, store, share),
+                    Global = new SharedWindowLimiter<long>("send_global", global, WindowStamp.Returned, store, share),
+                    FloodWaits = new Scaling.RedisFloodWaits(store, new LocalFloodWaits(defaults.MaxPenalty, defaults.RelaxAfter, time), defaults.MaxPenalty, defaults.RelaxAfter, time),
+                };
+            }
             return new MessageSenderOptions
             {
                 MaxReplyAge = TimeSpan.FromSeconds(o.MaxReplyAgeSeconds),
-                PerChat = new ArrivalWindowLimiter<long>("send_chat", new SlidingWindowOptions { PermitLimit = o.PerChatBurst, Window = chatWindow }, time),
-                PerGroup = new ArrivalWindowLimiter<long>("send_group", new SlidingWindowOptions { PermitLimit = o.PerGroupPerMinute, Window = TimeSpan.FromMinutes(1) }, time),
-                Global = new ArrivalWindowLimiter<long>("send_global", new SlidingWindowOptions { PermitLimit = o.GlobalPerSecond, Window = TimeSpan.FromSeconds(1) }, time),
+                PerChat = new ArrivalWindowLimiter<long>("send_chat", perChat, time),
+                PerGroup = new ArrivalWindowLimiter<long>("send_group", perGroup, time),
+                Global = new ArrivalWindowLimiter<long>("send_global", global, time),
             };
         });
         builder.Services.AddSingleton<MessageSender>();
@@ -63,6 +84,7 @@ internal static class TelegramExtensions
             return new LongPollerOptions { PollTimeout = TimeSpan.FromSeconds(options.PollTimeoutSeconds) };
         });
         builder.Services.AddSingleton<LongPoller>();
+        builder.Services.AddSingleton<PollerLeadership>();
         builder.Services.AddHostedService<BotService>();
         return builder;
     }

@@ -29,16 +29,16 @@ internal sealed class CommandGuard(CommandLimiters limiters, ChatAdmins admins, 
         switch (CommandPolicy(chatSettings, command.Name))
         {
             case "disabled":
-                return Refuse(context, sender, "CommandDisabled", command.Name);
+                return await RefuseAsync(context, sender, "CommandDisabled", command.Name);
             case "admin" when message.SenderChat?.Id != message.Chat.Id:
                 var isAdmin = await admins.IsAdminAsync(message.Chat.Id, sender, ct);
                 if (isAdmin is null)
                 {
-                    return Refuse(context, sender, "AdminCheckFailed");
+                    return await RefuseAsync(context, sender, "AdminCheckFailed");
                 }
                 if (isAdmin == false)
                 {
-                    return Refuse(context, sender, "CommandAdminOnly", command.Name);
+                    return await RefuseAsync(context, sender, "CommandAdminOnly", command.Name);
                 }
                 break;
         }
@@ -50,20 +50,20 @@ internal sealed class CommandGuard(CommandLimiters limiters, ChatAdmins admins, 
         // Under critical load heavy statistics wait, before they spend anyone's allowance; ingest is never shed.
         if (command.IsHeavy && LoadSheddingService.ShedHeavy(load))
         {
-            return Refuse(context, sender, "LimitOverloaded", Wait((int)load.SuggestedRetryAfter.TotalSeconds, context));
+            return await RefuseAsync(context, sender, "LimitOverloaded", Wait((int)load.SuggestedRetryAfter.TotalSeconds, context));
         }
-        if (limiters.Commands.TryAcquire(sender) is { Allowed: false } commands)
+        if (await limiters.Commands.TryAcquireAsync(sender) is { Allowed: false } commands)
         {
-            return Refuse(context, sender, "LimitCommands", Wait(commands.RetryAfterSeconds, context));
+            return await RefuseAsync(context, sender, "LimitCommands", Wait(commands.RetryAfterSeconds, context));
         }
-        if (command.IsHeavy && limiters.Heavy.TryAcquire(sender) is { Allowed: false } heavy)
+        if (command.IsHeavy && await limiters.Heavy.TryAcquireAsync(sender) is { Allowed: false } heavy)
         {
             var o = options.Value;
-            return Refuse(context, sender, "LimitHeavy", Wait(heavy.RetryAfterSeconds, context), o.HeavyPerUser, Wait(o.HeavyWindowSeconds, context));
+            return await RefuseAsync(context, sender, "LimitHeavy", Wait(heavy.RetryAfterSeconds, context), o.HeavyPerUser, Wait(o.HeavyWindowSeconds, context));
         }
-        if (context.IsGroup && limiters.Tiers.TryAcquire(message.Chat.Id) is { Allowed: false } tier)
+        if (context.IsGroup && await limiters.Tiers.TryAcquireAsync(message.Chat.Id) is { Allowed: false } tier)
         {
-            return Refuse(context, sender, "LimitTier", Wait(tier.RetryAfterSeconds, context));
+            return await RefuseAsync(context, sender, "LimitTier", Wait(tier.RetryAfterSeconds, context));
         }
         IDisposable lease;
         try
@@ -72,7 +72,7 @@ internal sealed class CommandGuard(CommandLimiters limiters, ChatAdmins admins, 
         }
         catch (OverloadException ex)
         {
-            return Refuse(context, sender, "LimitBusy", Wait(ex.RetryAfterSeconds, context));
+            return await RefuseAsync(context, sender, "LimitBusy", Wait(ex.RetryAfterSeconds, context));
         }
         return await QuotaAsync(context, command, sender, lease, ct);
     }
@@ -101,10 +101,10 @@ internal sealed class CommandGuard(CommandLimiters limiters, ChatAdmins admins, 
         lease?.Dispose();
         var local = TimeZoneInfo.ConvertTime(decision.ResetsAt, decision.Zone);
         var wait = (int)Math.Ceiling((decision.ResetsAt - time.GetUtcNow()).TotalSeconds);
-        return Refuse(context, sender, "QuotaExhausted", decision.Limit, local.ToString("HH:mm", System.Globalization.CultureInfo.InvariantCulture), decision.Zone.Id, Wait(wait, context));
+        return await RefuseAsync(context, sender, "QuotaExhausted", decision.Limit, local.ToString("HH:mm", System.Globalization.CultureInfo.InvariantCulture), decision.Zone.Id, Wait(wait, context));
     }
 
-    private GuardVerdict Refuse(CommandContext context, long sender, string key, params object?[] args)
+    private async Task<GuardVerdict> RefuseAsync(CommandContext context, long sender, string key, params object?[] args)
     {
         // A chat's own policy (disabled, admin-only) is not a limit; everything after it is.
         if (key is not ("CommandDisabled" or "CommandAdminOnly" or "AdminCheckFailed"))
@@ -112,7 +112,7 @@ internal sealed class CommandGuard(CommandLimiters limiters, ChatAdmins admins, 
             limiters.RefusedUsers.Add(sender);
             limiters.RefusedChats.Add(context.Message.Chat.Id);
         }
-        return limiters.Notices.ShouldNotify(sender) ? new GuardVerdict(false, context.T(key, args), null) : GuardVerdict.Silent;
+        return await limiters.Notices.ShouldNotifyAsync(sender) ? new GuardVerdict(false, context.T(key, args), null) : GuardVerdict.Silent;
     }
 
     /// <summary>"42 s", "5 min": what a person wants to read.</summary>

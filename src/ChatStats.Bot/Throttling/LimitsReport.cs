@@ -11,6 +11,12 @@ public sealed record GateReport(string Name, int Running, int Waiting, int Capac
 /// <summary>A user or chat and how often the limiters refused it in the last 10 to 20 minutes.</summary>
 public sealed record Refused(long Id, int Refusals);
 
+/// <summary>
+/// How this instance counts the limits: "process" (no Redis configured), "shared" (in Redis, for every instance) or
+/// "local" (Redis is away: each instance holds its share, the limit divided by the live instances counted here).
+/// </summary>
+public sealed record SharingReport(string Mode, string? Redis, int AnsweringInstances, int SendingInstances);
+
 public sealed record LoadReport(string Level, DateTimeOffset Since, double CpuPercent, long ThreadPoolQueue, double TimerLagMs);
 
 public sealed record ConcurrencyReport(
@@ -32,7 +38,8 @@ public sealed record LimitsReport(
     int AnswersRunning = 0,
     int ChatsPenalised = 0,
     IReadOnlyList<Refused>? MostLimitedUsers = null,
-    IReadOnlyList<Refused>? MostLimitedChats = null)
+    IReadOnlyList<Refused>? MostLimitedChats = null,
+    SharingReport? Sharing = null)
 {
     public static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
     {
@@ -43,7 +50,7 @@ public sealed record LimitsReport(
 
 /// <summary>Builds the report from this process's limiters; registered only where the bot role runs.</summary>
 internal sealed class LimitsReporter(CommandLimiters limiters, LoadMonitor load, MessageSender sender, IOptions<LimitsOptions> options, TimeProvider time,
-    Ingest.UpdateDispatcher? dispatcher = null)
+    Ingest.UpdateDispatcher? dispatcher = null, Scaling.SharedLimits? shared = null, Scaling.DeploymentPeers? peers = null)
 {
     private static readonly string Instance = $"{System.Net.Dns.GetHostName()}:{Environment.ProcessId}";
 
@@ -69,7 +76,8 @@ internal sealed class LimitsReporter(CommandLimiters limiters, LoadMonitor load,
             dispatcher?.InFlight ?? 0,
             sender.Penalised,
             [.. limiters.RefusedUsers.Top(10).Select(p => new Refused(p.Key, p.Value))],
-            [.. limiters.RefusedChats.Top(10).Select(p => new Refused(p.Key, p.Value))]);
+            [.. limiters.RefusedChats.Top(10).Select(p => new Refused(p.Key, p.Value))],
+            new SharingReport(shared?.Mode ?? "process", shared?.Store?.Endpoints, peers?.Answering ?? 1, peers?.Sending ?? 1));
     }
 
     public string BuildJson() => JsonSerializer.Serialize(Build(), LimitsReport.Json);

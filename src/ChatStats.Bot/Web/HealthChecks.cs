@@ -126,7 +126,7 @@ internal sealed class PollerCheck(NpgsqlDataSource dataSource, IServiceProvider 
             // No poller by design: Telegram posts to the web role, and the inbox check shows whether recording keeps up.
             return HealthCheckResult.Healthy("webhook mode");
         }
-        if (services.GetService<LongPoller>() is { } poller)
+        if (services.GetService<LongPoller>() is { } poller && services.GetService<PollerLeadership>() is not { IsStandingBy: true })
         {
             return poller.State switch
             {
@@ -137,10 +137,12 @@ internal sealed class PollerCheck(NpgsqlDataSource dataSource, IServiceProvider 
                 var current => HealthCheckResult.Healthy(current.ToString()),
             };
         }
-        // The bot runs in another process: read its heartbeat.
+        // The bot runs in another process, or this one stands by: read the heartbeat of the one that polls.
         await using var cmd = dataSource.CreateCommand("""
-            SELECT state, heartbeat_at FROM instances WHERE role IN ('bot', 'run') ORDER BY heartbeat_at DESC LIMIT 1
+            SELECT state, heartbeat_at FROM instances WHERE role IN ('bot', 'run')
+            ORDER BY heartbeat_at > $1 DESC, state = 'Standby', heartbeat_at DESC LIMIT 1
             """);
+        cmd.Parameters.Add(new() { Value = time.GetUtcNow() - InstanceHeartbeat.Interval * 4 });
         await using var reader = await cmd.ExecuteReaderAsync(ct);
         if (!await reader.ReadAsync(ct))
         {
@@ -152,6 +154,7 @@ internal sealed class PollerCheck(NpgsqlDataSource dataSource, IServiceProvider 
             ? HealthCheckResult.Unhealthy($"last bot heartbeat {age.TotalSeconds:0} s ago")
             : state is nameof(PollerState.Unauthorized) or nameof(PollerState.Conflict) or nameof(PollerState.Stopped) or nameof(PollerState.NotStarted)
                 ? HealthCheckResult.Unhealthy(state)
+                : state == nameof(PollerState.Standby) ? HealthCheckResult.Unhealthy("every bot instance stands by and none polls (a standby takes over within seconds; if this lasts, see the bots' logs)")
                 : HealthCheckResult.Healthy(state);
     }
 }

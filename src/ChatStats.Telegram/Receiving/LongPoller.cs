@@ -13,6 +13,9 @@ public enum PollerState
     Conflict,
     Unauthorized,
     Stopped,
+
+    /// <summary>Not polling because another instance of the deployment does; ready to take over (set by whoever elects the poller).</summary>
+    Standby,
 }
 
 public sealed record LongPollerOptions

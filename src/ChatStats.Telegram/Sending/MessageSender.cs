@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Threading.RateLimiting;
 using Microsoft.Extensions.Logging;
 using Telegram.Bot;
@@ -60,6 +59,9 @@ public sealed record MessageSenderOptions
 
     /// <summary>...and each quiet stretch this long without one halves it again.</summary>
     public TimeSpan RelaxAfter { get; init; } = TimeSpan.FromMinutes(2);
+
+    /// <summary>Where the chats Telegram told to wait are kept; null: in this process (<see cref="LocalFloodWaits"/>, from the two above).</summary>
+    public IFloodWaits? FloodWaits { get; init; }
 }
 
 /// <summary>
@@ -69,22 +71,21 @@ public sealed record MessageSenderOptions
 /// go before bulk sends; a reply that would arrive too late is dropped rather than sent stale. It also backs off on 5xx
 /// and network errors, follows a group's migration to a supergroup, and splits text over 4096 UTF-16 units.
 /// </summary>
-public sealed class MessageSender(ITelegramBotClient client, MessageSenderOptions options, TimeProvider time, ILogger<MessageSender> logger)
+public sealed class MessageSender(ITelegramBotClient client, MessageSenderOptions options, TimeProvider time, ILogger<MessageSender> logger) : IDisposable
 {
     public const int MaxMessageLength = 4096;
     private static readonly TimeSpan BulkYield = TimeSpan.FromMilliseconds(50);
-    // What Telegram said about a chat: held until a timestamp (monotonic, so a wall-clock jump changes nothing), and
-    // how much a send costs there until it has been quiet since its last 429 (LastStrike) for a while.
-    private readonly record struct Penalty(long HeldUntil, int Cost, long LastStrike);
-    private readonly ConcurrentDictionary<long, Penalty> _penalties = new();
+    private readonly IFloodWaits _floodWaits = options.FloodWaits ?? new LocalFloodWaits(options.MaxPenalty, options.RelaxAfter, time);
     private int _waitingReplies;
+    // Cancelled (and replaced) whenever a reply starts waiting: a bulk send waiting for units gives them up to it.
+    private CancellationTokenSource _replyArrived = new();
     private int _waiting;
 
     /// <summary>Sends waiting for a permit or a chat's flood wait, for the queue-depth gauge.</summary>
     public int Waiting => Volatile.Read(ref _waiting);
 
     /// <summary>Chats currently held by a flood wait or charged extra after one.</summary>
-    public int Penalised => _penalties.Count;
+    public int Penalised => _floodWaits.Count;
 
     /// <summary>Raised when Telegram says a chat moved, so the caller can record the new id.</summary>
     public event Action<long, long>? ChatMigrated;
@@ -120,7 +121,7 @@ public sealed class MessageSender(ITelegramBotClient client, MessageSenderOption
     /// </summary>
     public async Task ShowTypingAsync(long chatId, int? messageThreadId, CancellationToken ct)
     {
-        if (_penalties.TryGetValue(chatId, out var penalty) && Remaining(penalty.HeldUntil) > TimeSpan.Zero)
+        if ((await _floodWaits.CurrentAsync(chatId).ConfigureAwait(false)).Held > TimeSpan.Zero)
         {
             return;
         }
@@ -254,14 +255,16 @@ public sealed class MessageSender(ITelegramBotClient client, MessageSenderOption
             if (reply)
             {
                 Interlocked.Increment(ref _waitingReplies);
+                // Not disposed: a bulk send may be reading its token right now (a source without a timer needs no disposal).
+                Interlocked.Exchange(ref _replyArrived, new CancellationTokenSource()).Cancel();
             }
             RateLimitLease? chat = null, group = null, global = null;
             try
             {
                 while (true)
                 {
-                    var penalty = Current(chatId);
-                    var held = Remaining(penalty.HeldUntil);
+                    var penalty = await _floodWaits.CurrentAsync(chatId).ConfigureAwait(false);
+                    var held = penalty.Held;
                     if (held > TimeSpan.Zero)
                     {
                         if (reply && time.GetElapsedTime(created) + held > options.MaxReplyAge)
@@ -330,44 +333,6 @@ public sealed class MessageSender(ITelegramBotClient client, MessageSenderOption
             429, new ResponseParameters { RetryAfter = seconds });
     }
 
-    /// <summary>The chat's penalty now, relaxed by a step for every quiet stretch since its last 429.</summary>
-    private Penalty Current(long chatId)
-    {
-        if (!_penalties.TryGetValue(chatId, out var penalty))
-        {
-            return new Penalty(0, 1, 0);
-        }
-        var now = time.GetTimestamp();
-        var relaxed = penalty;
-        while (relaxed.Cost > 1 && time.GetElapsedTime(relaxed.LastStrike, now) >= options.RelaxAfter)
-        {
-            relaxed = relaxed with { Cost = relaxed.Cost / 2, LastStrike = relaxed.LastStrike + (long)(options.RelaxAfter.TotalSeconds * time.TimestampFrequency) };
-        }
-        if (relaxed.Cost == 1 && Remaining(relaxed.HeldUntil) == TimeSpan.Zero)
-        {
-            // Forgiven: only removed if nothing changed it meanwhile.
-            _penalties.TryRemove(new KeyValuePair<long, Penalty>(chatId, penalty));
-            return new Penalty(0, 1, 0);
-        }
-        if (relaxed != penalty)
-        {
-            _penalties.TryUpdate(chatId, relaxed, penalty);
-        }
-        return relaxed;
-    }
-
-    /// <summary>Telegram said 429 for this chat: hold it for retry_after and charge its sends more.</summary>
-    private void Strike(long chatId, TimeSpan retryAfter)
-    {
-        var now = time.GetTimestamp();
-        // retry_after is Telegram's to choose; a value beyond what a timestamp can hold is held as long as it can be.
-        var ticks = retryAfter.TotalSeconds * time.TimestampFrequency;
-        var until = ticks >= long.MaxValue - now ? long.MaxValue : now + (long)ticks;
-        _penalties.AddOrUpdate(chatId,
-            _ => new Penalty(until, Math.Min(2, options.MaxPenalty), now),
-            (_, p) => new Penalty(Math.Max(p.HeldUntil, until), Math.Min(p.Cost * 2, options.MaxPenalty), now));
-    }
-
     /// <summary>
     /// A wait a timer accepts: never negative, never beyond an hour (longer waits are taken in steps: a timer cannot take
     /// any length, and a flood wait of a day must not throw where it is waited).
@@ -376,16 +341,10 @@ public sealed class MessageSender(ITelegramBotClient client, MessageSenderOption
 
     private static readonly TimeSpan MaxStep = TimeSpan.FromHours(1);
 
-    /// <summary>How long until <paramref name="until"/>: never negative.</summary>
-    private TimeSpan Remaining(long until)
-    {
-        var now = time.GetTimestamp();
-        return until <= now ? TimeSpan.Zero : TimeSpan.FromSeconds(Math.Min((double)(until - now) / time.TimestampFrequency, TimeSpan.MaxValue.TotalSeconds - 1));
-    }
-
     /// <summary>
-    /// A reply waits for units in turn. A bulk send never queues: it asks, and while any reply is waiting it stands
-    /// aside, so units that free up go to the reply.
+    /// A reply waits for units in turn. A bulk send waits only while no reply does: when a reply starts waiting, the
+    /// bulk send gives up its place and stands aside, so units that free up go to the reply. (Waiting rather than asking
+    /// and sleeping keeps every limiter call asynchronous: a limiter shared through Redis never blocks a thread.)
     /// </summary>
     private async ValueTask<RateLimitLease?> TakeAsync(PartitionedRateLimiter<long>? limiter, long key, int cost, bool reply, CancellationToken ct)
     {
@@ -399,19 +358,21 @@ public sealed class MessageSender(ITelegramBotClient client, MessageSenderOption
         }
         while (true)
         {
-            if (Volatile.Read(ref _waitingReplies) == 0)
-            {
-                var lease = limiter.AttemptAcquire(key, cost);
-                if (lease.IsAcquired)
-                {
-                    return lease;
-                }
-                var wait = lease.TryGetMetadata(MetadataName.RetryAfter, out var r) && r > BulkYield ? Clamp(r) : BulkYield;
-                await Task.Delay(wait, time, ct).ConfigureAwait(false);
-            }
-            else
+            // Read the signal before looking for replies: one that starts waiting after the look cancels this very signal.
+            var arrived = Volatile.Read(ref _replyArrived).Token;
+            if (Volatile.Read(ref _waitingReplies) > 0)
             {
                 await Task.Delay(BulkYield, time, ct).ConfigureAwait(false);
+                continue;
+            }
+            using var either = CancellationTokenSource.CreateLinkedTokenSource(ct, arrived);
+            try
+            {
+                return await limiter.AcquireAsync(key, cost, either.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+            {
+                // A reply started waiting: it goes first.
             }
         }
     }
@@ -450,9 +411,9 @@ public sealed class MessageSender(ITelegramBotClient client, MessageSenderOption
                 // too generous, so its sends cost more for a while.
                 TelegramMetrics.SendErrors.Add(1, new KeyValuePair<string, object?>("method", method), new KeyValuePair<string, object?>("code", ex.Code()));
                 TelegramMetrics.FloodWaits.Add(1, new KeyValuePair<string, object?>("scope", chatId < 0 ? "group" : "private"));
-                Strike(chatId, wait);
+                var penalty = await _floodWaits.StrikeAsync(chatId, wait).ConfigureAwait(false);
                 logger.LogWarning("{Method} to chat {ChatId} flood-limited; holding the chat for {Delay} and charging its sends {Cost}×",
-                    method, chatId, wait, Current(chatId).Cost);
+                    method, chatId, wait, penalty.Cost);
                 if (attempt >= options.MaxAttempts || wait > options.MaxRetryAfter)
                 {
                     throw;
@@ -477,6 +438,8 @@ public sealed class MessageSender(ITelegramBotClient client, MessageSenderOption
             }
         }
     }
+
+    public void Dispose() => _replyArrived.Dispose();
 
     /// <summary>Splits at line breaks where possible, never inside a surrogate pair, an entity or a tag. Our HTML never spans lines with a tag.</summary>
     public static IEnumerable<string> Split(string text, int max)

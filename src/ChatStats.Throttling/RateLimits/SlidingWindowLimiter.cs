@@ -26,7 +26,7 @@ public sealed record SlidingWindowOptions
 /// precisely when the oldest one leaves the window. Checking a known key allocates nothing. Keys whose permits have all
 /// left the window are evicted by a periodic sweep, under the same lock as the checks.
 /// </summary>
-public sealed class SlidingWindowLimiter<TKey> : PartitionedRateLimiter<TKey> where TKey : notnull
+public sealed class SlidingWindowLimiter<TKey> : PartitionedRateLimiter<TKey>, IRateLimit<TKey> where TKey : notnull
 {
     private readonly StripedTable<TKey, Entry> _entries = new();
     private readonly TimeProvider _time;
@@ -60,6 +60,8 @@ public sealed class SlidingWindowLimiter<TKey> : PartitionedRateLimiter<TKey> wh
     }
 
     /// <summary>Takes a permit for <paramref name="key"/> if the window has room.</summary>
+    public ValueTask<RateDecision> TryAcquireAsync(TKey key) => ValueTask.FromResult(TryAcquire(key));
+
     public RateDecision TryAcquire(TKey key)
     {
         var decision = _entries.With(key, this, static (_, self) => new Entry(self._limit), static (entry, self) => self.TryAcquire(entry));

@@ -31,7 +31,7 @@ public sealed record TokenBucketPolicy(string Name, IReadOnlyList<BucketRate> Ra
 /// from a new one and is evicted by the sweep. Policies are told apart by name: a key whose policy name changes (a new
 /// tier) starts full under the new one.
 /// </summary>
-public sealed class TokenBucketLimiter<TKey> : PartitionedRateLimiter<TKey> where TKey : notnull
+public sealed class TokenBucketLimiter<TKey> : PartitionedRateLimiter<TKey>, IRateLimit<TKey> where TKey : notnull
 {
     private readonly StripedTable<TKey, Entry> _entries = new();
     private readonly Func<TKey, TokenBucketPolicy> _policyFor;
@@ -57,6 +57,8 @@ public sealed class TokenBucketLimiter<TKey> : PartitionedRateLimiter<TKey> wher
         public double[] Tokens = [.. policy.Rates.Select(r => (double)r.Capacity)];
         public long Last = now;
     }
+
+    public ValueTask<RateDecision> TryAcquireAsync(TKey key) => ValueTask.FromResult(TryAcquire(key));
 
     public RateDecision TryAcquire(TKey key)
     {

@@ -80,6 +80,9 @@ internal sealed class RunningChatStats : IAsyncDisposable
 
     public int Pid => _process.Id;
 
+    /// <summary>What it was started as: "bot", "web run", …</summary>
+    public string Role => string.Join(' ', _process.StartInfo.ArgumentList.Skip(1));
+
     public bool HasExited => _process.HasExited;
 
     public int ExitCode => _process.ExitCode;

@@ -1,5 +1,6 @@
 using ChatStats.Bot.Configuration;
 using ChatStats.Bot.Data;
+using ChatStats.Bot.Scaling;
 using ChatStats.Bot.Telegram;
 using Microsoft.Extensions.Options;
 
@@ -85,6 +86,65 @@ public sealed class ConfigurationTests
 
         Assert.Contains(failures, f => f.StartsWith("Database:ConnectionString: invalid DATABASE_URL", StringComparison.Ordinal));
     }
+
+    [Fact]
+    public void RedisUrlBecomesAStackExchangeRedisConfiguration()
+    {
+        Assert.True(RedisUrl.TryToConfiguration("rediss://stats:p%40ss@cache.example:6380/2", out var configuration, out _));
+
+        var parsed = StackExchange.Redis.ConfigurationOptions.Parse(configuration);
+        Assert.Equal("cache.example:6380", Named(Assert.Single(parsed.EndPoints)));
+        Assert.Equal(("stats", "p@ss", true, 2), (parsed.User, parsed.Password, parsed.Ssl, parsed.DefaultDatabase));
+
+        // The form before ACLs: a password alone, and the default port.
+        Assert.True(RedisUrl.TryToConfiguration("redis://:secret@10.0.0.5", out configuration, out _));
+        parsed = StackExchange.Redis.ConfigurationOptions.Parse(configuration);
+        Assert.Equal(("10.0.0.5:6379", null, "secret"), (Named(Assert.Single(parsed.EndPoints)), parsed.User, parsed.Password));
+    }
+
+    private static string Named(System.Net.EndPoint endpoint) => endpoint switch
+    {
+        System.Net.DnsEndPoint dns => $"{dns.Host}:{dns.Port}",
+        _ => endpoint.ToString()!,
+    };
+
+    [Theory]
+    [InlineData("http://cache:6379", "expected redis://")]
+    [InlineData("redis://cache:6379/16", "not a number from 0 to 15")]
+    [InlineData("redis://cache:6379/x", "not a number from 0 to 15")]
+    public void ABadRedisUrlSaysWhatIsWrong(string url, string expected)
+    {
+        Assert.False(RedisUrl.TryToConfiguration(url, out _, out var error));
+        Assert.Contains(expected, error);
+    }
+
+    [Fact]
+    public void AMalformedRedisUrlIsReportedAgainstTheConnectionStringAndAnExplicitKeyWins()
+    {
+        var configuration = new ConfigurationManager();
+        configuration.AddEnvironmentAliases(name => name == "REDIS_URL" ? "redis://cache:6379/99" : null);
+
+        var failures = Validate<RedisOptions>(RedisOptions.Section, new(), configuration);
+
+        Assert.Contains(failures, f => f.StartsWith("Redis:ConnectionString: invalid REDIS_URL: the database '99'", StringComparison.Ordinal));
+
+        configuration.AddInMemoryCollection(new Dictionary<string, string?> { ["Redis:ConnectionString"] = "127.0.0.1:6390" });
+        Assert.Empty(Validate<RedisOptions>(RedisOptions.Section, new(), configuration));
+    }
+
+    [Theory]
+    [InlineData("Redis:KeyPrefix", "chat stats", "Redis:KeyPrefix: must be 1 to 64 letters")]
+    [InlineData("Redis:OperationTimeoutMs", "10", "Redis:OperationTimeoutMs: must be between 50 and 5000")]
+    public void ImpossibleRedisValuesAreNamed(string key, string value, string expected)
+    {
+        var failures = Validate<RedisOptions>(RedisOptions.Section, new() { ["Redis:ConnectionString"] = "127.0.0.1:6379", [key] = value });
+
+        Assert.StartsWith(expected, Assert.Single(failures));
+    }
+
+    [Fact]
+    public void WithoutRedisNothingIsRequired() =>
+        Assert.Empty(Validate<RedisOptions>(RedisOptions.Section, new()));
 
     [Fact]
     public void TheSeedsLimitNamesMapOntoTheLimitsSection()

@@ -6,16 +6,20 @@ namespace ChatStats.Throttling.Tests.RateLimits;
 public sealed class NoticeThrottleTests
 {
     [Fact]
-    public void OneNoticePerUserPerWindow()
+    public async Task OneNoticePerUserPerWindow()
     {
         var time = new ManualTimeProvider();
         using var notices = new NoticeThrottle<long>("notices", TimeSpan.FromSeconds(60), time);
 
-        var first = notices.ShouldNotify(1);
-        var spam = Enumerable.Range(0, 50).Count(_ => notices.ShouldNotify(1));
-        var other = notices.ShouldNotify(2);
+        var first = await notices.ShouldNotifyAsync(1);
+        var spam = 0;
+        for (var i = 0; i < 50; i++)
+        {
+            spam += await notices.ShouldNotifyAsync(1) ? 1 : 0;
+        }
+        var other = await notices.ShouldNotifyAsync(2);
         time.Advance(TimeSpan.FromSeconds(60));
-        var later = notices.ShouldNotify(1);
+        var later = await notices.ShouldNotifyAsync(1);
 
         Assert.Equal((true, 0, true, true), (first, spam, other, later));
     }
