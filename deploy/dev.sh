@@ -4,7 +4,7 @@
 #   deploy/dev.sh run       install what is missing, start a local PostgreSQL under .data/, migrate, run the bot + web
 #   deploy/dev.sh test      the same set-up with a throw-away PostgreSQL, then the whole test suite
 #   deploy/dev.sh migrate   apply migrations to DATABASE_URL, or to the local cluster
-#   deploy/dev.sh bench     load runs (ingest, webhook, stats, import, jobs, flood) and micro-benchmarks (docs/benchmarks.md); --against REV compares with another commit
+#   deploy/dev.sh bench     load runs (ingest, webhook, stats, import, jobs, flood, steady, scale) and micro-benchmarks (docs/benchmarks.md); --against REV compares with another commit
 #   deploy/dev.sh doctor    chatstats doctor against the local cluster
 #   deploy/dev.sh publish DIR   a self-contained-framework build in DIR (what deploy/systemd and supervisor run)
 set -euo pipefail
