@@ -26,6 +26,7 @@ internal static class Localizer
     public static string Get(string key, CultureInfo culture) =>
         Resources.GetString(key, culture) ?? throw new InvalidOperationException($"Missing resource string '{key}'");
 
+    /// <summary>The string with its arguments, numbers in the culture's form and <c>{0:plural(…)}</c> words agreeing with them (<see cref="Plurals"/>).</summary>
     public static string Format(string key, CultureInfo culture, params object?[] args) =>
-        string.Format(culture, Get(key, culture), args);
+        string.Format(new Plurals(culture), Get(key, culture), args);
 }

@@ -44,7 +44,7 @@ internal sealed class StatsCommand(StatsSupport stats) : IBotCommand
             return context.T("StatsEmptyPeriod", period);
         }
         var text = new StringBuilder();
-        text.Append("<b>").Append(Html.Escape(request.Chat.Title ?? context.T("ThisChat"))).Append("</b> · ").Append(Html.Escape(period)).Append('\n');
+        text.Append("<b>").Append(Html.Name(request.Chat.Title ?? context.T("ThisChat"))).Append("</b> · ").Append(Html.Escape(period)).Append('\n');
         text.Append(context.T("StatsMessages", o.Messages.ToString("N0", c))).Append('\n');
         text.Append(context.T("StatsMembers", o.Members.ToString("N0", c))).Append('\n');
         text.Append(context.T("StatsWords", o.Words.ToString("N0", c))).Append('\n');
@@ -159,7 +159,7 @@ internal sealed class TopCommand(StatsSupport stats) : IBotCommand
         foreach (var leader in board.Leaders)
         {
             var share = board.Total == 0 ? 0 : (double)leader.Value / board.Total;
-            text.Append(rank++).Append(". ").Append(Html.Escape(leader.Name))
+            text.Append(rank++).Append(". ").Append(Html.Name(leader.Name))
                 .Append(" — ").Append(leader.Value.ToString("N0", c))
                 .Append(" (").Append(share.ToString("P0", c)).Append(")\n")
                 .Append("<code>").Append(TextChart.BarOf(leader.Value, max, 16)).Append("</code>\n");
@@ -221,7 +221,7 @@ internal abstract class MemberCommand(StatsSupport stats, bool self) : IBotComma
         var member = userId is { } id ? await stats.Queries.MemberAsync(context.ChatId, id, request.Period, ct) : null;
         if (member is null)
         {
-            await stats.Replies.SendAsync(context, context.T("UserNotFound", Html.Quote(asked ?? context.Message.From?.FirstName ?? "?")), ct);
+            await stats.Replies.SendAsync(context, context.T("UserNotFound", Html.Name(asked ?? context.Message.From?.FirstName, 64)), ct);
             return;
         }
         await stats.Replies.SendAsync(context, Render(member, request, period, context), ct);
@@ -232,10 +232,10 @@ internal abstract class MemberCommand(StatsSupport stats, bool self) : IBotComma
         var c = context.Culture;
         if (m.Messages == 0)
         {
-            return context.T("MeNone", Html.Escape(m.Name), Html.Escape(period));
+            return context.T("MeNone", Html.Name(m.Name), Html.Escape(period));
         }
         var text = new StringBuilder();
-        text.Append("<b>").Append(Html.Escape(m.Name)).Append("</b> · ").Append(Html.Escape(period)).Append('\n');
+        text.Append("<b>").Append(Html.Name(m.Name)).Append("</b> · ").Append(Html.Escape(period)).Append('\n');
         text.Append(m.Rank > 0 && m.Ranked > 0
             ? context.T("MeMessages", m.Messages.ToString("N0", c), m.Rank, m.Ranked)
             : context.T("MeMessagesUnranked", m.Messages.ToString("N0", c))).Append('\n');
@@ -390,11 +390,11 @@ internal sealed class WordsCommand(StatsSupport stats, WordQueries words) : IBot
         }
         var c = context.Culture;
         var reply = new StringBuilder();
-        reply.Append("<b>").Append(Html.Escape(userName is null ? context.T("WordsTitle", period) : context.T("WordsOf", userName, period))).Append("</b>\n");
+        reply.Append("<b>").Append((userName is null ? context.T("WordsTitle", Html.Escape(period)) : context.T("WordsOf", Html.Name(userName), Html.Escape(period)))).Append("</b>\n");
         var max = top[0].Count;
         for (var i = 0; i < top.Count; i++)
         {
-            reply.Append(i + 1).Append(". ").Append(Html.Escape(top[i].Word)).Append(" — ").Append(top[i].Count.ToString("N0", c))
+            reply.Append(i + 1).Append(". ").Append(Html.Name(top[i].Word)).Append(" — ").Append(top[i].Count.ToString("N0", c))
                 .Append(" <code>").Append(TextChart.BarOf(top[i].Count, max, 10)).Append("</code>\n");
         }
         reply.Append('\n').Append(context.T("WordsFooter", counted.Texts.ToString("N0", c), counted.Uses.ToString("N0", c)));
@@ -474,7 +474,7 @@ internal sealed class RepliesCommand(StatsSupport stats) : IBotCommand
         var rank = 1;
         foreach (var pair in pairs)
         {
-            text.Append(rank++).Append(". ").Append(Html.Escape(pair.From)).Append(" → ").Append(Html.Escape(pair.To))
+            text.Append(rank++).Append(". ").Append(Html.Name(pair.From)).Append(" → ").Append(Html.Name(pair.To))
                 .Append(" — ").Append(pair.Count.ToString("N0", context.Culture)).Append('\n');
         }
         await stats.Replies.SendAsync(context, text.ToString().TrimEnd(), ct);
@@ -515,7 +515,7 @@ internal sealed class InactiveCommand(StatsSupport stats) : IBotCommand
         text.Append("<b>").Append(context.T("InactiveTitle", days)).Append("</b>\n");
         foreach (var member in members)
         {
-            text.Append("• ").Append(Html.Escape(member.Name)).Append(" — ")
+            text.Append("• ").Append(Html.Name(member.Name)).Append(" — ")
                 .Append(member.LastSeen is { } last
                     ? context.T("InactiveLast", StatsSupport.Day(DateOnly.FromDateTime(TimeZoneInfo.ConvertTime(last, chat?.Zone ?? TimeZoneInfo.Utc).DateTime), context.Culture))
                     : context.T("InactiveNever"))
@@ -550,10 +550,10 @@ internal sealed class TitlesCommand(StatsSupport stats) : IBotCommand
         text.Append("<b>").Append(context.T("TitlesTitle")).Append("</b>\n");
         foreach (var title in titles)
         {
-            text.Append(StatsSupport.Local(title.At, chat?.Zone ?? TimeZoneInfo.Utc, context.Culture)).Append(" — <b>").Append(Html.Escape(title.Title)).Append("</b>");
+            text.Append(StatsSupport.Local(title.At, chat?.Zone ?? TimeZoneInfo.Utc, context.Culture)).Append(" — <b>").Append(Html.Name(title.Title)).Append("</b>");
             if (title.By is not null)
             {
-                text.Append(' ').Append(Html.Escape(context.T("TitleBy", title.By)));
+                text.Append(' ').Append(context.T("TitleBy", Html.Name(title.By)));
             }
             text.Append('\n');
         }

@@ -126,7 +126,7 @@ internal sealed class DigestJob(StatsQueries queries, MessageSender sender, Npgs
         }
         var top = await queries.TopAsync(chat.Id, period, 3, TopMetric.Messages, ct);
         var body = new StringBuilder();
-        body.Append("<b>").Append(Html.Escape(Localizer.Format("DigestTitle", culture, chat.Title ?? Localizer.Get("ThisChat", culture), label))).Append("</b>\n");
+        body.Append("<b>").Append(Localizer.Format("DigestTitle", culture, Html.Name(chat.Title ?? Localizer.Get("ThisChat", culture)), Html.Escape(label))).Append("</b>\n");
         body.Append(Localizer.Format("StatsMessages", culture, overview.Messages.ToString("N0", culture))).Append('\n');
         body.Append(Localizer.Format("StatsMembers", culture, overview.Members.ToString("N0", culture))).Append('\n');
         if (overview.BusiestHour is { } hour)
@@ -136,7 +136,7 @@ internal sealed class DigestJob(StatsQueries queries, MessageSender sender, Npgs
         if (top.Leaders.Count > 0)
         {
             body.Append('\n').Append(Localizer.Get("DigestTop", culture)).Append(": ")
-                .Append(string.Join(", ", top.Leaders.Select(l => $"{Html.Escape(l.Name)} ({l.Value.ToString("N0", culture)})")));
+                .Append(string.Join(", ", top.Leaders.Select(l => $"{Html.Name(l.Name)} ({l.Value.ToString("N0", culture)})")));
         }
         return body.ToString();
     }

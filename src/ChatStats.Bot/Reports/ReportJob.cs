@@ -60,7 +60,7 @@ internal sealed class ReportJob(ReportBuilder builder, PdfRenderer pdf, MessageS
             var bytes = await pdf.RenderAsync(html, deadline.Hard);
             deadline.Token.ThrowIfCancellationRequested();
             var name = $"chatstats-{args.ChatId}-{args.Period.Replace("..", "_", StringComparison.Ordinal)}.pdf";
-            var caption = Localizer.Format("ReportCaption", culture, Html.Escape(chat?.Title ?? Localizer.Get("ThisChat", culture)), Html.Escape(label));
+            var caption = Localizer.Format("ReportCaption", culture, Html.Name(chat?.Title ?? Localizer.Get("ThisChat", culture)), Html.Escape(label));
             await sender.SendDocumentAsync(args.ChatId, InputFile.FromStream(new MemoryStream(bytes, writable: false), name), caption, args.ThreadId, deadline.Token);
             context?.SetJobParameter(DeliveredParameter, true);
             await requests.FinishAsync(args.ChatId, args.Period, CancellationToken.None);

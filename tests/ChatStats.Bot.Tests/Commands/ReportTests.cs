@@ -81,7 +81,7 @@ public sealed class ReportTests : IAsyncLifetime
         var told = await _api.WaitForSentAsync(s => s.ChatId == Chat.Id && s.Text.StartsWith("I couldn't prepare", StringComparison.Ordinal), 1, BotHarness.Patience);
 
         Assert.StartsWith("I couldn't prepare the report for ", told[0].Text);
-        Assert.Contains("after 1 attempts (Reports:Weasyprint is /nonexistent/weasyprint, which does not exist", told[0].Text);
+        Assert.Contains("after 1 attempt (Reports:Weasyprint is /nonexistent/weasyprint, which does not exist", told[0].Text);
         await Wait.UntilAsync(async () => await _db.ScalarAsync<string>("SELECT statename FROM hangfire.job WHERE invocationdata::text LIKE '%ReportJob%'") == "Failed", "the report job to fail for good");
         Assert.Equal(1, await _db.ScalarAsync<long>("SELECT count(*) FROM hangfire.state s JOIN hangfire.job j ON j.id = s.jobid WHERE s.name = 'Processing'"));
         Assert.Equal(0, await _db.ScalarAsync<long>("SELECT count(*) FROM report_requests"));

@@ -166,7 +166,7 @@ public sealed class StatisticsCommandTests : IAsyncLifetime
         var unknown = (await AskAsync(Ann, "/user @nobody")).Text;
 
         Assert.Equal("Ann · 2 Mar 2026 – 31 Mar 2026\nMessages: 7, rank 1 of 2\nWords per message: 2.6\nMost active hours: 10:00, 12:00\n"
-            + "Longest daily streak: 1 days (to 31 Mar 2026)\nFirst seen: 31 Mar 2026 · last seen: 31 Mar 2026", me);
+            + "Longest daily streak: 1 day (to 31 Mar 2026)\nFirst seen: 31 Mar 2026 · last seen: 31 Mar 2026", me);
         Assert.StartsWith("Bob · all time\nMessages: 4, rank 2 of 3", byName);
         Assert.Equal("No messages from Cleo here in 2 Mar 2026 – 31 Mar 2026.", byReply);
         Assert.Equal("I don't know @nobody in this chat: they need to have written here since I joined.", unknown);
@@ -273,6 +273,34 @@ public sealed class StatisticsCommandTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task NamesThatWouldTurnOrHideTheLineAreIsolatedOrCleanedWhereverTheyAreListed()
+    {
+        await StartAsync();
+        // A right-to-left name, an override that would reverse the rest of the line, and a name of zero-width spaces.
+        var dana = new FakeUser(811, "دانا");
+        var evil = new FakeUser(812, "\u202Eevil");
+        var blank = new FakeUser(813, "\u200B\u200B");
+        _api.AddUpdates(
+        [
+            UpdateFactory.Message(Chat, ++_messageId, dana, At(Now.AddHours(-1)), "one"),
+            UpdateFactory.Message(Chat, ++_messageId, dana, At(Now.AddHours(-1)), "two", replyTo: _messageId - 1, replyToFrom: dana),
+            UpdateFactory.Message(Chat, ++_messageId, evil, At(Now.AddHours(-1)), "three", replyTo: _messageId - 1, replyToFrom: dana),
+            UpdateFactory.Message(Chat, ++_messageId, blank, At(Now.AddHours(-1)), "four"),
+        ]);
+        await _bot!.SettledAsync();
+
+        var top = (await AskAsync(Ann, "/top")).Text;
+        var replies = (await AskAsync(Ann, "/replies")).Text;
+
+        // The RTL name in isolates, so " — 2 (50%)" stays after it and the line stays left to right; the override gone.
+        Assert.Contains("1. \u2068دانا\u2069 — 2 (", top);
+        Assert.Contains(". evil — 1 (", top);
+        Assert.Contains(". ? — 1 (", top);
+        Assert.DoesNotContain('\u202E', top + replies);
+        Assert.Contains("evil → \u2068دانا\u2069 — 1", replies);
+    }
+
+    [Fact]
     public async Task OptOutRemovesTextAndLeaderboardPlaceAndOptInRestoresTheFuture()
     {
         await StartAsync();
@@ -313,7 +341,7 @@ public sealed class StatisticsCommandTests : IAsyncLifetime
         var privateChat = new FakeChat(Ann.Id, "Ann", "private");
         _api.AddUpdate(UpdateFactory.Message(privateChat, 1, Ann, At(Now), "/forgetme"));
         var everywhere = (await _api.WaitForSentAsync(s => s.ChatId == Ann.Id, 1, BotHarness.Patience))[0].Text;
-        Assert.StartsWith("Deleted: 7 messages and all your statistics in 1 chats", everywhere); // six, and her /replies
+        Assert.StartsWith("Deleted: 7 messages and all your statistics in 1 chat", everywhere); // six, and her /replies
         Assert.Equal(0, await _db.ScalarAsync<long>("SELECT count(*) FROM users WHERE id = $1", Ann.Id));
         await RollupInvariant.AssertMatchesMessagesAsync(_db);
     }

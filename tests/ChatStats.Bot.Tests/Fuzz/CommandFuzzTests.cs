@@ -225,10 +225,34 @@ public sealed class CommandFuzzTests(ITestOutputHelper output) : IAsyncLifetime
         foreach (var sent in _api.Sent)
         {
             Fuzz.AssertNoInternals(sent.Text, "a reply");
-            // Whatever a member typed or is called, the bot's own lines keep their direction and carry no control codes.
-            var bad = sent.Text.FirstOrDefault(ch => ch is >= '\u202a' and <= '\u202e' or >= '\u2066' and <= '\u2069' || (char.IsControl(ch) && ch != '\n'));
+            // Whatever a member typed or is called, the bot's own lines keep their direction and carry no control codes: the
+            // only bidi controls are the bot's own isolates around a name, each closed on its line.
+            Assert.True(IsolatesBalanced(sent.Text), $"a reply has an isolate left open: {Fuzz.Shorten(sent.Text, 300)}");
+            var bad = sent.Text.FirstOrDefault(ch => ch is >= '\u202a' and <= '\u202e' or >= '\u2066' and <= '\u2067' || (char.IsControl(ch) && ch != '\n'));
             Assert.True(bad == default, $"a reply carries U+{(int)bad:X4}: {Fuzz.Shorten(sent.Text, 300)}");
         }
+    }
+
+    /// <summary>Every U+2068 (first strong isolate) closed by a U+2069 on the same line, with none nested or stray.</summary>
+    private static bool IsolatesBalanced(string text)
+    {
+        var open = false;
+        foreach (var ch in text)
+        {
+            switch (ch)
+            {
+                case '\u2068' when !open:
+                    open = true;
+                    break;
+                case '\u2069' when open:
+                    open = false;
+                    break;
+                case '\u2068' or '\u2069':
+                case '\n' when open:
+                    return false;
+            }
+        }
+        return !open;
     }
 
     /// <summary>An argument a member could type: a hostile string, a period damaged, or one far too long.</summary>

@@ -191,7 +191,7 @@ public sealed class SummaryTests : IAsyncLifetime
         _api.AddUpdates([.. Conversation(Chat), Ask(Ann, "2026-01-05")]);
         await AnswerAsync();
         _api.AddUpdates([Ask(Ann, "2026-01-05")]);
-        var limited = await AnswerAsync(s => s.Text.StartsWith("Statistics are limited to 1 requests per 5 min", StringComparison.Ordinal));
+        var limited = await AnswerAsync(s => s.Text.StartsWith("Statistics are limited to 1 request per 5 min", StringComparison.Ordinal));
         _api.AddUpdates([Ask(Bob, "2026-01-05")]);
         await AnswerAsync(count: 2);
         _api.AddUpdates([Ask(Cleo, "2026-01-05")]);
