@@ -219,9 +219,42 @@ internal sealed class IngestWriter([FromKeyedServices(Data.DatabaseExtensions.In
         batch.BatchCommands.Add(cmd);
     }
 
+    private const string MovedOnMigration = "moved";
+
+    /// <summary>
+    /// What becomes of every table with a chat_id when a group becomes a supergroup. A test compares it with the schema,
+    /// so a table added later cannot be forgotten here (as the members' opt-outs, forgets and the day's quota once were:
+    /// an opted-out member was counted again after the upgrade).
+    /// </summary>
+    internal static readonly IReadOnlyDictionary<string, string> ChatTablesOnMigration = new Dictionary<string, string>
+    {
+        ["messages"] = MovedOnMigration,
+        ["chat_user_hourly"] = MovedOnMigration,
+        ["service_events"] = MovedOnMigration,
+        ["chat_title_history"] = MovedOnMigration,
+        ["chat_member_prefs"] = MovedOnMigration,
+        ["forgotten_members"] = MovedOnMigration,
+        ["chat_daily_usage"] = MovedOnMigration,
+        ["chat_summary_state"] = MovedOnMigration,
+        ["chat_hourly"] = "follows messages: the rollup triggers move it with them",
+        ["chat_user_totals"] = "follows messages: the rollup triggers move it with them",
+        ["chat_user_totals_pending"] = "follows messages: the rollup triggers move it with them",
+        ["chat_word_daily"] = "follows messages: the word rollup moves it with them",
+        ["chat_word_days"] = "follows messages: the word rollup moves it with them",
+        ["chat_words"] = "follows messages: the word rollup moves it with them",
+        ["chat_words_pending"] = "follows messages: the word rollup moves it with them",
+        ["chat_member_word_days"] = "follows messages: the word rollup moves it with them",
+        ["chat_member_words"] = "follows messages: the word rollup moves it with them",
+        ["report_requests"] = "a report in flight for the old id finishes or fails there; the next /report is asked in the new chat",
+        ["dead_letters"] = "kept under the id it came with: a record of what was received",
+        ["handled_updates"] = "per update, not per chat: which were answered (two days), and in which chat to keep the order",
+    };
+
     /// <summary>
     /// A group became a supergroup: its history moves under the new id. Basic-group message ids would collide with the
     /// supergroup's own, so moved messages keep their id negated; later updates for the old id are remapped the same way.
+    /// The members' choices (opt-outs, forgets) and the day's quota move too: the upgrade must not undo an opt-out or
+    /// hand out a second day's reports. See <see cref="ChatTablesOnMigration"/>.
     /// </summary>
     private static void AddMigration(NpgsqlBatch batch, MigrationRow migration)
     {
@@ -238,6 +271,33 @@ internal sealed class IngestWriter([FromKeyedServices(Data.DatabaseExtensions.In
             FROM chats o WHERE n.id = $2 AND o.id = $1 AND o.migrated_to_chat_id IS NULL
             """,
             "UPDATE chats SET migrated_to_chat_id = $2 WHERE id = $1 AND migrated_to_chat_id IS NULL",
+            // The later decision wins where a member already chose in the new chat.
+            """
+            INSERT INTO chat_member_prefs AS p (chat_id, user_id, opted_out, updated_at)
+            SELECT $2, user_id, opted_out, updated_at FROM chat_member_prefs WHERE chat_id = $1
+            ON CONFLICT (chat_id, user_id) DO UPDATE
+              SET opted_out = CASE WHEN excluded.updated_at > p.updated_at THEN excluded.opted_out ELSE p.opted_out END,
+                  updated_at = greatest(p.updated_at, excluded.updated_at)
+            """,
+            "DELETE FROM chat_member_prefs WHERE chat_id = $1",
+            """
+            INSERT INTO forgotten_members AS f (user_id, chat_id, forgotten_at)
+            SELECT user_id, $2, forgotten_at FROM forgotten_members WHERE chat_id = $1
+            ON CONFLICT (user_id, chat_id) DO UPDATE SET forgotten_at = greatest(f.forgotten_at, excluded.forgotten_at)
+            """,
+            "DELETE FROM forgotten_members WHERE chat_id = $1",
+            """
+            INSERT INTO chat_daily_usage AS u (chat_id, day, used, ai_tokens)
+            SELECT $2, day, used, ai_tokens FROM chat_daily_usage WHERE chat_id = $1
+            ON CONFLICT (chat_id, day) DO UPDATE SET used = u.used + excluded.used, ai_tokens = u.ai_tokens + excluded.ai_tokens
+            """,
+            "DELETE FROM chat_daily_usage WHERE chat_id = $1",
+            """
+            INSERT INTO chat_summary_state AS s (chat_id, last_summary_to)
+            SELECT $2, last_summary_to FROM chat_summary_state WHERE chat_id = $1
+            ON CONFLICT (chat_id) DO UPDATE SET last_summary_to = greatest(s.last_summary_to, excluded.last_summary_to)
+            """,
+            "DELETE FROM chat_summary_state WHERE chat_id = $1",
             """
             INSERT INTO messages (chat_id, message_id, sender_user_id, sender_chat_id, sent_at, kind, text, char_count, word_count,
                                   reply_to_message_id, reply_to_user_id, is_forwarded, thread_id, edited_at, counted)
