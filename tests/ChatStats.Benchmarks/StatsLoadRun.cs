@@ -202,7 +202,7 @@ internal static class StatsLoadRun
         var heatmap = SvgChart.Heatmap("Messages by hour and weekday, all time", await queries.HeatmapAsync(ChatId, all, CancellationToken.None), ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"], "darkest cell:", En);
         var history = SvgChart.LineChart("Messages per day, last 30 days",
             [.. (await queries.HistoryAsync(ChatId, month, CancellationToken.None)).Select(d => new Point(d.Day.ToString("d MMM", En), d.Messages))], 7, En);
-        var rsvg = ChatStats.Bot.Cli.DoctorCommand.FindOnPath("rsvg-convert");
+        var rsvg = ChatStats.Bot.Configuration.ProgramPath.Find("rsvg-convert");
         foreach (var (label, svg) in new[] { ("heatmap", heatmap), ("history", history) })
         {
             _ = await renderer.ToPngAsync(svg, CancellationToken.None);

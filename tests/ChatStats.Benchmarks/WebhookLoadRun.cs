@@ -70,7 +70,7 @@ internal static partial class WebhookLoadRun
         var concurrency = IngestLoadRun.Option(args, "--concurrency", 100);
         var runs = IngestLoadRun.Option(args, "--runs", 3);
         IngestLoadRun.UseBenchServer();
-        if (FindOnPath("wrk") is not { } wrk)
+        if (ChatStats.Bot.Configuration.ProgramPath.Find("wrk") is not { } wrk)
         {
             Console.Error.WriteLine("wrk is not installed: deploy/dev.sh bench installs it (Debian package wrk).");
             return 1;
@@ -268,8 +268,4 @@ internal static partial class WebhookLoadRun
             await Task.Delay(100);
         }
     }
-
-    private static string? FindOnPath(string binary) =>
-        (Environment.GetEnvironmentVariable("PATH") ?? "").Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries)
-            .Select(d => Path.Combine(d, binary)).FirstOrDefault(File.Exists);
 }

@@ -146,7 +146,7 @@ internal static class DoctorCommand
             : $"SkiaSharp cannot load ({skia}): charts come as text; apt-get install libfontconfig1", warnOnly: true);
         foreach (var (binary, package, usedFor) in Binaries)
         {
-            var path = FindOnPath(binary);
+            var path = ProgramPath.Find(binary);
             Line(path is not null, binary, path ?? $"missing, needed for {usedFor}: apt-get install {package}", warnOnly: true);
         }
         foreach (var (language, script, package) in new[] { ("ru", "Cyrillic", "fonts-dejavu-core"), ("zh", "Chinese, Japanese and Korean", "fonts-droid-fallback") })
@@ -267,7 +267,7 @@ internal static class DoctorCommand
     /// <summary>The first font fontconfig has for a language, or null (also when fontconfig itself is missing).</summary>
     private static async Task<string?> FontForAsync(string language, CancellationToken ct)
     {
-        if (FindOnPath("fc-list") is not { } fcList)
+        if (ProgramPath.Find("fc-list") is not { } fcList)
         {
             return null;
         }
@@ -309,18 +309,5 @@ internal static class DoctorCommand
             return;
         }
         line(true, "receiving", $"webhook {info.Url}{pending}", false);
-    }
-
-    internal static string? FindOnPath(string binary)
-    {
-        foreach (var dir in (Environment.GetEnvironmentVariable("PATH") ?? "").Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries))
-        {
-            var candidate = Path.Combine(dir, binary);
-            if (File.Exists(candidate))
-            {
-                return candidate;
-            }
-        }
-        return null;
     }
 }

@@ -22,7 +22,7 @@ internal sealed class PdfRenderer(CommandLimiters limiters, IConfiguration confi
 
     private string? Binary => configuration["Reports:Weasyprint"] is { Length: > 0 } path
         ? File.Exists(path) ? path : throw new PdfException($"Reports:Weasyprint is {path}, which does not exist; fix the setting or remove it to use weasyprint from PATH.", missing: true)
-        : Cli.DoctorCommand.FindOnPath("weasyprint");
+        : Configuration.ProgramPath.Find("weasyprint");
 
     public async Task<byte[]> RenderAsync(string html, CancellationToken ct)
     {
