@@ -67,13 +67,13 @@ internal sealed class BotHarness : IAsyncDisposable
             await Api.WaitUntilConfirmedAsync(Api.LastUpdateId, Patience);
         }
         var dataSource = Get<Npgsql.NpgsqlDataSource>();
-        await Wait.UntilAsync(async () =>
+        await Eventually.TrueAsync(async () =>
         {
             await using var cmd = dataSource.CreateCommand("SELECT count(*) FROM update_inbox");
             return (long)(await cmd.ExecuteScalarAsync())! == 0;
         }, "the inbox to drain");
         var dispatcher = Get<ChatStats.Bot.Ingest.UpdateDispatcher>();
-        await Wait.UntilAsync(() => Task.FromResult(dispatcher.InFlight == 0 && dispatcher.Waiting == 0), "the handlers to finish");
+        await Eventually.TrueAsync(() => Task.FromResult(dispatcher.InFlight == 0 && dispatcher.Waiting == 0), "the handlers to finish");
     }
 
     public async Task StopAsync()
@@ -91,22 +91,6 @@ internal sealed class BotHarness : IAsyncDisposable
         finally
         {
             Host.Dispose();
-        }
-    }
-}
-
-internal static class Wait
-{
-    public static async Task UntilAsync(Func<Task<bool>> condition, string what, TimeSpan? timeout = null)
-    {
-        var deadline = DateTime.UtcNow + (timeout ?? BotHarness.Patience);
-        while (!await condition())
-        {
-            if (DateTime.UtcNow > deadline)
-            {
-                throw new TimeoutException($"gave up waiting for: {what}");
-            }
-            await Task.Delay(25);
         }
     }
 }

@@ -95,7 +95,7 @@ public sealed class CommandTests : IAsyncLifetime
     {
         var chat = new FakeChat(-100_104, "Mixed");
         _api.AddUpdate(UpdateFactory.Message(chat, 1, new FakeUser(603, "Ann"), T, "hi"));
-        await Wait.UntilAsync(async () => await _db.ScalarAsync<long>("SELECT count(*) FROM chats WHERE id = $1", chat.Id) == 1, "the chat is recorded");
+        await Eventually.TrueAsync(async () => await _db.ScalarAsync<long>("SELECT count(*) FROM chats WHERE id = $1", chat.Id) == 1, "the chat is recorded");
         await _db.ExecuteAsync("UPDATE chats SET language = 'ru' WHERE id = $1", chat.Id);
         _api.AddUpdate(UpdateFactory.Message(chat, 2, new FakeUser(603, "Ann", LanguageCode: "en"), T + 1, "/stats all"));
 
@@ -144,7 +144,7 @@ public sealed class CommandTests : IAsyncLifetime
         _api.AddUpdate(UpdateFactory.MyChatMember(chat, new FakeUser(609, "Owner"), T, "left", "member"));
 
         Assert.Contains("From now on I count", (await RepliesIn(chat.Id)).Single().Text);
-        await Wait.UntilAsync(async () => await _db.ScalarAsync<string>("SELECT coalesce(bot_status, '') FROM chats WHERE id = $1", chat.Id) == "member", "bot status recorded");
+        await Eventually.TrueAsync(async () => await _db.ScalarAsync<string>("SELECT coalesce(bot_status, '') FROM chats WHERE id = $1", chat.Id) == "member", "bot status recorded");
     }
 
     [Fact]

@@ -64,7 +64,7 @@ public sealed class DigestTests : IAsyncLifetime
         var digest = (await _api.WaitForSentAsync(s => s.ChatId == Chat.Id && s.Text.StartsWith("Yesterday in", StringComparison.Ordinal), 1, BotHarness.Patience))[0];
         var before = Succeeded();
         recurring.Trigger(DigestSchedules.IdOf(Chat.Id));
-        await Wait.UntilAsync(() => Task.FromResult(Succeeded() > before), "the second run to finish");
+        await Eventually.TrueAsync(() => Task.FromResult(Succeeded() > before), "the second run to finish");
 
         Assert.Equal($"Yesterday in Digest chat ({yesterday:d MMM yyyy})", digest.Text.Split('\n')[0]);
         Assert.Contains("Messages: 5", digest.Text);
@@ -101,7 +101,7 @@ public sealed class DigestTests : IAsyncLifetime
 
         using var connection = _bot.Get<JobStorage>().GetConnection();
         // The workers register ChatStats's own recurring jobs as they start.
-        await Wait.UntilAsync(() => Task.FromResult(connection.GetRecurringJobs().Any(j => j.Id == "retention-purge")), "the recurring jobs to be registered");
+        await Eventually.TrueAsync(() => Task.FromResult(connection.GetRecurringJobs().Any(j => j.Id == "retention-purge")), "the recurring jobs to be registered");
         var ids = connection.GetRecurringJobs().Select(j => j.Id).ToList();
         Assert.Contains(DigestSchedules.IdOf(-100_9_001), ids);
         Assert.DoesNotContain(DigestSchedules.IdOf(-100_9_002), ids);

@@ -52,7 +52,7 @@ public sealed class ReportTests : IAsyncLifetime
         Assert.Equal("Отчётный чат & co · report for all time", document.Text);
         Assert.Equal("%PDF-", System.Text.Encoding.ASCII.GetString(document.File![..5]));
         Assert.Equal(1, await _db.ScalarAsync<int>("SELECT used FROM chat_daily_usage WHERE chat_id = $1", Chat.Id));
-        await Wait.UntilAsync(async () => await _db.ScalarAsync<string>("SELECT statename FROM hangfire.job WHERE invocationdata::text LIKE '%ReportJob%'") == "Succeeded", "the report job to succeed");
+        await Eventually.TrueAsync(async () => await _db.ScalarAsync<string>("SELECT statename FROM hangfire.job WHERE invocationdata::text LIKE '%ReportJob%'") == "Succeeded", "the report job to succeed");
         Assert.Equal(0, await _db.ScalarAsync<long>("SELECT count(*) FROM report_requests"));
 
         var text = await PdfTextAsync(document.File!);
@@ -82,7 +82,7 @@ public sealed class ReportTests : IAsyncLifetime
 
         Assert.StartsWith("I couldn't prepare the report for ", told[0].Text);
         Assert.Contains("after 1 attempt (Reports:Weasyprint is /nonexistent/weasyprint, which does not exist", told[0].Text);
-        await Wait.UntilAsync(async () => await _db.ScalarAsync<string>("SELECT statename FROM hangfire.job WHERE invocationdata::text LIKE '%ReportJob%'") == "Failed", "the report job to fail for good");
+        await Eventually.TrueAsync(async () => await _db.ScalarAsync<string>("SELECT statename FROM hangfire.job WHERE invocationdata::text LIKE '%ReportJob%'") == "Failed", "the report job to fail for good");
         Assert.Equal(1, await _db.ScalarAsync<long>("SELECT count(*) FROM hangfire.state s JOIN hangfire.job j ON j.id = s.jobid WHERE s.name = 'Processing'"));
         Assert.Equal(0, await _db.ScalarAsync<long>("SELECT count(*) FROM report_requests"));
     }

@@ -216,7 +216,7 @@ public sealed class StatisticsCommandTests : IAsyncLifetime
         await AskAsync(Ann, "/stats");
 
         // Recorded once the handler is done, just after the send: wait for it rather than race it.
-        await Wait.UntilAsync(() => Task.FromResult(latencies.Any(l => l.Instrument == "chatstats.reply.latency" && l.Command == "stats")), "the reply latency");
+        await Eventually.TrueAsync(() => Task.FromResult(latencies.Any(l => l.Instrument == "chatstats.reply.latency" && l.Command == "stats")), "the reply latency");
         Assert.All(latencies.Where(l => l.Command == "stats"), l => Assert.InRange(l.Seconds, 0, 60));
         Assert.Contains(latencies, l => l.Instrument == "chatstats.reply.limit_wait" && l.Command == "stats");
     }

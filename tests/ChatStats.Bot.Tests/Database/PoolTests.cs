@@ -52,7 +52,7 @@ public sealed class PoolTests : IAsyncLifetime
         var now = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
         var chats = Enumerable.Range(0, 200).Select(i => new FakeChat(-100_500_000 - i, $"Pool chat {i}")).ToList();
         _api.AddUpdates([.. chats.Select((c, i) => UpdateFactory.Message(c, 1, new FakeUser(50_000 + i, $"Member {i}"), now - 60, "warming up the chat"))]);
-        await Wait.UntilAsync(async () => await _db.ScalarAsync<long>("SELECT count(*) FROM chats") == 200, "the chats to be recorded");
+        await Eventually.TrueAsync(async () => await _db.ScalarAsync<long>("SELECT count(*) FROM chats") == 200, "the chats to be recorded");
 
         // Both pools of this database, by the application name each gives its connections.
         var database = new NpgsqlConnectionStringBuilder(_db.ConnectionString).Database!;
@@ -105,7 +105,7 @@ public sealed class PoolTests : IAsyncLifetime
         await using var bot = await StartAsync(timeoutSeconds: 2, worker: false);
         var chat = new FakeChat(-100_600_001, "Starved");
         _api.AddUpdate(UpdateFactory.Message(chat, 1, new FakeUser(60_001, "Ann"), DateTimeOffset.UtcNow.ToUnixTimeSeconds(), "hello"));
-        await Wait.UntilAsync(async () => await _db.ScalarAsync<long>("SELECT count(*) FROM chats WHERE id = $1", chat.Id) == 1, "the chat to be recorded");
+        await Eventually.TrueAsync(async () => await _db.ScalarAsync<long>("SELECT count(*) FROM chats WHERE id = $1", chat.Id) == 1, "the chat to be recorded");
 
         // Every pooled connection is taken (by the test, standing in for a flood: it takes whatever the bot's own
         // background work leaves), then a command arrives. Background work can free a connection at the wrong moment

@@ -57,7 +57,7 @@ public sealed partial class SupervisorTests : IAsyncLifetime
             using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
 
             // Every role RUNNING and answering: the web role on Web:Urls, bot and worker on their Metrics:Port.
-            await Wait.UntilAsync(async () => (await StatusAsync()).Count(s => s.Value.StartsWith("RUNNING", StringComparison.Ordinal)) == 3, "three roles RUNNING", TimeSpan.FromSeconds(90));
+            await Eventually.TrueAsync(async () => (await StatusAsync()).Count(s => s.Value.StartsWith("RUNNING", StringComparison.Ordinal)) == 3, "three roles RUNNING", TimeSpan.FromSeconds(90));
             var bot = await ScrapeAsync(http, botPort, "chatstats_load_level");
             var worker = await ScrapeAsync(http, workerPort, "chatstats_jobs_servers");
             Assert.Contains("live", await GetWhenUpAsync(http, $"http://127.0.0.1:{webPort}/health/live", "live"));
@@ -81,7 +81,7 @@ public sealed partial class SupervisorTests : IAsyncLifetime
 
             // A crash (the kernel's OOM killer sends SIGKILL too) is restarted.
             Process.GetProcessById(pid).Kill();
-            await Wait.UntilAsync(async () => (await StatusAsync())["chatstats:chatstats-bot"] is var s && s.StartsWith("RUNNING", StringComparison.Ordinal)
+            await Eventually.TrueAsync(async () => (await StatusAsync())["chatstats:chatstats-bot"] is var s && s.StartsWith("RUNNING", StringComparison.Ordinal)
                 && !s.Contains($"pid {pid},", StringComparison.Ordinal), "the bot to be restarted", TimeSpan.FromSeconds(60));
             await ScrapeAsync(http, botPort, "chatstats_load_level");
 
@@ -93,7 +93,7 @@ public sealed partial class SupervisorTests : IAsyncLifetime
             string Log() => File.ReadAllText(Path.Combine(_dir.FullName, "supervisord.log"));
             try
             {
-                await Wait.UntilAsync(() => Task.FromResult(ExitedExpected().Count(Log()) == 3), "the three to exit", TimeSpan.FromSeconds(90));
+                await Eventually.TrueAsync(() => Task.FromResult(ExitedExpected().Count(Log()) == 3), "the three to exit", TimeSpan.FromSeconds(90));
             }
             catch (TimeoutException)
             {
@@ -211,7 +211,7 @@ public sealed partial class SupervisorTests : IAsyncLifetime
         })!;
         _ = _supervisord.StandardOutput.ReadToEndAsync();
         _ = _supervisord.StandardError.ReadToEndAsync();
-        await Wait.UntilAsync(() => Task.FromResult(File.Exists(Path.Combine(dir, "supervisor.sock"))), "supervisord to listen");
+        await Eventually.TrueAsync(() => Task.FromResult(File.Exists(Path.Combine(dir, "supervisor.sock"))), "supervisord to listen");
     }
 
     private async Task<ToolResult> CtlAsync(params string[] args) =>
@@ -231,7 +231,7 @@ public sealed partial class SupervisorTests : IAsyncLifetime
     private static async Task<string> GetWhenUpAsync(HttpClient http, string url, string mustHave)
     {
         var text = "";
-        await Wait.UntilAsync(async () =>
+        await Eventually.TrueAsync(async () =>
         {
             try
             {

@@ -131,7 +131,7 @@ public sealed class CommandFuzzTests(ITestOutputHelper output) : IAsyncLifetime
         // A summary is written behind the AI gate, after its handler has returned.
         try
         {
-            await Wait.UntilAsync(() => Task.FromResult(asked.All(a => _api.Sent.Any(s => s.ChatId == a.Chat.Id && s.ReplyTo == a.MessageId))), "every summary");
+            await Eventually.TrueAsync(() => Task.FromResult(asked.All(a => _api.Sent.Any(s => s.ChatId == a.Chat.Id && s.ReplyTo == a.MessageId))), "every summary");
         }
         catch (TimeoutException)
         {

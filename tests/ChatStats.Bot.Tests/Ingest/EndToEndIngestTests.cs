@@ -33,7 +33,7 @@ public sealed class EndToEndIngestTests : IAsyncLifetime
         await using var bot = await BotHarness.StartAsync(_api, _db.ConnectionString);
 
         await _api.WaitUntilConfirmedAsync(ids[^1] - 1, BotHarness.Patience);
-        await Wait.UntilAsync(async () => await _db.ScalarAsync<long>("SELECT count(*) FROM messages") >= traffic.MessageRows, "the last batch");
+        await Eventually.TrueAsync(async () => await _db.ScalarAsync<long>("SELECT count(*) FROM messages") >= traffic.MessageRows, "the last batch");
 
         await AssertRecordedExactlyAsync(traffic);
         Assert.Equal(0, await _db.ScalarAsync<long>("SELECT count(*) FROM dead_letters"));
@@ -67,7 +67,7 @@ public sealed class EndToEndIngestTests : IAsyncLifetime
 
         await using var third = await BotHarness.StartAsync(_api, _db.ConnectionString);
         await _api.WaitUntilConfirmedAsync(ids[^1] - 1, BotHarness.Patience);
-        await Wait.UntilAsync(async () => await _db.ScalarAsync<long>("SELECT count(*) FROM messages") >= traffic.MessageRows, "the last batch");
+        await Eventually.TrueAsync(async () => await _db.ScalarAsync<long>("SELECT count(*) FROM messages") >= traffic.MessageRows, "the last batch");
 
         await AssertRecordedExactlyAsync(traffic);
     }
@@ -83,7 +83,7 @@ public sealed class EndToEndIngestTests : IAsyncLifetime
         await using var bot = await BotHarness.StartAsync(_api, _db.ConnectionString);
 
         await _api.WaitUntilConfirmedAsync(ids[^1] - 1, BotHarness.Patience);
-        await Wait.UntilAsync(async () => await _db.ScalarAsync<long>("SELECT count(*) FROM messages") >= traffic.MessageRows, "the last batch");
+        await Eventually.TrueAsync(async () => await _db.ScalarAsync<long>("SELECT count(*) FROM messages") >= traffic.MessageRows, "the last batch");
 
         await AssertRecordedExactlyAsync(traffic);
         Assert.Equal(string.Join(",", poisonIds), await _db.ScalarAsync<string>("SELECT string_agg(update_id::text, ',' ORDER BY update_id) FROM dead_letters"));
@@ -108,16 +108,16 @@ public sealed class EndToEndIngestTests : IAsyncLifetime
         proxy.Cut();
         var secondHalf = _api.AddUpdates(traffic.Updates.Skip(2_000));
         var poller = bot.Get<LongPoller>();
-        await Wait.UntilAsync(() => Task.FromResult(poller.HandlerFailures >= 1), "the poller noticing the outage");
+        await Eventually.TrueAsync(() => Task.FromResult(poller.HandlerFailures >= 1), "the poller noticing the outage");
         var confirmedDuringOutage = _api.ConfirmedBelow;
         // Two more failed attempts to store the batch, and still nothing more confirmed.
-        await Wait.UntilAsync(() => Task.FromResult(poller.HandlerFailures >= 3), "the poller retrying through the outage");
+        await Eventually.TrueAsync(() => Task.FromResult(poller.HandlerFailures >= 3), "the poller retrying through the outage");
         Assert.Equal(confirmedDuringOutage, _api.ConfirmedBelow);
         Assert.True(confirmedDuringOutage <= secondHalf[0] + 100, "at most the batch fetched before the outage may be confirmed");
 
         proxy.Restore();
         await _api.WaitUntilConfirmedAsync(secondHalf[^1] - 1, BotHarness.Patience);
-        await Wait.UntilAsync(async () => await _db.ScalarAsync<long>("SELECT count(*) FROM messages") >= traffic.MessageRows, "catching up");
+        await Eventually.TrueAsync(async () => await _db.ScalarAsync<long>("SELECT count(*) FROM messages") >= traffic.MessageRows, "catching up");
 
         await AssertRecordedExactlyAsync(traffic);
     }
@@ -146,7 +146,7 @@ public sealed class EndToEndIngestTests : IAsyncLifetime
         }
 
         await using var bot = await BotHarness.StartAsync(_api, _db.ConnectionString);
-        await Wait.UntilAsync(async () => await _db.ScalarAsync<long>("SELECT count(*) FROM update_inbox") == 0, "the inbox to drain");
+        await Eventually.TrueAsync(async () => await _db.ScalarAsync<long>("SELECT count(*) FROM update_inbox") == 0, "the inbox to drain");
 
         await AssertRecordedExactlyAsync(traffic);
     }
@@ -163,7 +163,7 @@ public sealed class EndToEndIngestTests : IAsyncLifetime
         ]);
         await using var bot = await BotHarness.StartAsync(_api, _db.ConnectionString);
         await _api.WaitUntilConfirmedAsync(before[^1] - 1, BotHarness.Patience);
-        await Wait.UntilAsync(async () => await _db.ScalarAsync<long>("SELECT count(*) FROM chats WHERE migrated_to_chat_id IS NOT NULL") == 1, "the migration");
+        await Eventually.TrueAsync(async () => await _db.ScalarAsync<long>("SELECT count(*) FROM chats WHERE migrated_to_chat_id IS NOT NULL") == 1, "the migration");
 
         // Moved into the supergroup, an old-chat message id is negated; this one has no negation in a 32-bit integer.
         var ids = _api.AddUpdates([
@@ -171,8 +171,8 @@ public sealed class EndToEndIngestTests : IAsyncLifetime
             UpdateFactory.Message(group, int.MinValue, ann, UpdateFactory.BaseDate + 3, "refused"),
             UpdateFactory.Message(super, 4, ann, UpdateFactory.BaseDate + 4, "also fine"),
         ]);
-        await Wait.UntilAsync(async () => await _db.ScalarAsync<long>("SELECT count(*) FROM dead_letters") == 1, "the dead letter");
-        await Wait.UntilAsync(async () => await _db.ScalarAsync<long>("SELECT count(*) FROM update_inbox") == 0, "the inbox to drain");
+        await Eventually.TrueAsync(async () => await _db.ScalarAsync<long>("SELECT count(*) FROM dead_letters") == 1, "the dead letter");
+        await Eventually.TrueAsync(async () => await _db.ScalarAsync<long>("SELECT count(*) FROM update_inbox") == 0, "the inbox to drain");
 
         Assert.Equal(ids[1], await _db.ScalarAsync<long>("SELECT update_id FROM dead_letters"));
         Assert.Contains("out of range", await _db.ScalarAsync<string>("SELECT error FROM dead_letters"));

@@ -48,7 +48,7 @@ public sealed class UpdateDispatcherTests
 
         dispatcher.Enqueue(Command(-1, 1));
         // Parked on the dispatcher's clock, the only thing that can let it go: the handler has not started.
-        await Wait.UntilAsync(() => Task.FromResult(time.PendingTimers > 0), "the answer to wait for recording");
+        await Eventually.TrueAsync(() => Task.FromResult(time.PendingTimers > 0), "the answer to wait for recording");
         Assert.Empty(handler.Running);
 
         // Recording stays behind: the answer goes all the same once it has waited MaxYield.
@@ -87,7 +87,7 @@ public sealed class UpdateDispatcherTests
         inbox.Added(15_000);
         inbox.Processed(15_000);
         dispatcher.Enqueue(Command(-2, 1));
-        await Wait.UntilAsync(() => Task.FromResult(time.PendingTimers > 0), "the answer to wait for the surge");
+        await Eventually.TrueAsync(() => Task.FromResult(time.PendingTimers > 0), "the answer to wait for the surge");
         Assert.Single(handler.Running);
         for (var waited = TimeSpan.Zero; waited <= UpdateDispatcher.MaxYield && handler.Running.Count < 2; waited += TimeSpan.FromMilliseconds(50))
         {

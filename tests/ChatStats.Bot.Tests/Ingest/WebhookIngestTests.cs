@@ -49,7 +49,7 @@ public sealed class WebhookIngestTests : IAsyncLifetime
         BotHarness.StartAsync(_api, connectionString ?? _db.ConnectionString, web: true, settings: WebhookSettings(more));
 
     private async Task RecordedAsync(long messages) =>
-        await Wait.UntilAsync(async () => await _db.ScalarAsync<long>("SELECT count(*) FROM messages") >= messages
+        await Eventually.TrueAsync(async () => await _db.ScalarAsync<long>("SELECT count(*) FROM messages") >= messages
                                           && await _db.ScalarAsync<long>("SELECT count(*) FROM update_inbox") == 0, "everything recorded");
 
     [Fact]
@@ -152,7 +152,7 @@ public sealed class WebhookIngestTests : IAsyncLifetime
         foreach (var body in bodies.Reverse())
         {
             await telegram.DeliverAllAsync([body]);
-            await Wait.UntilAsync(async () => await _db.ScalarAsync<long>("SELECT count(*) FROM update_inbox") == 0, "the delivery recorded");
+            await Eventually.TrueAsync(async () => await _db.ScalarAsync<long>("SELECT count(*) FROM update_inbox") == 0, "the delivery recorded");
         }
 
         Assert.Equal("-1:one, edited twice over|1:first in the supergroup",
@@ -178,7 +178,7 @@ public sealed class WebhookIngestTests : IAsyncLifetime
         proxy.Cut();
         var refused = await telegram.PostAsync(bodies[1_000], Secret);
         var rest = telegram.DeliverAllAsync(bodies[1_000..], TimeSpan.FromMinutes(2));
-        await Wait.UntilAsync(() => Task.FromResult(telegram.Retries >= 20), "deliveries refused during the outage");
+        await Eventually.TrueAsync(() => Task.FromResult(telegram.Retries >= 20), "deliveries refused during the outage");
         proxy.Restore();
         await rest;
         await RecordedAsync(traffic.MessageRows);
@@ -193,7 +193,7 @@ public sealed class WebhookIngestTests : IAsyncLifetime
         var chat = new FakeChat(-100_31, "g");
         await using (var webhook = await StartAsync())
         {
-            await Wait.UntilAsync(() => Task.FromResult(_api.Webhook is not null), "setWebhook");
+            await Eventually.TrueAsync(() => Task.FromResult(_api.Webhook is not null), "setWebhook");
         }
 
         var id = _api.AddUpdate(UpdateFactory.Message(chat, 1, new FakeUser(1, "A"), UpdateFactory.BaseDate, "polled"));
@@ -218,10 +218,10 @@ public sealed class WebhookIngestTests : IAsyncLifetime
         try
         {
             var delivering = telegram.DeliverAllAsync(bodies, TimeSpan.FromMinutes(3));
-            await Wait.UntilAsync(async () => await _db.ScalarAsync<long>("SELECT coalesce(sum(update_count), 0) FROM update_inbox") >= 2_000, "a third stored");
+            await Eventually.TrueAsync(async () => await _db.ScalarAsync<long>("SELECT coalesce(sum(update_count), 0) FROM update_inbox") >= 2_000, "a third stored");
             web.Kill(entireProcessTree: true);
             await web.WaitForExitAsync();
-            await Wait.UntilAsync(() => Task.FromResult(telegram.Retries > 0), "deliveries refused while the web role is down");
+            await Eventually.TrueAsync(() => Task.FromResult(telegram.Retries > 0), "deliveries refused while the web role is down");
             web.Dispose();
             web = StartWebProcess(port);
             await delivering;

@@ -57,7 +57,7 @@ public sealed class ReportJobTests : IAsyncLifetime
     private async Task<(string State, string? Reason)> FinalAsync(string state)
     {
         const string Job = "SELECT id FROM hangfire.job WHERE invocationdata::text LIKE '%ReportJob%' ORDER BY id LIMIT 1";
-        await Wait.UntilAsync(async () => await _db.ScalarAsync<string?>($"SELECT statename FROM hangfire.job WHERE id = ({Job})") == state, $"the report job to be {state}");
+        await Eventually.TrueAsync(async () => await _db.ScalarAsync<string?>($"SELECT statename FROM hangfire.job WHERE id = ({Job})") == state, $"the report job to be {state}");
         var reason = await _db.ScalarAsync<string?>(
             $"SELECT data::json->>'ExceptionMessage' FROM hangfire.state WHERE jobid = ({Job}) AND name = 'Failed' ORDER BY id DESC LIMIT 1");
         return (state, reason);

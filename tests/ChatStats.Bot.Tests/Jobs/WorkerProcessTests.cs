@@ -93,7 +93,7 @@ public sealed class WorkerProcessTests : IAsyncLifetime
         _weasyprint.SleepOnce(600);
         var first = StartWorker();
         AskForReport(chat, 961, "7d");
-        await Wait.UntilAsync(() => Task.FromResult(_weasyprint.Starts == 1), "weasyprint to start in the first worker", TimeSpan.FromSeconds(90));
+        await Eventually.TrueAsync(() => Task.FromResult(_weasyprint.Starts == 1), "weasyprint to start in the first worker", TimeSpan.FromSeconds(90));
 
         first.Kill();
         Assert.True(await first.WaitForExitAsync(TimeSpan.FromSeconds(10)), "SIGKILL ends the worker");
@@ -101,7 +101,7 @@ public sealed class WorkerProcessTests : IAsyncLifetime
         var back = Stopwatch.StartNew();
         var documents = await WaitForDocumentsAsync(chat.Id, 1, TimeSpan.FromMinutes(2), second);
         var deliveredAfter = back.Elapsed;
-        await Wait.UntilAsync(async () => await ReportStateAsync() == "Succeeded", "the report job to succeed");
+        await Eventually.TrueAsync(async () => await ReportStateAsync() == "Succeeded", "the report job to succeed");
 
         // Succeeded is final: no later attempt can send it again.
         Assert.Single(_api.Sent, s => s.ChatId == chat.Id && s.Method == "sendDocument");
@@ -119,7 +119,7 @@ public sealed class WorkerProcessTests : IAsyncLifetime
         var grace = new Dictionary<string, string> { ["Jobs__ShutdownGraceSeconds"] = "2" };
         var first = StartWorker(grace);
         AskForReport(chat, 962, "7d");
-        await Wait.UntilAsync(() => Task.FromResult(_weasyprint.Starts == 1), "weasyprint to start in the first worker", TimeSpan.FromSeconds(90));
+        await Eventually.TrueAsync(() => Task.FromResult(_weasyprint.Starts == 1), "weasyprint to start in the first worker", TimeSpan.FromSeconds(90));
 
         first.Terminate();
 
@@ -129,13 +129,13 @@ public sealed class WorkerProcessTests : IAsyncLifetime
         var states = await _db.ScalarAsync<string>("SELECT string_agg(name || ': ' || coalesce(reason, ''), ' | ' ORDER BY id) FROM hangfire.state");
         Assert.True(1 == await _db.ScalarAsync<long>("SELECT count(*) FROM hangfire.jobqueue WHERE queue = 'reports' AND fetchedat IS NULL"),
             $"the report is back in its queue; states: {states}\n{first.Output}");
-        await Wait.UntilAsync(() => Task.FromResult(_weasyprint.Alive().Count == 0), "weasyprint to be gone with its worker", TimeSpan.FromSeconds(10));
+        await Eventually.TrueAsync(() => Task.FromResult(_weasyprint.Alive().Count == 0), "weasyprint to be gone with its worker", TimeSpan.FromSeconds(10));
         Assert.DoesNotContain(_api.Sent, s => s.ChatId == chat.Id && s.Method == "sendDocument");
         Assert.DoesNotContain(_api.Sent, s => s.ChatId == chat.Id && s.Text.StartsWith("I couldn't prepare", StringComparison.Ordinal));
 
         var second = StartWorker(grace);
         await WaitForDocumentsAsync(chat.Id, 1, TimeSpan.FromSeconds(60), second);
-        await Wait.UntilAsync(async () => await ReportStateAsync() == "Succeeded", "the report job to succeed");
+        await Eventually.TrueAsync(async () => await ReportStateAsync() == "Succeeded", "the report job to succeed");
         Assert.Single(_api.Sent, s => s.ChatId == chat.Id && s.Method == "sendDocument");
     }
 
@@ -162,7 +162,7 @@ public sealed class WorkerProcessTests : IAsyncLifetime
         {
             await WaitForDocumentsAsync(chatId, count, TimeSpan.FromMinutes(2), a);
         }
-        await Wait.UntilAsync(async () => await _db.ScalarAsync<long>("SELECT count(*) FROM hangfire.job WHERE statename = 'Succeeded' AND invocationdata::text LIKE '%ReportJob%'") == 8,
+        await Eventually.TrueAsync(async () => await _db.ScalarAsync<long>("SELECT count(*) FROM hangfire.job WHERE statename = 'Succeeded' AND invocationdata::text LIKE '%ReportJob%'") == 8,
             "every report job to succeed");
 
         var runs = await RunsAsync();

@@ -77,12 +77,12 @@ public sealed class ScaleOutTests : IAsyncLifetime
         $"answers claimed {await _db.ScalarAsync<long>("SELECT count(*) FROM handled_updates")} (unfinished {await _db.ScalarAsync<long>("SELECT count(*) FROM handled_updates WHERE finished_at IS NULL")}), " +
         $"sent {_api.Sent.Count}, 429s {_api.TooManyRequests}, conflicts {_api.ConflictsAnswered}";
 
-    /// <summary><see cref="Wait.UntilAsync"/>, with the processes' logs and the state in the failure.</summary>
+    /// <summary><see cref="Eventually.TrueAsync(Func{Task{bool}}, string, TimeSpan?, TimeSpan?)"/>, with the processes' logs and the state in the failure.</summary>
     private async Task UntilAsync(Func<Task<bool>> condition, string what, TimeSpan timeout)
     {
         try
         {
-            await Wait.UntilAsync(condition, what, timeout);
+            await Eventually.TrueAsync(condition, what, timeout);
         }
         catch (TimeoutException e)
         {

@@ -28,7 +28,7 @@ public sealed class TokenRedactionTests : IAsyncLifetime
             settings: new Dictionary<string, string?> { ["Telegram:ApiBaseUrl"] = unreachable, ["Logging:LogLevel:Default"] = "Trace" },
             services: s => s.AddLogging(b => b.AddProvider(lines))))
         {
-            await Wait.UntilAsync(() => Task.FromResult(lines.All.Count(l => l.Contains("getMe failed", StringComparison.Ordinal)) >= 2), "two failed getMe attempts logged");
+            await Eventually.TrueAsync(() => Task.FromResult(lines.All.Count(l => l.Contains("getMe failed", StringComparison.Ordinal)) >= 2), "two failed getMe attempts logged");
         }
 
         Assert.Contains(lines.All, l => l.Contains("Bot API getMe failed", StringComparison.Ordinal));

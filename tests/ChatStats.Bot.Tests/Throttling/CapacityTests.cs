@@ -60,7 +60,7 @@ public sealed class CapacityTests : IAsyncLifetime
             UpdateFactory.Message(newcomer, ++_messageId, bob, Now, "anyone here?")]);
         var notice = (await _api.WaitForSentAsync(s => s.ChatId == newcomer.Id, 1, BotHarness.Patience))[0];
         await _bot.SettledAsync();
-        await Wait.UntilAsync(() => Task.FromResult(_api.LeftChats.Contains(newcomer.Id)), "the bot to leave");
+        await Eventually.TrueAsync(() => Task.FromResult(_api.LeftChats.Contains(newcomer.Id)), "the bot to leave");
 
         Assert.Equal("Server full (2/2 chats). Try again later.", notice.Text);
         Assert.Single(_api.Sent, s => s.ChatId == newcomer.Id);
@@ -115,7 +115,7 @@ public sealed class CapacityTests : IAsyncLifetime
     {
         var service = _bot.Host.Services.GetServices<IHostedService>().OfType<CapacityService>().Single();
         // The service's own first measurement (0 of 2) must not land between the readings below.
-        await Wait.UntilAsync(() => Task.FromResult(_bot.Get<CapacityMonitor>().Snapshot is not null), "the first measurement");
+        await Eventually.TrueAsync(() => Task.FromResult(_bot.Get<CapacityMonitor>().Snapshot is not null), "the first measurement");
         int[] readings = [50, 81, 85, 96, 100, 100, 70, 82];
         foreach (var current in readings)
         {

@@ -60,7 +60,7 @@ public sealed class FloodTests(ITestOutputHelper output) : IAsyncLifetime
             history.Add(UpdateFactory.Message(chats[p / PeoplePerChat], ++messageId, people[p], UpdateFactory.BaseDate + i, $"history message {i} with a few words"));
         }
         _api.AddUpdates(history);
-        await Wait.UntilAsync(async () => await _db.ScalarAsync<long>("SELECT count(*) FROM messages") == history.Count, "the history to be recorded");
+        await Eventually.TrueAsync(async () => await _db.ScalarAsync<long>("SELECT count(*) FROM messages") == history.Count, "the history to be recorded");
 
         // Everyone sends six commands at once.
         var flood = new List<string>();
@@ -77,7 +77,7 @@ public sealed class FloodTests(ITestOutputHelper output) : IAsyncLifetime
         var dispatcher = _bot.Get<UpdateDispatcher>();
         var sender = _bot.Get<ChatStats.Telegram.Sending.MessageSender>();
         var answersQueuedWhenRecorded = -1;
-        await Wait.UntilAsync(async () =>
+        await Eventually.TrueAsync(async () =>
         {
             var queued = dispatcher.Waiting + dispatcher.InFlight + sender.Waiting;
             if (await _db.ScalarAsync<long>("SELECT count(*) FROM messages") < history.Count + flood.Count)
@@ -89,7 +89,7 @@ public sealed class FloodTests(ITestOutputHelper output) : IAsyncLifetime
         }, "the flood to be recorded");
         Assert.True(answersQueuedWhenRecorded > 0, "recording finished only once the answers had gone: it waited for them");
 
-        await Wait.UntilAsync(() => Task.FromResult(dispatcher.Waiting + dispatcher.InFlight + sender.Waiting == 0), "the answers to go out or be given up", TimeSpan.FromMinutes(3));
+        await Eventually.TrueAsync(() => Task.FromResult(dispatcher.Waiting + dispatcher.InFlight + sender.Waiting == 0), "the answers to go out or be given up", TimeSpan.FromMinutes(3));
         var sent = _api.Sent.ToList();
         output.WriteLine($"{sent.Count} sent ({sent.Count(s => s.Text.Contains("people asked", StringComparison.Ordinal))} answering several askers), "
             + $"{_api.TooManyRequests} refused, {answersQueuedWhenRecorded} answers queued when the flood was recorded, {_runs.ByPerson.Values.Sum(r => r.Count)} pings ran");

@@ -52,7 +52,7 @@ public sealed class AdminPageBrowserTests : IAsyncLifetime
         http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", AdminToken);
         // In process, not by polling /api (rate limited): the five refusals counted, the seven groups recorded.
         var limiters = _bot.Get<ChatStats.Bot.Throttling.CommandLimiters>();
-        await Wait.UntilAsync(async () => limiters.RefusedUsers.Top(1) is [{ Value: 5 }]
+        await Eventually.TrueAsync(async () => limiters.RefusedUsers.Top(1) is [{ Value: 5 }]
             && await _db.ScalarAsync<long>("SELECT count(*) FROM chats WHERE id BETWEEN -1009967 AND -1009961") == 7, "the refusals and the seven groups");
         await _bot.Get<ChatStats.Bot.Throttling.CapacityMonitor>().RefreshAsync(CancellationToken.None);
         var stats = JsonDocument.Parse(await http.GetStringAsync($"{_bot.WebUrl}/api/admin/stats")).RootElement;
@@ -88,7 +88,7 @@ public sealed class AdminPageBrowserTests : IAsyncLifetime
         // The page refreshes by itself and shows what changed meanwhile.
         _api.AddUpdates([UpdateFactory.Message(Chat(8), 8, Flooder, DateTimeOffset.UtcNow.ToUnixTimeSeconds(), "/top")]);
         await page.WaitForNavigationAsync(new NavigationOptions { Timeout = 15_000 });
-        await Wait.UntilAsync(async () =>
+        await Eventually.TrueAsync(async () =>
         {
             if (!System.Text.RegularExpressions.Regex.IsMatch(await TextAsync(page), @"fiona_floods 996\s+6"))
             {

@@ -143,7 +143,7 @@ public sealed class ApiTests : IAsyncLifetime
         await using var run = await StartAsync();
         var url = UrlOf(run);
         _api.AddUpdate(UpdateFactory.Message(new FakeChat(-100_701, "Paying", "supergroup"), 1, new FakeUser(1, "Ann"), UpdateFactory.BaseDate));
-        await Wait.UntilAsync(async () => await _db.ScalarAsync<long>("SELECT count(*) FROM chats WHERE id = -100701") == 1, "the chat to be recorded");
+        await Eventually.TrueAsync(async () => await _db.ScalarAsync<long>("SELECT count(*) FROM chats WHERE id = -100701") == 1, "the chat to be recorded");
 
         var set = await _http.PutAsJsonAsync($"{url}/api/admin/chats/-100701/tier", new { tier = "premium" });
         var read = await JsonOf(await _http.GetAsync($"{url}/api/admin/chats/-100701/tier"));
@@ -172,7 +172,7 @@ public sealed class ApiTests : IAsyncLifetime
         await using var web = BotHarness.Wrap(_api, host);
 
         JsonElement limits = default;
-        await Wait.UntilAsync(async () =>
+        await Eventually.TrueAsync(async () =>
         {
             var response = await _http.GetAsync($"{UrlOf(web)}/api/admin/limits");
             limits = await JsonOf(response);

@@ -55,7 +55,7 @@ public sealed class DashboardBrowserTests : IAsyncLifetime
             UpdateFactory.Message(Chat, 1, new FakeUser(995, "Ann"), now - 60, "hello"),
             UpdateFactory.Message(Chat, 2, new FakeUser(995, "Ann", LanguageCode: "en"), now, "/report 7d"),
         ]);
-        await Wait.UntilAsync(async () => await ReportStateAsync() == "Failed", "the report to fail");
+        await Eventually.TrueAsync(async () => await ReportStateAsync() == "Failed", "the report to fail");
         var web = _bot.WebUrl;
         await using var page = await _browser.NewPageAsync();
 
@@ -83,7 +83,7 @@ public sealed class DashboardBrowserTests : IAsyncLifetime
         // weasyprint is fixed; the operator requeues the job from its page (a POST with Hangfire's antiforgery token).
         File.Delete(Path.Combine(_weasyprint.Directory, "fail"));
         await page.ClickAsync("button[data-ajax*='/requeue/']");
-        await Wait.UntilAsync(async () => await ReportStateAsync() == "Succeeded", "the requeued report to succeed");
+        await Eventually.TrueAsync(async () => await ReportStateAsync() == "Succeeded", "the requeued report to succeed");
         // Hangfire's script reloads the page itself once the requeue is answered; on a busy machine that reload can
         // still be on its way, and reloading from here then finds the page detached. A second tab (the same sign-in
         // cookie) reads the job's page without racing it.

@@ -34,7 +34,7 @@ public sealed class HealthAndMetricsTests : IAsyncLifetime
 
         var live = await _http.GetAsync($"{url}/health/live");
         JsonElement ready = default;
-        await Wait.UntilAsync(async () =>
+        await Eventually.TrueAsync(async () =>
         {
             var response = await _http.GetAsync($"{url}/health/ready");
             ready = JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement;
@@ -105,7 +105,7 @@ public sealed class HealthAndMetricsTests : IAsyncLifetime
         await using var web = await StartWebOnlyAsync(_db.ConnectionString);
 
         string body = "";
-        await Wait.UntilAsync(async () =>
+        await Eventually.TrueAsync(async () =>
         {
             body = await _http.GetStringAsync($"{UrlOf(web)}/health/ready");
             return body.Contains("\"poller\"", StringComparison.Ordinal) && (body.Contains("Polling", StringComparison.Ordinal) || body.Contains("Handling", StringComparison.Ordinal));
@@ -122,7 +122,7 @@ public sealed class HealthAndMetricsTests : IAsyncLifetime
         await _api.WaitUntilConfirmedAsync(ids[^1] - 1, BotHarness.Patience);
         string text = "";
         // Counters are process-wide and tests share the process, so wait for at least this test's updates.
-        await Wait.UntilAsync(async () =>
+        await Eventually.TrueAsync(async () =>
         {
             text = await _http.GetStringAsync($"{UrlOf(run)}/metrics");
             return HandledTotal(text) >= 300;
@@ -146,7 +146,7 @@ public sealed class HealthAndMetricsTests : IAsyncLifetime
         await using var run = await BotHarness.StartAsync(_api, _db.ConnectionString, web: true);
         var ids = _api.AddUpdates(Traffic.Generate(50, seed: 11).Updates);
         await _api.WaitUntilConfirmedAsync(ids[^1] - 1, BotHarness.Patience);
-        await Wait.UntilAsync(async () => HandledTotal(await _http.GetStringAsync($"{UrlOf(run)}/metrics")) >= 50, "ingest metrics");
+        await Eventually.TrueAsync(async () => HandledTotal(await _http.GetStringAsync($"{UrlOf(run)}/metrics")) >= 50, "ingest metrics");
 
         var text = await _http.GetStringAsync($"{UrlOf(run)}/metrics");
         var check = await Tools.RunAsync(Tools.Find("prometheus", "promtool"), ["check", "metrics"], stdin: text);
@@ -171,7 +171,7 @@ public sealed class HealthAndMetricsTests : IAsyncLifetime
         await _api.WaitUntilConfirmedAsync(ids[^1] - 1, BotHarness.Patience);
 
         string text = "";
-        await Wait.UntilAsync(async () =>
+        await Eventually.TrueAsync(async () =>
         {
             text = await _http.GetStringAsync($"http://127.0.0.1:{port}/metrics");
             return HandledTotal(text) >= 20;

@@ -44,7 +44,7 @@ public sealed class ProxyTests : IAsyncLifetime
     private async Task RecordChatAsync()
     {
         _api.AddUpdate(UpdateFactory.Message(new FakeChat(-100_500, "Behind a proxy", "supergroup"), 1, new FakeUser(1, "Ann"), UpdateFactory.BaseDate));
-        await Wait.UntilAsync(async () => await _db.ScalarAsync<long>("SELECT count(*) FROM chats WHERE id = -100500") == 1, "the chat to be recorded");
+        await Eventually.TrueAsync(async () => await _db.ScalarAsync<long>("SELECT count(*) FROM chats WHERE id = -100500") == 1, "the chat to be recorded");
     }
 
     private async Task<string> ProxyAsync(string upstream, string client)

@@ -31,19 +31,6 @@ public sealed class LongPollerTests : IAsyncLifetime
     private LongPoller NewPoller(UpdateSource? source = null) =>
         new(source ?? _source, _handler, new LongPollerOptions { PollTimeout = TimeSpan.FromSeconds(1) }, _time, NullLogger<LongPoller>.Instance);
 
-    private static async Task Until(Func<bool> condition, string what)
-    {
-        var deadline = DateTime.UtcNow + Patience;
-        while (!condition())
-        {
-            if (DateTime.UtcNow > deadline)
-            {
-                throw new TimeoutException($"gave up waiting for: {what}");
-            }
-            await Task.Delay(10);
-        }
-    }
-
     [Fact]
     public async Task TheOffsetIsConfirmedOnlyAfterTheHandlerReturns()
     {
@@ -52,7 +39,7 @@ public sealed class LongPollerTests : IAsyncLifetime
         var poller = NewPoller();
         var run = poller.RunAsync(_stop.Token);
 
-        await Until(() => _handler.Batches.Count == 1, "the batch reaches the handler");
+        await Eventually.TrueAsync(() => _handler.Batches.Count == 1, "the batch reaches the handler");
         // The poller is inside the handler, so it cannot be asking for (and so confirming) anything.
         var confirmedWhileHandling = _api.ConfirmedBelow;
         _handler.Gate.SetResult();
@@ -72,12 +59,12 @@ public sealed class LongPollerTests : IAsyncLifetime
         var poller = NewPoller();
         var run = poller.RunAsync(_stop.Token);
 
-        await Until(() => _handler.Attempts == 1 && poller.CurrentDelay is not null && _time.PendingTimers > 0, "first failure and backoff");
+        await Eventually.TrueAsync(() => _handler.Attempts == 1 && poller.CurrentDelay is not null && _time.PendingTimers > 0, "first failure and backoff");
         Assert.Equal(PollerState.BackingOff, poller.State);
         Assert.True(_api.ConfirmedBelow <= id);
         // Exactly the delay the poller chose: a fixed step could also fire the next backoff inside the same advance.
         _time.Advance(poller.CurrentDelay!.Value);
-        await Until(() => _handler.Attempts == 2 && poller.CurrentDelay is not null && _time.PendingTimers > 0, "second failure and backoff");
+        await Eventually.TrueAsync(() => _handler.Attempts == 2 && poller.CurrentDelay is not null && _time.PendingTimers > 0, "second failure and backoff");
         Assert.True(_api.ConfirmedBelow <= id);
         _time.Advance(poller.CurrentDelay!.Value);
         await _api.WaitUntilConfirmedAsync(id, Patience);
@@ -95,7 +82,7 @@ public sealed class LongPollerTests : IAsyncLifetime
         var poller = NewPoller();
         var run = poller.RunAsync(_stop.Token);
 
-        await Until(() => poller.State == PollerState.Conflict && _time.PendingTimers > 0, "conflict backoff");
+        await Eventually.TrueAsync(() => poller.State == PollerState.Conflict && _time.PendingTimers > 0, "conflict backoff");
         // Blocked on the backoff timer of a clock that only the test moves: it cannot poll again until then.
         Assert.True(_time.PendingTimers > 0);
         Assert.InRange(poller.CurrentDelay!.Value, TimeSpan.FromSeconds(2.5), TimeSpan.FromSeconds(5));
@@ -111,14 +98,14 @@ public sealed class LongPollerTests : IAsyncLifetime
         var poller = NewPoller();
         var run = poller.RunAsync(_stop.Token);
 
-        await Until(() => poller.CurrentDelay is not null, "flood wait");
+        await Eventually.TrueAsync(() => poller.CurrentDelay is not null, "flood wait");
         Assert.Equal(TimeSpan.FromSeconds(17), poller.CurrentDelay);
         _time.Advance(TimeSpan.FromSeconds(16));
         Assert.True(_time.PendingTimers > 0, "the wait is not over after 16 of 17 seconds");
         Assert.Equal(PollerState.BackingOff, poller.State);
         Assert.Empty(_handler.Batches);
         _time.Advance(TimeSpan.FromSeconds(1));
-        await Until(() => _handler.Batches.Count == 1, "delivery after the wait");
+        await Eventually.TrueAsync(() => _handler.Batches.Count == 1, "delivery after the wait");
 
         Assert.Equal(id, _handler.Batches[0].Updates.Single().UpdateId);
         await _stop.CancelAsync();
@@ -150,10 +137,10 @@ public sealed class LongPollerTests : IAsyncLifetime
         _api.FailNext("getUpdates", 502, "Bad Gateway", times: 2);
         var poller = NewPoller();
         var run = poller.RunAsync(_stop.Token);
-        await Until(() => poller.State == PollerState.BackingOff && _time.PendingTimers > 0, "first backoff");
+        await Eventually.TrueAsync(() => poller.State == PollerState.BackingOff && _time.PendingTimers > 0, "first backoff");
         Assert.InRange(poller.CurrentDelay!.Value, TimeSpan.FromSeconds(0.5), TimeSpan.FromSeconds(1));
         _time.Advance(TimeSpan.FromSeconds(1));
-        await Until(() => poller.CurrentDelay is { } d && d > TimeSpan.FromSeconds(0.99), "second, longer backoff");
+        await Eventually.TrueAsync(() => poller.CurrentDelay is { } d && d > TimeSpan.FromSeconds(0.99), "second, longer backoff");
         Assert.InRange(poller.CurrentDelay!.Value, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(2));
         await _stop.CancelAsync();
         await run;
@@ -167,7 +154,7 @@ public sealed class LongPollerTests : IAsyncLifetime
         var a = first.RunAsync(_stop.Token);
         var b = second.RunAsync(_stop.Token);
 
-        await Until(() => first.State == PollerState.Conflict || second.State == PollerState.Conflict, "one of them sees 409");
+        await Eventually.TrueAsync(() => first.State == PollerState.Conflict || second.State == PollerState.Conflict, "one of them sees 409");
 
         Assert.True(_api.ConflictsAnswered >= 1);
         await _stop.CancelAsync();
@@ -181,7 +168,7 @@ public sealed class LongPollerTests : IAsyncLifetime
         var poller = NewPoller();
         var run = poller.RunAsync(_stop.Token);
 
-        await Until(() => _handler.Batches.Count == 1, "the batch reaches the inbox");
+        await Eventually.TrueAsync(() => _handler.Batches.Count == 1, "the batch reaches the inbox");
 
         Assert.Equal("héllo \"quoted\" 🦄", _handler.Batches[0].Updates[0].Read().Update!.Message!.Text);
         Assert.Contains("future_kind", System.Text.Encoding.UTF8.GetString(_handler.Batches[0].Json.Span));
@@ -199,7 +186,7 @@ public sealed class LongPollerTests : IAsyncLifetime
         var poller = NewPoller();
         var run = poller.RunAsync(_stop.Token);
 
-        await Until(() => poller.State == PollerState.Conflict && _time.PendingTimers > 0, "conflict backoff");
+        await Eventually.TrueAsync(() => poller.State == PollerState.Conflict && _time.PendingTimers > 0, "conflict backoff");
 
         Assert.Equal(1, _api.GetUpdatesCalls);
         await _stop.CancelAsync();

@@ -35,16 +35,6 @@ public sealed class FloodControlTests : IAsyncLifetime
             MaxReplyAge = maxReplyAge ?? TimeSpan.FromSeconds(120),
         }, _time, NullLogger<MessageSender>.Instance);
 
-    private static async Task Until(Func<bool> condition, string what)
-    {
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
-        while (!condition())
-        {
-            Assert.True(DateTime.UtcNow < deadline, $"gave up waiting for {what}");
-            await Task.Delay(10);
-        }
-    }
-
     /// <summary>Moves the clock a second at a time until <paramref name="done"/> completes.</summary>
     private async Task RunClockUntil(Task done, int maxSeconds = 600)
     {
@@ -64,7 +54,7 @@ public sealed class FloodControlTests : IAsyncLifetime
 
         var sends = Enumerable.Range(0, 8).Select(i => sender.SendTextAsync(new OutgoingMessage { ChatId = -42, Text = $"m{i}" }, CancellationToken.None)).ToList();
         // The burst goes before the clock moves at all (waiting here, not racing the clock, keeps arrival stamps exact).
-        await Until(() => _api.Sent.Count == 3 && sender.Waiting == 5, "the burst of three, the other five waiting for the window");
+        await Eventually.TrueAsync(() => _api.Sent.Count == 3 && sender.Waiting == 5, "the burst of three, the other five waiting for the window");
         await RunClockUntil(Task.WhenAll(sends));
 
         var times = _api.Sent.Select(s => s.At).Order().ToList();
@@ -81,7 +71,7 @@ public sealed class FloodControlTests : IAsyncLifetime
         var start = _time.GetUtcNow();
 
         var first = sender.SendTextAsync(new OutgoingMessage { ChatId = -7, Text = "first" }, CancellationToken.None);
-        await Until(() => _time.PendingTimers > 0, "the first send to be held by its flood wait");
+        await Eventually.TrueAsync(() => _time.PendingTimers > 0, "the first send to be held by its flood wait");
         var second = sender.SendTextAsync(new OutgoingMessage { ChatId = -7, Text = "second" }, CancellationToken.None);
         var elsewhere = sender.SendTextAsync(new OutgoingMessage { ChatId = -8, Text = "elsewhere" }, CancellationToken.None);
         await elsewhere;
@@ -113,7 +103,7 @@ public sealed class FloodControlTests : IAsyncLifetime
         var sender = Sender(global: Window(1, TimeSpan.FromSeconds(1)));
         var bulk = Enumerable.Range(0, 3).Select(i =>
             sender.SendTextAsync(new OutgoingMessage { ChatId = 100 + i, Text = $"digest {i}", Priority = SendPriority.Bulk }, CancellationToken.None)).ToList();
-        await Until(() => _api.Sent.Count == 1 && sender.Waiting == 2, "one digest out, two waiting for the next token");
+        await Eventually.TrueAsync(() => _api.Sent.Count == 1 && sender.Waiting == 2, "one digest out, two waiting for the next token");
 
         var reply = sender.SendTextAsync(new OutgoingMessage { ChatId = 200, Text = "answer" }, CancellationToken.None);
         await RunClockUntil(Task.WhenAll([.. bulk, reply]));
