@@ -1,3 +1,4 @@
+using ChatStats.Bot.Data;
 using ChatStats.Bot.Stats;
 using ChatStats.Bot.Summaries;
 
@@ -13,6 +14,7 @@ internal static class CommandsExtensions
         builder.Services.AddSingleton<StatsQueries>();
         builder.Services.AddSingleton<WordQueries>();
         builder.Services.AddSingleton<Privacy>();
+        builder.Services.AddSingleton<ChatSettingsWriter>();
         builder.Services.AddSingleton<Charts.ChartRenderer>();
         builder.Services.AddHostedService<Charts.ChartRenderer.Warmup>();
         builder.Services.AddSingleton<StatsSupport>();

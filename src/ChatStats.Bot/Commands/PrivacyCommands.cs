@@ -1,6 +1,6 @@
 using System.Globalization;
 using System.Text;
-using System.Text.Json.Nodes;
+using ChatStats.Bot.Data;
 using ChatStats.Bot.Stats;
 using ChatStats.Bot.Throttling;
 using Npgsql;
@@ -8,10 +8,10 @@ using Npgsql;
 namespace ChatStats.Bot.Commands;
 
 /// <summary>/optout and /optin: a member's choice about their text and their place in leaderboards, per chat.</summary>
-internal sealed class OptOutCommand(Privacy privacy, Replies replies) : IBotCommand
+internal abstract class OptCommand(Privacy privacy, Replies replies, bool optOut) : IBotCommand
 {
-    public string Name => "optout";
-    public string DescriptionKey => "CommandOptOut";
+    public string Name => optOut ? "optout" : "optin";
+    public string DescriptionKey => optOut ? "CommandOptOut" : "CommandOptIn";
 
     public async Task ExecuteAsync(CommandContext context, CancellationToken ct)
     {
@@ -20,27 +20,14 @@ internal sealed class OptOutCommand(Privacy privacy, Replies replies) : IBotComm
             await replies.SendAsync(context, context.T("GroupOnly"), ct);
             return;
         }
-        await privacy.SetOptOutAsync(context.ChatId, from.Id, true, ct);
-        await replies.SendAsync(context, context.T("OptedOut"), ct);
+        await privacy.SetOptOutAsync(context.ChatId, from.Id, optOut, ct);
+        await replies.SendAsync(context, context.T(optOut ? "OptedOut" : "OptedIn"), ct);
     }
 }
 
-internal sealed class OptInCommand(Privacy privacy, Replies replies) : IBotCommand
-{
-    public string Name => "optin";
-    public string DescriptionKey => "CommandOptIn";
+internal sealed class OptOutCommand(Privacy privacy, Replies replies) : OptCommand(privacy, replies, optOut: true);
 
-    public async Task ExecuteAsync(CommandContext context, CancellationToken ct)
-    {
-        if (!context.IsGroup || context.Message.From is not { } from)
-        {
-            await replies.SendAsync(context, context.T("GroupOnly"), ct);
-            return;
-        }
-        await privacy.SetOptOutAsync(context.ChatId, from.Id, false, ct);
-        await replies.SendAsync(context, context.T("OptedIn"), ct);
-    }
-}
+internal sealed class OptInCommand(Privacy privacy, Replies replies) : OptCommand(privacy, replies, optOut: false);
 
 /// <summary>/forgetme: deletes the sender's data in this chat; in a private chat with the bot, in every chat.</summary>
 internal sealed class ForgetMeCommand(Privacy privacy, Replies replies) : IBotCommand
@@ -68,7 +55,7 @@ internal sealed class ForgetMeCommand(Privacy privacy, Replies replies) : IBotCo
 /// <c>command NAME enabled|admin|disabled</c>.
 /// </summary>
 internal sealed partial class SettingsCommand(
-    StatsQueries queries, Privacy privacy, ChatAdmins admins, NpgsqlDataSource dataSource, Replies replies, IServiceProvider services, Reports.DigestSchedules digests,
+    StatsQueries queries, Privacy privacy, ChatAdmins admins, NpgsqlDataSource dataSource, Replies replies, IServiceProvider services, Reports.DigestSchedules digests, ChatSettingsWriter settings,
     Microsoft.Extensions.Options.IOptions<Summaries.AiOptions> ai) : IBotCommand
 {
     /// <summary>Commands that stay open to everyone: they are how people control their own data.</summary>
@@ -157,16 +144,7 @@ internal sealed partial class SettingsCommand(
                 {
                     return context.T("SettingsBadDigest", Html.Quote(value));
                 }
-                var current = JsonNode.Parse(string.IsNullOrWhiteSpace(chat.Settings) ? "{}" : chat.Settings) as JsonObject ?? [];
-                if (at is null)
-                {
-                    current.Remove("digest");
-                }
-                else
-                {
-                    current["digest"] = at;
-                }
-                await SetAsync("settings", chat.Id, current.ToJsonString(), ct);
+                await settings.SetDigestAsync(chat.Id, at is null ? null : TimeOnly.ParseExact(at, "HH:mm", CultureInfo.InvariantCulture), ct);
                 await digests.ApplyAsync(chat.Id, ct);
                 return context.T("SettingsSaved", "digest", at ?? context.T("Off"));
             case "store_text" when words.Length == 2:
@@ -186,7 +164,7 @@ internal sealed partial class SettingsCommand(
                 {
                     return context.T("SettingsBadSwitch", Html.Quote(value));
                 }
-                await SetPolicyAsync(chat, "summary", summaries ? "enabled" : "disabled", ct);
+                await settings.SetCommandPolicyAsync(chat.Id, "summary", summaries ? CommandPolicy.Enabled : CommandPolicy.Disabled, ct);
                 return context.T("SettingsSaved", "summary", context.T(summaries ? "On" : "Off"));
             case "command" when words.Length == 3:
                 var name = words[1].TrimStart('/').ToLowerInvariant();
@@ -206,30 +184,11 @@ internal sealed partial class SettingsCommand(
                 {
                     return context.T("SettingsBadPolicy", Html.Quote(words[2]));
                 }
-                await SetPolicyAsync(chat, name, policy, ct);
+                await settings.SetCommandPolicyAsync(chat.Id, name, Enum.Parse<CommandPolicy>(policy, ignoreCase: true), ct);
                 return context.T("SettingsSaved", "/" + name, policy);
             default:
                 return $"{context.T("SettingsUnknown", Html.Quote(string.Join(' ', words)))}\n{context.T("SettingsHelp")}";
         }
-    }
-
-    /// <summary>A command's rule in the chat's settings: <c>{"commands": {"stats": "admin"}}</c>; enabled is the default and not stored.</summary>
-    private async Task SetPolicyAsync(ChatInfo chat, string name, string policy, CancellationToken ct)
-    {
-        var settings = JsonNode.Parse(string.IsNullOrWhiteSpace(chat.Settings) ? "{}" : chat.Settings) as JsonObject ?? [];
-        if (settings["commands"] is not JsonObject commands)
-        {
-            settings["commands"] = commands = [];
-        }
-        if (policy == "enabled")
-        {
-            commands.Remove(name);
-        }
-        else
-        {
-            commands[name] = policy;
-        }
-        await SetAsync("settings", chat.Id, settings.ToJsonString(), ct);
     }
 
     private static bool? Switch(string value) => value.ToLowerInvariant() switch
@@ -247,13 +206,13 @@ internal sealed partial class SettingsCommand(
         text.Append(context.T("SettingsLanguage", chat.Language ?? context.T("SettingsLanguageAuto"))).Append('\n');
         text.Append(context.T("SettingsRetention", chat.RetentionDays is { } d ? context.T("SettingsRetentionDays", d) : context.T("SettingsRetentionOff"))).Append('\n');
         text.Append(context.T("SettingsStoreText", context.T(chat.StoreText ? "On" : "Off"))).Append('\n');
-        var digest = JsonNode.Parse(string.IsNullOrWhiteSpace(chat.Settings) ? "{}" : chat.Settings)?["digest"]?.GetValue<string>();
+        var digest = chat.Settings.DigestText;
         text.Append(context.T("SettingsDigest", digest is null ? context.T("Off") : $"{digest} ({Html.Escape(chat.Zone.Id)})")).Append('\n');
-        var rules = JsonNode.Parse(string.IsNullOrWhiteSpace(chat.Settings) ? "{}" : chat.Settings)?["commands"] as JsonObject;
-        var summary = CommandGuard.CommandPolicy(chat.Settings, "summary") == "disabled" ? context.T("Off")
+        var rules = chat.Settings.Commands;
+        var summary = chat.Settings.PolicyOf("summary") == CommandPolicy.Disabled ? context.T("Off")
             : ai.Value.Configured ? context.T("SettingsSummaryAi", Html.Escape(ai.Value.Model)) : context.T("SettingsSummaryOffline");
         text.Append(context.T("SettingsSummary", summary)).Append('\n');
-        var list = rules is null || rules.Count == 0 ? context.T("SettingsNone") : string.Join(", ", rules.Select(r => $"/{r.Key} {r.Value}"));
+        var list = rules is null || rules.Count == 0 ? context.T("SettingsNone") : string.Join(", ", rules.OrderBy(r => r.Key, StringComparer.Ordinal).Select(r => $"/{r.Key} {ChatSettings.Name(r.Value)}"));
         text.Append(context.T("SettingsCommands", Html.Escape(list))).Append("\n\n");
         text.Append(context.T("SettingsHelp"));
         return text.ToString();
@@ -269,8 +228,7 @@ internal sealed partial class SettingsCommand(
     /// <summary>Writes one setting column of the chat (a name from this class, never from the message).</summary>
     private async Task SetAsync(string column, long chatId, object? value, CancellationToken ct)
     {
-        var cast = column == "settings" ? "::jsonb" : "";
-        await using var cmd = dataSource.CreateCommand($"UPDATE chats SET {column} = $2{cast}, updated_at = now() WHERE id = $1");
+        await using var cmd = dataSource.CreateCommand($"UPDATE chats SET {column} = $2, updated_at = now() WHERE id = $1");
         cmd.Parameters.Add(new NpgsqlParameter<long> { TypedValue = chatId });
         cmd.Parameters.Add(new NpgsqlParameter { Value = value ?? DBNull.Value });
         await cmd.ExecuteNonQueryAsync(ct);

@@ -15,10 +15,9 @@ namespace ChatStats.Bot.Data;
 /// </summary>
 internal static class RollupTriggers
 {
-    private static readonly string[] Kinds =
-        ["text", "photo", "sticker", "voice", "video", "video_note", "audio", "document", "animation", "poll", "location", "contact", "dice", "other"];
+    private static readonly IReadOnlyList<string> KindColumns = MessageKinds.Columns;
 
-    private const string Media = "photo_count + sticker_count + voice_count + video_count + video_note_count + audio_count + document_count + animation_count";
+    private static readonly string Media = MessageKinds.MediaSum;
 
     private const string Defer = "current_setting('chatstats.defer_totals', true) = 'on'";
 
@@ -50,9 +49,9 @@ internal static class RollupTriggers
     /// <summary>Applies <paramref name="delta"/> (a query over the transition tables with a sign column) to both coarse rollups.</summary>
     private static string Apply(string delta, bool deferrable = false)
     {
-        var kindSums = string.Join(", ", Kinds.Select(k => $"sum(sign * {k}_count)"));
-        var kindCols = string.Join(", ", Kinds.Select(k => $"{k}_count"));
-        var kindAdds = string.Join(", ", Kinds.Select(k => $"{k}_count = t.{k}_count + excluded.{k}_count"));
+        var kindSums = string.Join(", ", KindColumns.Select(c => $"sum(sign * {c})"));
+        var kindCols = string.Join(", ", KindColumns);
+        var kindAdds = string.Join(", ", KindColumns.Select(c => $"{c} = t.{c} + excluded.{c}"));
         var hourly = $"""
             WITH d AS ({delta}),
             hourly AS (
@@ -120,8 +119,8 @@ internal static class RollupTriggers
           FOR EACH STATEMENT EXECUTE FUNCTION chat_user_hourly_deleted();
 
         -- What is already recorded.
-        INSERT INTO chat_hourly (chat_id, hour, messages, words, chars, {string.Join(", ", Kinds.Select(k => $"{k}_count"))})
-        SELECT chat_id, hour, sum(messages), sum(words), sum(chars), {string.Join(", ", Kinds.Select(k => $"sum({k}_count)"))}
+        INSERT INTO chat_hourly (chat_id, hour, messages, words, chars, {string.Join(", ", KindColumns)})
+        SELECT chat_id, hour, sum(messages), sum(words), sum(chars), {string.Join(", ", KindColumns.Select(c => $"sum({c})"))}
         FROM chat_user_hourly GROUP BY chat_id, hour;
         INSERT INTO chat_user_totals (chat_id, user_id, messages, words, chars, media)
         SELECT chat_id, user_id, sum(messages), sum(words), sum(chars), sum({Media}) FROM chat_user_hourly GROUP BY chat_id, user_id;

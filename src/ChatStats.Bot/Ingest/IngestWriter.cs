@@ -10,14 +10,12 @@ namespace ChatStats.Bot.Ingest;
 /// </summary>
 internal sealed class IngestWriter([FromKeyedServices(Data.DatabaseExtensions.IngestPool)] NpgsqlDataSource dataSource)
 {
-    private static readonly string[] KindColumns = Enum.GetNames<MessageKind>().Select(n => ChatStatsDbContext.SnakeCase(n) + "_count").ToArray();
-
-    private static readonly string RollupColumns = string.Join(", ", KindColumns);
+    private static readonly string RollupColumns = string.Join(", ", MessageKinds.Columns);
 
     private static readonly string RollupFilters = string.Join(",\n       ",
-        Enum.GetValues<MessageKind>().Select(k => $"count(*) FILTER (WHERE kind = {(short)k})"));
+        MessageKinds.All.Select(k => $"count(*) FILTER (WHERE kind = {(short)k})"));
 
-    private static readonly string RollupAdds = string.Join(", ", KindColumns.Select(c => $"{c} = h.{c} + excluded.{c}"));
+    private static readonly string RollupAdds = string.Join(", ", MessageKinds.Columns.Select(c => $"{c} = h.{c} + excluded.{c}"));
 
     public async Task WriteAsync(IngestBatch batch, CancellationToken ct)
     {
@@ -163,13 +161,13 @@ internal sealed class IngestWriter([FromKeyedServices(Data.DatabaseExtensions.In
         {
             return;
         }
-        var cmd = new NpgsqlBatchCommand("""
+        var cmd = new NpgsqlBatchCommand($"""
             WITH s AS (
               SELECT DISTINCT ON (id) id, is_bot, first_name, last_name, username, language_code, seen_at
               FROM unnest($1::bigint[], $2::boolean[], $3::text[], $4::text[], $5::text[], $6::text[], $7::timestamptz[])
                 AS s(id, is_bot, first_name, last_name, username, language_code, seen_at)
               -- Who forgot themselves everywhere keeps no name here until they are seen again.
-              WHERE NOT EXISTS (SELECT 1 FROM forgotten_members f WHERE f.user_id = s.id AND f.chat_id = 0 AND s.seen_at <= f.forgotten_at)
+              WHERE NOT {MemberChoices.ForgottenEverywhere("s.id", "s.seen_at")}
               ORDER BY id, seen_at DESC),
             changed AS (
               SELECT s.* FROM s LEFT JOIN users u ON u.id = s.id
@@ -336,7 +334,7 @@ internal sealed class IngestWriter([FromKeyedServices(Data.DatabaseExtensions.In
         }
     }
 
-    private const string RemappedMessages = """
+    private static readonly string RemappedMessages = $"""
         s AS (
           SELECT * FROM unnest($1::bigint[], $2::int[], $3::bigint[], $4::bigint[], $5::timestamptz[], $6::smallint[], $7::text[],
                                $8::int[], $9::int[], $10::int[], $11::bigint[], $12::boolean[], $13::int[], $14::timestamptz[],
@@ -349,19 +347,16 @@ internal sealed class IngestWriter([FromKeyedServices(Data.DatabaseExtensions.In
                  s.sender_user_id, s.sender_chat_id, s.sent_at, s.kind,
                  CASE WHEN coalesce(CASE WHEN c.migrated_to_chat_id IS NULL THEN c.store_text
                                          ELSE (SELECT t.store_text FROM chats t WHERE t.id = c.migrated_to_chat_id) END, true)
-                       AND NOT EXISTS (SELECT 1 FROM chat_member_prefs p WHERE p.chat_id = coalesce(c.migrated_to_chat_id, s.chat_id)
-                                       AND p.user_id = s.sender_user_id AND p.opted_out)
+                       AND NOT {MemberChoices.OptedOut("coalesce(c.migrated_to_chat_id, s.chat_id)", "s.sender_user_id")}
                       THEN s.text END AS text, s.char_count, s.word_count,
                  CASE WHEN c.migrated_to_chat_id IS NULL THEN s.reply_to_message_id ELSE -s.reply_to_message_id END AS reply_to_message_id,
                  -- The IN is a hashed look-up that settles nearly every reply; the EXISTS probes only the forgotten.
                  CASE WHEN s.reply_to_user_id IN (SELECT user_id FROM forgotten_members)
-                       AND EXISTS (SELECT 1 FROM forgotten_members f WHERE f.user_id = s.reply_to_user_id
-                                   AND f.chat_id IN (0, coalesce(c.migrated_to_chat_id, s.chat_id)) AND s.sent_at <= f.forgotten_at)
+                       AND {MemberChoices.Forgotten("s.reply_to_user_id", "coalesce(c.migrated_to_chat_id, s.chat_id)", "s.sent_at")}
                       THEN NULL ELSE s.reply_to_user_id END AS reply_to_user_id,
                  s.is_forwarded, s.thread_id, s.edited_at, s.counted, s.is_edit, s.ord
           FROM s LEFT JOIN chats c ON c.id = s.chat_id
-          WHERE NOT EXISTS (SELECT 1 FROM forgotten_members f WHERE f.user_id = s.sender_user_id
-                            AND f.chat_id IN (0, coalesce(c.migrated_to_chat_id, s.chat_id)) AND s.sent_at <= f.forgotten_at))
+          WHERE NOT {MemberChoices.Forgotten("s.sender_user_id", "coalesce(c.migrated_to_chat_id, s.chat_id)", "s.sent_at")})
         """;
 
     private static void AddMessages(NpgsqlBatch batch, List<MessageRow> rows, bool fresh)
@@ -471,8 +466,8 @@ internal sealed class IngestWriter([FromKeyedServices(Data.DatabaseExtensions.In
                      CASE WHEN c.migrated_to_chat_id IS NULL THEN s.message_id ELSE -s.message_id END AS message_id,
                      s.seq, s.kind, s.user_id, s.target_user_id, s.data, s.occurred_at
               FROM s LEFT JOIN chats c ON c.id = s.chat_id
-              WHERE NOT EXISTS (SELECT 1 FROM forgotten_members f WHERE f.user_id IN (s.user_id, s.target_user_id)
-                                AND f.chat_id IN (0, coalesce(c.migrated_to_chat_id, s.chat_id)) AND s.occurred_at <= f.forgotten_at)),
+              WHERE NOT {MemberChoices.Forgotten("s.user_id", "coalesce(c.migrated_to_chat_id, s.chat_id)", "s.occurred_at")}
+                AND NOT {MemberChoices.Forgotten("s.target_user_id", "coalesce(c.migrated_to_chat_id, s.chat_id)", "s.occurred_at")}),
             ins AS (
               INSERT INTO service_events (chat_id, message_id, seq, kind, user_id, target_user_id, data, occurred_at)
               SELECT chat_id, message_id, seq, kind, user_id, target_user_id, data, occurred_at FROM r

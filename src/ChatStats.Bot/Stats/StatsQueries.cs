@@ -5,7 +5,7 @@ namespace ChatStats.Bot.Stats;
 
 /// <summary>What the statistics of one chat need to know about it.</summary>
 /// <param name="Tier">The operator's rate tier for the chat; null means Limits:DefaultTier.</param>
-internal sealed record ChatInfo(long Id, string? Title, TimeZoneInfo Zone, string? Language, bool StoreText, int? RetentionDays, string Settings, string? Tier = null);
+internal sealed record ChatInfo(long Id, string? Title, TimeZoneInfo Zone, string? Language, bool StoreText, int? RetentionDays, ChatSettings Settings, string? Tier = null);
 
 internal sealed record Overview(
     long Messages, long Members, long Words, long Chars, long Media,
@@ -42,8 +42,8 @@ internal sealed record TitleChange(string Title, DateTimeOffset At, string? By);
 /// </summary>
 internal sealed class StatsQueries(NpgsqlDataSource dataSource, QueryTimer? timer = null)
 {
-    private const string NotOptedOut = "NOT EXISTS (SELECT 1 FROM chat_member_prefs p WHERE p.chat_id = h.chat_id AND p.user_id = h.user_id AND p.opted_out)";
-    private const string MediaSum = "photo_count + sticker_count + voice_count + video_count + video_note_count + audio_count + document_count + animation_count";
+    private static readonly string NotOptedOut = $"NOT {MemberChoices.OptedOut("h.chat_id", "h.user_id")}";
+    private static readonly string MediaSum = MessageKinds.MediaSum;
 
     public async Task<ChatInfo?> ChatAsync(long chatId, CancellationToken ct)
     {
@@ -53,7 +53,7 @@ internal sealed class StatsQueries(NpgsqlDataSource dataSource, QueryTimer? time
         await using var r = await cmd.ExecuteReaderAsync(ct);
         return await r.ReadAsync(ct)
             ? new ChatInfo(chatId, r.IsDBNull(0) ? null : r.GetString(0), Period.ZoneOf(r.GetString(1)), r.IsDBNull(2) ? null : r.GetString(2),
-                r.GetBoolean(3), r.IsDBNull(4) ? null : r.GetInt32(4), r.GetString(5), r.IsDBNull(6) ? null : r.GetString(6))
+                r.GetBoolean(3), r.IsDBNull(4) ? null : r.GetInt32(4), ChatSettings.Parse(r.GetString(5)), r.IsDBNull(6) ? null : r.GetString(6))
             : null;
     }
 
@@ -205,7 +205,7 @@ internal sealed class StatsQueries(NpgsqlDataSource dataSource, QueryTimer? time
             ? "SELECT user_id, messages AS m, words AS w FROM chat_user_totals h WHERE chat_id = $1 AND messages > 0"
             : "SELECT user_id, sum(messages) AS m, sum(words) AS w FROM chat_user_hourly h WHERE chat_id = $1 AND hour >= $2 AND hour < $3 GROUP BY user_id";
         batch.BatchCommands.Add(Command($"""
-            WITH t AS (SELECT * FROM ({members}) a WHERE m > 0 AND (NOT EXISTS (SELECT 1 FROM chat_member_prefs p WHERE p.chat_id = $1 AND p.user_id = a.user_id AND p.opted_out) OR a.user_id = $5))
+            WITH t AS (SELECT * FROM ({members}) a WHERE m > 0 AND (NOT {MemberChoices.OptedOut("$1", "a.user_id")} OR a.user_id = $5))
             SELECT coalesce((SELECT m FROM t WHERE user_id = $5), 0)::bigint, coalesce((SELECT w FROM t WHERE user_id = $5), 0)::bigint,
                    (SELECT count(*) FROM t WHERE m > (SELECT m FROM t WHERE user_id = $5)) + 1, (SELECT count(*) FROM t)
             """, [.. p, user]));
@@ -334,13 +334,12 @@ internal sealed class StatsQueries(NpgsqlDataSource dataSource, QueryTimer? time
     public async Task<IReadOnlyList<ReplyPair>> RepliesAsync(long chatId, Period period, int count, CancellationToken ct)
     {
         using var timing = timer?.Start("replies");
-        await using var cmd = dataSource.CreateCommand("""
+        await using var cmd = dataSource.CreateCommand($"""
             SELECT t.n, coalesce(a.first_name, 'user ' || t.sender_user_id), coalesce(b.first_name, 'user ' || t.reply_to_user_id)
             FROM (SELECT m.sender_user_id, m.reply_to_user_id, count(*) AS n FROM messages m
                   WHERE m.chat_id = $1 AND m.sent_at >= $2 AND m.sent_at < $3 AND m.counted
                     AND m.reply_to_user_id IS NOT NULL AND m.reply_to_user_id <> m.sender_user_id
-                    AND NOT EXISTS (SELECT 1 FROM chat_member_prefs p WHERE p.chat_id = m.chat_id AND p.opted_out
-                                    AND p.user_id IN (m.sender_user_id, m.reply_to_user_id))
+                    AND NOT {MemberChoices.OptedOut("m.chat_id", "m.sender_user_id")} AND NOT {MemberChoices.OptedOut("m.chat_id", "m.reply_to_user_id")}
                   GROUP BY 1, 2 ORDER BY 3 DESC, 1, 2 LIMIT $4) t
             LEFT JOIN users a ON a.id = t.sender_user_id
             LEFT JOIN users b ON b.id = t.reply_to_user_id

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using ChatStats.Bot.Commands;
+using ChatStats.Bot.Data;
 using ChatStats.Bot.Stats;
 using ChatStats.Bot.Throttling;
 using ChatStats.Throttling.Concurrency;
@@ -22,7 +23,7 @@ internal sealed class ReportSummaries(SummarySource source, AiClient ai, AiSumma
     /// <summary>The section's HTML (the title for the caller to add), or null when there is none.</summary>
     public async Task<string?> SectionAsync(ChatInfo chat, Period period, string label, CultureInfo culture, CancellationToken ct)
     {
-        if (!options.Value.Configured || ai.Chat is null || !chat.StoreText || CommandGuard.CommandPolicy(chat.Settings, "summary") == "disabled")
+        if (!options.Value.Configured || ai.Chat is null || !chat.StoreText || chat.Settings.PolicyOf("summary") == CommandPolicy.Disabled)
         {
             return null;
         }

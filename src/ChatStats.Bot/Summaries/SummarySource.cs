@@ -1,5 +1,6 @@
 using System.Runtime.InteropServices;
 using System.Text.RegularExpressions;
+using ChatStats.Bot.Data;
 using ChatStats.Bot.Stats;
 using Npgsql;
 
@@ -25,13 +26,13 @@ internal sealed partial class SummarySource(NpgsqlDataSource dataSource, WordQue
     public async Task<List<ChatLine>> ReadAsync(long chatId, Period period, CancellationToken ct)
     {
         var lines = new List<ChatLine>();
-        await using var cmd = dataSource.CreateCommand("""
+        await using var cmd = dataSource.CreateCommand($"""
             SELECT m.message_id, m.sent_at, m.sender_user_id,
                    coalesce(nullif(btrim(concat_ws(' ', u.first_name, u.last_name)), ''), u.username, '#' || m.sender_user_id),
                    m.text, m.reply_to_message_id
             FROM messages m JOIN users u ON u.id = m.sender_user_id
             WHERE m.chat_id = $1 AND m.sent_at >= $2 AND m.sent_at < $3 AND m.text IS NOT NULL AND m.counted
-              AND NOT EXISTS (SELECT 1 FROM chat_member_prefs p WHERE p.chat_id = m.chat_id AND p.user_id = m.sender_user_id AND p.opted_out)
+              AND NOT {MemberChoices.OptedOut("m.chat_id", "m.sender_user_id")}
             ORDER BY m.sent_at DESC, m.message_id DESC LIMIT $4
             """);
         cmd.Parameters.Add(new NpgsqlParameter<long> { TypedValue = chatId });

@@ -1,5 +1,5 @@
-using System.Text.Json;
 using ChatStats.Bot.Commands;
+using ChatStats.Bot.Data;
 using ChatStats.Throttling.Concurrency;
 using ChatStats.Throttling.LoadShedding;
 using ChatStats.Throttling.RateLimits;
@@ -20,17 +20,17 @@ internal sealed record GuardVerdict(bool Allowed, string? Notice, IDisposable? L
 /// </summary>
 internal sealed class CommandGuard(CommandLimiters limiters, ChatAdmins admins, LoadMonitor load, DailyQuota quota, IOptions<LimitsOptions> options, TimeProvider time)
 {
-    public async Task<GuardVerdict> CheckAsync(CommandContext context, IBotCommand command, string? chatSettings, CancellationToken ct)
+    public async Task<GuardVerdict> CheckAsync(CommandContext context, IBotCommand command, ChatSettings? chatSettings, CancellationToken ct)
     {
         var message = context.Message;
         // An anonymous admin or a channel acts as the chat it speaks for.
         var sender = message.SenderChat?.Id ?? message.From?.Id ?? 0;
 
-        switch (CommandPolicy(chatSettings, command.Name))
+        switch ((chatSettings ?? ChatSettings.Default).PolicyOf(command.Name))
         {
-            case "disabled":
+            case CommandPolicy.Disabled:
                 return await RefuseAsync(context, sender, "CommandDisabled", command.Name);
-            case "admin" when message.SenderChat?.Id != message.Chat.Id:
+            case CommandPolicy.Admin when message.SenderChat?.Id != message.Chat.Id:
                 var isAdmin = await admins.IsAdminAsync(message.Chat.Id, sender, ct);
                 if (isAdmin is null)
                 {
@@ -122,25 +122,4 @@ internal sealed class CommandGuard(CommandLimiters limiters, ChatAdmins admins, 
         < 7_200 => context.T("WaitMinutes", (int)Math.Ceiling(seconds / 60.0)),
         _ => context.T("WaitHoursMinutes", seconds / 3600, (int)Math.Ceiling(seconds % 3600 / 60.0)),
     };
-
-    /// <summary>The chat's setting for a command: <c>{"commands": {"stats": "admin"}}</c> in chats.settings.</summary>
-    internal static string CommandPolicy(string? settings, string command)
-    {
-        if (string.IsNullOrEmpty(settings) || settings == "{}")
-        {
-            return "enabled";
-        }
-        try
-        {
-            using var doc = JsonDocument.Parse(settings);
-            return doc.RootElement.TryGetProperty("commands", out var commands) && commands.ValueKind == JsonValueKind.Object
-                && commands.TryGetProperty(command, out var policy) && policy.ValueKind == JsonValueKind.String
-                ? policy.GetString()!.ToLowerInvariant()
-                : "enabled";
-        }
-        catch (JsonException)
-        {
-            return "enabled";
-        }
-    }
 }
