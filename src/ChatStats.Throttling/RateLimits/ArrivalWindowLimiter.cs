@@ -69,7 +69,7 @@ public sealed class ArrivalWindowLimiter<TKey> : PartitionedRateLimiter<TKey> wh
         var (granted, wait, back) = _entries.With(key, (this, cost), static (_, a) => new Entry(a.Item1.PermitLimit), static (entry, a) => a.Item1.TryTake(entry, a.cost));
         ThrottlingMetrics.Decision(Name, granted);
         (retryAfter, returned) = (wait, back);
-        return !granted ? null : cost == 0 ? Leases.Acquired : new InFlight(this, key, cost);
+        return !granted ? null : cost == 0 ? Leases.Acquired : new ReturningLease(() => Return(key, cost));
     }
 
     protected override RateLimitLease AttemptAcquireCore(TKey resource, int permitCount) =>
@@ -174,29 +174,5 @@ public sealed class ArrivalWindowLimiter<TKey> : PartitionedRateLimiter<TKey> wh
             _sweeper.Dispose();
         }
         base.Dispose(disposing);
-    }
-
-    /// <summary>Units on their way: disposing the lease says the far end has answered, and their window starts.</summary>
-    private sealed class InFlight(ArrivalWindowLimiter<TKey> limiter, TKey key, int cost) : RateLimitLease
-    {
-        private int _done;
-
-        public override bool IsAcquired => true;
-        public override IEnumerable<string> MetadataNames => [];
-
-        public override bool TryGetMetadata(string metadataName, out object? metadata)
-        {
-            metadata = null;
-            return false;
-        }
-
-        protected override void Dispose(bool disposing)
-        {
-            if (Interlocked.Exchange(ref _done, 1) == 0)
-            {
-                limiter.Return(key, cost);
-            }
-            base.Dispose(disposing);
-        }
     }
 }

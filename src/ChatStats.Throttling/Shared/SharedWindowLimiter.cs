@@ -192,7 +192,7 @@ public sealed class SharedWindowLimiter<TKey> : PartitionedRateLimiter<TKey>, IR
     private RateLimitLease Lease(RateDecision decision, RedisKey key, string id, int cost) =>
         !decision.Allowed ? decision.ToLease()
             : _stamp == WindowStamp.Granted || cost == 0 ? Leases.Acquired
-            : new Returning(this, key, id, cost);
+            : new ReturningLease(() => Return(key, id, cost));
 
     /// <summary>Re-dates the permits to the moment the answer came back (only if they are still there: XX).</summary>
     private void Return(RedisKey key, string id, int cost)
@@ -204,29 +204,6 @@ public sealed class SharedWindowLimiter<TKey> : PartitionedRateLimiter<TKey>, IR
             entries[i] = new SortedSetEntry($"{id}:{i + 1}", now);
         }
         _store.Send(db => db.SortedSetAddAsync(key, entries, SortedSetWhen.Exists, CommandFlags.FireAndForget));
-    }
-
-    private sealed class Returning(SharedWindowLimiter<TKey> owner, RedisKey key, string id, int cost) : RateLimitLease
-    {
-        private int _disposed;
-
-        public override bool IsAcquired => true;
-        public override IEnumerable<string> MetadataNames => [];
-
-        public override bool TryGetMetadata(string metadataName, out object? metadata)
-        {
-            metadata = null;
-            return false;
-        }
-
-        protected override void Dispose(bool disposing)
-        {
-            if (Interlocked.Exchange(ref _disposed, 1) == 0)
-            {
-                owner.Return(key, id, cost);
-            }
-            base.Dispose(disposing);
-        }
     }
 
     /// <summary>The in-process limiter for the current share, made again when the number of live instances changes.</summary>
