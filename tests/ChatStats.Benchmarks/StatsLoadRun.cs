@@ -1,12 +1,13 @@
-using ChatStats.Bot.Summaries;
-using Microsoft.Extensions.DependencyInjection;
 using System.Diagnostics;
 using System.Globalization;
 using System.Text;
 using ChatStats.Bot.Charts;
+using ChatStats.Bot.Commands.Statistics;
 using ChatStats.Bot.Commands;
 using ChatStats.Bot.Stats;
+using ChatStats.Bot.Summaries;
 using ChatStats.Testing;
+using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
 
 namespace ChatStats.Benchmarks;

@@ -1,3 +1,4 @@
+using ChatStats.Bot.Commands.Statistics;
 using ChatStats.Bot.Data;
 using ChatStats.Bot.Stats;
 using ChatStats.Bot.Summaries;

@@ -1,4 +1,6 @@
+using ChatStats.Bot.Commands.Statistics;
 using ChatStats.Bot.Reports;
+using ChatStats.Bot.Stats;
 using ChatStats.Bot.Telegram;
 using ChatStats.Bot.Throttling;
 using Hangfire;
@@ -10,30 +12,25 @@ namespace ChatStats.Bot.Commands;
 /// per chat runs at once) and answers at once with its place in the queue. Costs a unit of the chat's daily quota,
 /// given back when a report for the same period was already on its way.
 /// </summary>
-internal sealed class ReportCommand(StatsSupport stats, IBackgroundJobClient jobs, JobStorage storage, ReportRequests requests, DailyQuota quota) : IBotCommand
+internal sealed class ReportCommand(StatsSupport stats, IBackgroundJobClient jobs, JobStorage storage, ReportRequests requests, DailyQuota quota)
+    : PeriodCommand(stats)
 {
-    public string Name => "report";
-    public string DescriptionKey => "CommandReport";
-    public bool IsHeavy => true;
-    public bool UsesDailyQuota => true;
+    public override string Name => "report";
+    public override string DescriptionKey => "CommandReport";
 
-    public async Task ExecuteAsync(CommandContext context, CancellationToken ct)
+    /// <summary>Each asker's own report request (the quota and the queue position are theirs).</summary>
+    public override bool ChatWide => false;
+
+    public override bool UsesDailyQuota => true;
+
+    protected override async Task AnswerAsync(CommandContext context, StatsRequest request, CancellationToken ct)
     {
-        if (await stats.PrepareAsync(context, "Usage_report", ct) is not { } request)
-        {
-            return;
-        }
-        if (request.Rest.Count > 0)
-        {
-            await stats.BadArgumentAsync(context, request.Rest[0], "Usage_report", ct);
-            return;
-        }
         var message = context.Message;
         var label = StatsSupport.Describe(request.Period, context.Culture);
         if (!await requests.TryRequestAsync(context.ChatId, request.Period.Label, ct))
         {
             await quota.RefundAsync(context.ChatId, request.Chat.Zone, ct);
-            await stats.Replies.SendAsync(message, context.T("ReportAlreadyQueued", Html.Escape(label)), ct);
+            await Stats.Replies.SendAsync(message, context.T("ReportAlreadyQueued", Html.Escape(label)), ct);
             return;
         }
         var args = new ReportArgs(context.ChatId, request.Period.Label, message.TopicId(), message.MessageId, context.Culture.TwoLetterISOLanguageName);
@@ -53,7 +50,7 @@ internal sealed class ReportCommand(StatsSupport stats, IBackgroundJobClient job
         await requests.AttachAsync(context.ChatId, request.Period.Label, job, ct);
         // Its place: every report waiting in the queue (this one included), from Hangfire's own count.
         var position = storage.GetMonitoringApi().EnqueuedCount(ReportJob.Queue);
-        await stats.Replies.SendAsync(message, context.T("ReportQueued", Html.Escape(label), Math.Max(1, position)), ct);
+        await Stats.Replies.SendAsync(message, context.T("ReportQueued", Html.Escape(label), Math.Max(1, position)), ct);
     }
 
     private async Task UndoAsync(long chatId, string period, TimeZoneInfo zone)

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Net;
 using System.Text;
 using ChatStats.Bot.Charts;
+using ChatStats.Bot.Commands.Statistics;
 using ChatStats.Bot.Commands;
 using ChatStats.Bot.Stats;
 
