@@ -18,6 +18,20 @@ internal static class Leases
 {
     public static readonly RateLimitLease Acquired = new Success();
 
+    /// <summary>Asks until a permit is granted, waiting (on the limiter's clock) as long as each refusal says.</summary>
+    public static async ValueTask<RateLimitLease> WhenGrantedAsync(Func<RateDecision> decide, TimeProvider time, CancellationToken ct)
+    {
+        while (true)
+        {
+            var decision = decide();
+            if (decision.Allowed)
+            {
+                return Acquired;
+            }
+            await Task.Delay(decision.RetryAfter, time, ct).ConfigureAwait(false);
+        }
+    }
+
     private sealed class Success : RateLimitLease
     {
         public override bool IsAcquired => true;

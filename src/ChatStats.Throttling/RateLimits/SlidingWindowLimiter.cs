@@ -133,18 +133,8 @@ public sealed class SlidingWindowLimiter<TKey> : PartitionedRateLimiter<TKey>, I
             : throw new ArgumentOutOfRangeException(nameof(permitCount), permitCount, "one permit at a time");
 
     /// <summary>Waits (on the limiter's clock) until a permit is free.</summary>
-    protected override async ValueTask<RateLimitLease> AcquireAsyncCore(TKey resource, int permitCount, CancellationToken cancellationToken)
-    {
-        while (true)
-        {
-            var decision = permitCount == 0 ? Peek(resource) : TryAcquire(resource);
-            if (decision.Allowed)
-            {
-                return Leases.Acquired;
-            }
-            await Task.Delay(decision.RetryAfter, _time, cancellationToken).ConfigureAwait(false);
-        }
-    }
+    protected override ValueTask<RateLimitLease> AcquireAsyncCore(TKey resource, int permitCount, CancellationToken cancellationToken) =>
+        Leases.WhenGrantedAsync(() => permitCount == 0 ? Peek(resource) : TryAcquire(resource), _time, cancellationToken);
 
     protected override void Dispose(bool disposing)
     {

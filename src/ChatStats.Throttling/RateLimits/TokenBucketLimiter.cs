@@ -160,18 +160,9 @@ public sealed class TokenBucketLimiter<TKey> : PartitionedRateLimiter<TKey>, IRa
     protected override RateLimitLease AttemptAcquireCore(TKey resource, int permitCount) =>
         permitCount == 1 ? TryAcquire(resource).ToLease() : throw new ArgumentOutOfRangeException(nameof(permitCount), permitCount, "one permit at a time");
 
-    protected override async ValueTask<RateLimitLease> AcquireAsyncCore(TKey resource, int permitCount, CancellationToken cancellationToken)
-    {
-        while (true)
-        {
-            var decision = TryAcquire(resource);
-            if (decision.Allowed)
-            {
-                return Leases.Acquired;
-            }
-            await Task.Delay(decision.RetryAfter, _time, cancellationToken).ConfigureAwait(false);
-        }
-    }
+    /// <summary>Waits (on the limiter's clock) until a token is free.</summary>
+    protected override ValueTask<RateLimitLease> AcquireAsyncCore(TKey resource, int permitCount, CancellationToken cancellationToken) =>
+        Leases.WhenGrantedAsync(() => TryAcquire(resource), _time, cancellationToken);
 
     protected override void Dispose(bool disposing)
     {
