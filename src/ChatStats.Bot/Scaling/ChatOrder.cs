@@ -13,8 +13,9 @@ namespace ChatStats.Bot.Scaling;
 /// handled_updates, and (b) no inbox row with an earlier update is still waiting to be recorded by someone (a question
 /// in it would not be in handled_updates yet). Chunks are claimed in update order, so (b) waits at most for chunks
 /// already in flight. The wait is bounded (<see cref="MaxWait"/>): an instance that died mid-answer cannot hold a chat
-/// for long. With one instance nothing waits (the lanes already keep the order); answers are still marked finished, so
-/// a second instance that joins finds the chats' state.
+/// for long. With one instance nothing waits (the lanes already keep the order) and nothing is marked, so a single bot
+/// pays no write per answer; a second instance that joins may wait (at most <see cref="MaxWait"/>) for the chats the
+/// first answered in the minute before it saw the second.
 /// <para>
 /// Every waiting answer and every finished one goes through one loop that asks PostgreSQL once per
 /// <see cref="Tick"/> for all of them: a thousand chats waiting cost one query, not a thousand polls (which, tried
@@ -55,6 +56,10 @@ internal sealed class ChatOrder(NpgsqlDataSource dataSource, DeploymentPeers pee
     /// <summary>Marks questions answered (or given up), so the next one of their chat may start on any instance.</summary>
     public void Finished(IEnumerable<Update> askers)
     {
+        if (peers.Answering <= 1)
+        {
+            return;
+        }
         foreach (var asker in askers)
         {
             if (asker.Id > 0)
