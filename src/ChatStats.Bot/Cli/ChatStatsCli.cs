@@ -55,11 +55,11 @@ internal static partial class ChatStatsCli
             var applied = await migrator.MigrateAsync(ct);
             Console.WriteLine(applied.Count == 0
                 ? $"Database {Configuration.DatabaseUrl.Describe(options.ConnectionString)} is up to date."
-                : $"Applied {applied.Count} migration(s) to {Configuration.DatabaseUrl.Describe(options.ConnectionString)}: {string.Join(", ", applied)}");
+                : $"Applied {Terminal.Count(applied.Count, "migration")} to {Configuration.DatabaseUrl.Describe(options.ConnectionString)}: {string.Join(", ", applied)}");
             // Hangfire's tables (schema hangfire), then the jobs the old queue still had waiting: the database is complete.
             await Jobs.JobsSchema.InstallAsync(host.Services.GetRequiredService<Jobs.JobsDataSource>(), ct);
             var carried = await host.Services.GetRequiredService<Jobs.LegacyJobs>().CarryAsync(ct);
-            Console.WriteLine(carried == 0 ? "Hangfire's schema is in place." : $"Hangfire's schema is in place; {carried} job(s) carried over from the old job queue.");
+            Console.WriteLine(carried == 0 ? "Hangfire's schema is in place." : $"Hangfire's schema is in place; {Terminal.Count(carried, "job")} carried over from the old job queue.");
             return 0;
         }));
         return command;

@@ -155,7 +155,7 @@ internal static class DoctorCommand
             Line(font is not null, "fonts", font is null ? $"no font for {script} names in charts and reports: apt-get install {package}" : $"{script}: {font}", warnOnly: true);
         }
 
-        output.WriteLine(failures == 0 ? "All required checks passed." : $"{failures} check(s) failed.");
+        output.WriteLine(failures == 0 ? "All required checks passed." : $"{Terminal.Count(failures, "check")} failed.");
         return failures == 0 ? 0 : 1;
     }
 

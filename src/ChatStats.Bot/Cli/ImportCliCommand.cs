@@ -50,10 +50,10 @@ internal static class ImportCliCommand
                 }
                 foreach (var chat in summary.Chats.Where(c => c.Skipped.Count > 0))
                 {
-                    Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"skipped {chat.Skipped.Count:N0} message(s) of {Terminal.Safe(chat.Title)}: {Terminal.Safe(chat.Skipped.ToString())}"));
+                    Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"skipped {Terminal.Count(chat.Skipped.Count, "message")} of {Terminal.Safe(chat.Title)}: {Terminal.Safe(chat.Skipped.ToString())}"));
                 }
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"Imported {summary.Chats.Count} chat(s): {summary.Messages:N0} messages read, {summary.Added:N0} new, in {summary.Elapsed.TotalSeconds:0.0} s ({summary.PerSecond:N0}/s)."));
+                    $"Imported {Terminal.Count(summary.Chats.Count, "chat")}: {Terminal.Count(summary.Messages, "message")} read, {summary.Added:N0} new, in {summary.Elapsed.TotalSeconds:0.0} s ({summary.PerSecond:N0}/s)."));
                 if (summary.Chats.Count == 0)
                 {
                     await Console.Error.WriteLineAsync("chatstats: nothing was imported: the file holds no group chat that could be read (see the skipped lines above).");
@@ -62,7 +62,7 @@ internal static class ImportCliCommand
                 if (summary.SkippedMessages > 0)
                 {
                     await Console.Error.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
-                        $"chatstats: {summary.SkippedMessages:N0} message(s) could not be imported (listed above); everything else was. Fix or re-export them and import again: what is in already is not duplicated."));
+                        $"chatstats: {Terminal.Count(summary.SkippedMessages, "message")} could not be imported (listed above); everything else was. Fix or re-export them and import again: what is in already is not duplicated."));
                     return SkippedExitCode;
                 }
                 return 0;

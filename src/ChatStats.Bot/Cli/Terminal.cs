@@ -3,6 +3,10 @@ namespace ChatStats.Bot.Cli;
 /// <summary>Text from chats (titles, names, what an export holds) made safe to print on an operator's terminal.</summary>
 internal static class Terminal
 {
+    /// <summary>"1 message", "2 messages", "1,204 messages": the CLI speaks English, whose words agree with their number.</summary>
+    public static string Count(long n, string one, string? many = null) =>
+        string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{n:N0} {(n == 1 ? one : many ?? one + "s")}");
+
     /// <summary>
     /// Control codes (an escape sequence can recolour, retitle or clear a terminal) and bidi overrides become U+FFFD;
     /// the text stays on one line.

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using ChatStats.Bot.Cli;
 using ChatStats.Bot.Ingest;
 using ChatStats.Testing;
 using Npgsql;
@@ -80,7 +81,7 @@ public sealed class CliTests : IAsyncLifetime
 
             Assert.True(result.ExitCode == 0, result.Error);
             Assert.Contains($"{ExportBuilder.BotApiChatId} supergroup", result.Output);
-            Assert.Contains($"Imported 1 chat(s): {expected.Messages:N0} messages read, {expected.Messages:N0} new", result.Output);
+            Assert.Contains($"Imported 1 chat: {expected.Messages:N0} messages read, {expected.Messages:N0} new", result.Output);
             Assert.Contains("skipped: A friend (personal_chat): not a group", result.Output);
             Assert.Equal(1, missing.ExitCode);
             Assert.Contains("nothing.json does not exist.", missing.Error);
@@ -109,10 +110,10 @@ public sealed class CliTests : IAsyncLifetime
 
             Assert.Equal(3, result.ExitCode);
             // The title's escape sequence (it would clear the operator's screen) is printed as U+FFFD.
-            Assert.Contains("skipped 1 message(s) of Skips\uFFFD[2J: #2: its id is a string, not a number", result.Output);
+            Assert.Contains("skipped 1 message of Skips\uFFFD[2J: #2: its id is a string, not a number", result.Output);
             Assert.DoesNotContain("\u001b", result.Output, StringComparison.Ordinal);
-            Assert.Contains("Imported 1 chat(s): 1 messages read, 1 new", result.Output);
-            Assert.Contains("1 message(s) could not be imported (listed above); everything else was.", result.Error);
+            Assert.Contains("Imported 1 chat: 1 message read, 1 new", result.Output);
+            Assert.Contains("1 message could not be imported (listed above); everything else was.", result.Error);
             Assert.DoesNotContain("Exception", result.Error + result.Output, StringComparison.Ordinal);
         }
         finally
@@ -292,7 +293,7 @@ public sealed class CliTests : IAsyncLifetime
             var second = await ChatStatsProcess.RunAsync(Env(empty), "migrate");
 
             Assert.True(first.ExitCode == 0, first.Error);
-            Assert.Matches(@"Applied \d+ migration\(s\) to .*_Initial", first.Output);
+            Assert.Matches(@"Applied \d+ migrations to .*_Initial", first.Output);
             Assert.DoesNotContain("fail", first.Output + first.Error);
             Assert.Contains("is up to date", second.Output);
         }
@@ -334,8 +335,8 @@ public sealed class CliTests : IAsyncLifetime
             Assert.True(upgrade.ExitCode == 0, upgrade.Output + upgrade.Error);
             // The job queue's replacement and every migration since.
             var since = ChatStats.Testing.PostgresServer.MigrationIds().SkipWhile(id => id != "20261201225728_InboxRowsAndHandledUpdates").Count() - 1;
-            Assert.Contains($"Applied {since} migration(s)", upgrade.Output);
-            Assert.Contains("Hangfire's schema is in place; 3 job(s) carried over from the old job queue.", upgrade.Output);
+            Assert.Contains($"Applied {Terminal.Count(since, "migration")}", upgrade.Output);
+            Assert.Contains("Hangfire's schema is in place; 3 jobs carried over from the old job queue.", upgrade.Output);
             Assert.Contains("Hangfire's schema is in place.", again.Output);
             await using var check = new NpgsqlConnection(cs);
             await check.OpenAsync();
