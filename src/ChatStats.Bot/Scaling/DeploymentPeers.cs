@@ -20,11 +20,12 @@ internal sealed class DeploymentPeers(NpgsqlDataSource dataSource, Data.RoleSet 
     /// <summary>Live instances sending to Telegram (at least one).</summary>
     public int Sending => Math.Max(1, _sending);
 
+    /// <summary>Counts the live heartbeats by role (<see cref="Data.RoleSet"/>'s names: run, bot, worker, or joined with '+').</summary>
     public async Task RefreshAsync(CancellationToken ct)
     {
         await using var cmd = dataSource.CreateCommand("""
-            SELECT count(*) FILTER (WHERE role IN ('run', 'bot') OR role LIKE '%bot%'),
-                   count(*) FILTER (WHERE role IN ('run', 'bot', 'worker') OR role LIKE '%bot%' OR role LIKE '%worker%')
+            SELECT count(*) FILTER (WHERE role = 'run' OR role LIKE '%bot%'),
+                   count(*) FILTER (WHERE role = 'run' OR role LIKE '%bot%' OR role LIKE '%worker%')
             FROM instances WHERE heartbeat_at > $1
             """);
         cmd.Parameters.Add(new() { Value = time.GetUtcNow() - Alive });
