@@ -4,6 +4,7 @@ using ChatStats.Bot.Data;
 using ChatStats.Bot.Ingest;
 using ChatStats.Bot.Jobs;
 using ChatStats.Bot.Scaling;
+using ChatStats.Bot.Stats;
 using ChatStats.Bot.Telegram;
 using ChatStats.Bot.Throttling;
 using ChatStats.Bot.Web;
@@ -46,49 +47,58 @@ internal static class AppHost
         return host.Build();
     }
 
-    /// <summary>Configuration and database only: what <c>migrate</c>, <c>stats</c> and <c>doctor</c> need.</summary>
-    public static IHost BuildTool(string[] args, IReadOnlyDictionary<string, string?>? overrides = null, bool telegram = false)
+    /// <summary>
+    /// A CLI verb's host (<c>migrate</c>, <c>stats</c>, <c>report</c>, <c>import</c>, <c>tier</c>): configuration, the
+    /// database, the limits, the statistics and reports, Hangfire's client. Never started: a verb resolves what it uses.
+    /// </summary>
+    public static IHost BuildTool(string[] args, IReadOnlyDictionary<string, string?>? overrides = null)
+    {
+        var builder = CreateToolBuilder(args, overrides);
+        builder.AddDatabase();
+        builder.AddLimits();
+        builder.AddStatistics();
+        builder.AddJobs(workers: false);
+        builder.Services.AddValidatedOptions<PrivacyOptions>(PrivacyOptions.Section);
+        return builder.Build();
+    }
+
+    /// <summary>
+    /// <c>doctor</c>'s host: the services of every role, registered by the roles' own calls and never started, so that it
+    /// checks every section and client exactly as the roles would read them.
+    /// </summary>
+    public static IHost BuildForChecks(string[] args, IReadOnlyDictionary<string, string?>? overrides = null)
+    {
+        var builder = CreateToolBuilder(args, overrides);
+        AddRoles(builder, new RoleSet(Bot: true, Web: false, Worker: true));
+        builder.AddWebOptions();
+        return builder.Build();
+    }
+
+    private static HostApplicationBuilder CreateToolBuilder(string[] args, IReadOnlyDictionary<string, string?>? overrides)
     {
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { Args = args, ContentRootPath = AppContext.BaseDirectory });
         Configure(builder, overrides);
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
         // A verb's output is its stdout (chatstats stats --format json | jq): what it logs (a slow query, say) goes to stderr.
         builder.Services.Configure<Microsoft.Extensions.Logging.Console.ConsoleLoggerOptions>(o => o.LogToStandardErrorThreshold = LogLevel.Trace);
-        builder.AddDatabase();
-        builder.Services.AddSingleton<DatabaseMigrator>();
-        builder.Services.AddSingleton<Stats.StatsQueries>();
-        builder.Services.AddSingleton<Stats.WordQueries>();
-        builder.Services.AddSingleton<Charts.ChartRenderer>();
-        builder.Services.AddSingleton<Reports.ReportBuilder>();
-        builder.Services.AddSingleton<Reports.PdfRenderer>();
-        builder.Services.AddSingleton<Throttling.CommandLimiters>();
-        // Registered so that doctor can validate every section, not only the ones this verb uses.
-        builder.Services.AddValidatedOptions<IngestOptions>(IngestOptions.Section);
-        builder.Services.AddValidatedOptions<PrivacyOptions>(PrivacyOptions.Section);
-        builder.Services.AddValidatedOptions<WebOptions>(WebOptions.Section);
-        builder.Services.AddValidatedOptions<LimitsOptions>(LimitsOptions.Section);
-        builder.Services.AddValidatedOptions<RedisOptions>(RedisOptions.Section);
-        builder.Services.AddSingleton<ChatTiers>();
-        builder.Services.AddValidatedOptions<Summaries.AiOptions>(Summaries.AiOptions.Section);
-        Summaries.AiClient.Register(builder.Services);
-        builder.AddJobs(workers: false);
-        if (telegram)
-        {
-            builder.AddTelegram();
-        }
-        return builder.Build();
+        return builder;
     }
 
     private static void AddCommon(IHostApplicationBuilder builder, RoleSet roles, IReadOnlyDictionary<string, string?>? overrides)
     {
         Configure(builder, overrides);
+        AddRoles(builder, roles);
+    }
+
+    /// <summary>Each role's services: what every role shares, then the bot's and the workers' own.</summary>
+    private static void AddRoles(IHostApplicationBuilder builder, RoleSet roles)
+    {
         builder.Services.AddSingleton(roles);
         builder.AddMetrics(roles);
         builder.AddDatabase();
-        builder.Services.AddSingleton<DatabaseMigrator>();
         builder.Services.AddHostedService<InstanceHeartbeat>();
         builder.AddCapacity();
-        builder.Services.AddSingleton<ChatTiers>();
+        builder.AddLimits();
         builder.AddJobs(workers: roles.Worker);
         if (roles.Bot || roles.Worker)
         {

@@ -41,11 +41,12 @@ internal static class DoctorCommand
             output.WriteLine($"{mark} {check,-12} {detail}");
         }
 
-        using var host = AppHost.BuildTool([], telegram: true);
+        using var host = AppHost.BuildForChecks([]);
         var settingsOk = true;
         foreach (var failure in Validate<TelegramOptions>(host).Concat(Validate<DatabaseOptions>(host)).Concat(Validate<IngestOptions>(host))
                      .Concat(Validate<WebOptions>(host)).Concat(Validate<PrivacyOptions>(host)).Concat(Validate<Throttling.LimitsOptions>(host)).Concat(Validate<Jobs.JobsOptions>(host))
-                     .Concat(Validate<Summaries.AiOptions>(host)))
+                     .Concat(Validate<Summaries.AiOptions>(host))
+                     .Concat(Validate<SenderOptions>(host)).Concat(Validate<Scaling.RedisOptions>(host)).Concat(Validate<MetricsOptions>(host)))
         {
             Line(false, "settings", failure);
             settingsOk = false;

@@ -7,20 +7,15 @@ namespace ChatStats.Bot.Commands;
 
 internal static class CommandsExtensions
 {
-    /// <summary>Every chat command, in the order /help lists them, plus what they read.</summary>
+    /// <summary>Every chat command, in the order /help lists them, plus what they read (<see cref="StatsExtensions.AddStatistics"/>).</summary>
     public static IHostApplicationBuilder AddCommands(this IHostApplicationBuilder builder)
     {
         builder.Services.AddSingleton<BotIdentity>();
         builder.Services.AddSingleton<Replies>();
-        builder.Services.AddSingleton<StatsQueries>();
-        builder.Services.AddSingleton<WordQueries>();
+        builder.AddStatistics();
         builder.Services.AddSingleton<Privacy>();
         builder.Services.AddSingleton<ChatSettingsWriter>();
-        builder.Services.AddSingleton<Charts.ChartRenderer>();
-        builder.Services.AddHostedService<Charts.ChartRenderer.Warmup>();
         builder.Services.AddSingleton<StatsSupport>();
-        builder.Services.AddSingleton<Reports.ReportBuilder>();
-        builder.Services.AddSingleton<Reports.PdfRenderer>();
         builder.Services.AddScoped<IBotCommand, StartCommand>();
         builder.Services.AddScoped<IBotCommand, HelpCommand>();
         builder.Services.AddScoped<IBotCommand, StatsCommand>();

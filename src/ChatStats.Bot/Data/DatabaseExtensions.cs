@@ -16,7 +16,8 @@ internal static class DatabaseExtensions
 
     /// <summary>
     /// Registers the bounded <see cref="NpgsqlDataSource"/> and the EF Core context that shares it, and recording's own
-    /// small pool (keyed <see cref="IngestPool"/>), so answers that hold every connection cannot make recording wait.
+    /// small pool (keyed <see cref="IngestPool"/>), so answers that hold every connection cannot make recording wait;
+    /// and the migrator that brings the schema up to date.
     /// </summary>
     public static IHostApplicationBuilder AddDatabase(this IHostApplicationBuilder builder)
     {
@@ -24,6 +25,7 @@ internal static class DatabaseExtensions
         builder.Services.AddSingleton(sp => Build(sp, "chatstats", o => o.MaxPoolSize));
         builder.Services.AddKeyedSingleton(IngestPool, (sp, _) => Build(sp, IngestPool, o => o.IngestPoolSize));
         builder.Services.AddSingleton<QueryTimer>();
+        builder.Services.AddSingleton<DatabaseMigrator>();
         builder.Services.AddDbContext<ChatStatsDbContext>((sp, options) => Configure(options, sp.GetRequiredService<NpgsqlDataSource>()));
         return builder;
     }

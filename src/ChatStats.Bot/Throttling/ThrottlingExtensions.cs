@@ -1,5 +1,6 @@
 using System.Diagnostics.Metrics;
 using ChatStats.Bot.Configuration;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 
 namespace ChatStats.Bot.Throttling;
 
@@ -8,8 +9,7 @@ internal static class ThrottlingExtensions
     /// <summary>The limits in front of every handler, the work gates, and the admin lookup admin-only commands need.</summary>
     public static IHostApplicationBuilder AddThrottling(this IHostApplicationBuilder builder)
     {
-        builder.Services.AddValidatedOptions<LimitsOptions>(LimitsOptions.Section);
-        builder.Services.AddSingleton<CommandLimiters>();
+        builder.AddLimits();
         builder.Services.AddHostedService<LimitsMetrics>();
         builder.Services.AddSingleton<ChatAdmins>();
         builder.Services.AddSingleton<CommandGuard>();
@@ -18,6 +18,18 @@ internal static class ThrottlingExtensions
         builder.Services.AddSingleton(sp => new ChatStats.Throttling.LoadShedding.LoadMonitor(
             "process", sp.GetRequiredService<Microsoft.Extensions.Options.IOptions<LimitsOptions>>().Value.LoadSheddingOptions, sp.GetRequiredService<TimeProvider>()));
         builder.Services.AddHostedService<LoadSheddingService>();
+        return builder;
+    }
+
+    /// <summary>
+    /// The limits' settings, the limiters and work gates they build, and the chats' tiers: what every role reads (the web
+    /// role shows and sets tiers, the PDF gate caps the <c>report</c> verb too). Safe to ask for more than once.
+    /// </summary>
+    public static IHostApplicationBuilder AddLimits(this IHostApplicationBuilder builder)
+    {
+        builder.Services.AddValidatedOptions<LimitsOptions>(LimitsOptions.Section);
+        builder.Services.TryAddSingleton<CommandLimiters>();
+        builder.Services.TryAddSingleton<ChatTiers>();
         return builder;
     }
 

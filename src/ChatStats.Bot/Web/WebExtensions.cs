@@ -12,10 +12,17 @@ internal static class WebExtensions
     /// <summary>Options and Kestrel binding for the web role.</summary>
     public static WebApplicationBuilder AddWeb(this WebApplicationBuilder builder)
     {
-        builder.Services.AddValidatedOptions<WebOptions>(WebOptions.Section);
+        builder.AddWebOptions();
         var urls = builder.Configuration[$"{WebOptions.Section}:{nameof(WebOptions.Urls)}"];
         builder.WebHost.UseUrls(string.IsNullOrWhiteSpace(urls) ? new WebOptions().Urls : urls);
         HealthChecks.Register(builder.Services);
+        return builder;
+    }
+
+    /// <summary>The web role's settings alone, for a host that checks them without serving (<c>doctor</c>).</summary>
+    public static IHostApplicationBuilder AddWebOptions(this IHostApplicationBuilder builder)
+    {
+        builder.Services.AddValidatedOptions<WebOptions>(WebOptions.Section);
         return builder;
     }
 
