@@ -17,6 +17,63 @@ internal sealed class IngestWriter([FromKeyedServices(Data.DatabaseExtensions.In
 
     private static readonly string RollupAdds = string.Join(", ", MessageKinds.Columns.Select(c => $"{c} = h.{c} + excluded.{c}"));
 
+    private static readonly UnnestRows<ChatRow> ChatColumns = new UnnestRows<ChatRow>()
+        .Column("id", "bigint", r => r.Id)
+        .Column("type", "text", r => r.Type)
+        .Column("title", "text", r => r.Title)
+        .Column("username", "text", r => r.Username)
+        .Column("is_forum", "boolean", r => r.IsForum)
+        .Column("seen_at", "timestamptz", r => r.SeenAt);
+
+    private static readonly UnnestRows<UserRow> UserColumns = new UnnestRows<UserRow>()
+        .Column("id", "bigint", r => r.Id)
+        .Column("is_bot", "boolean", r => r.IsBot)
+        .Column("first_name", "text", r => r.FirstName)
+        .Column("last_name", "text", r => r.LastName)
+        .Column("username", "text", r => r.Username)
+        .Column("language_code", "text", r => r.LanguageCode)
+        .Column("seen_at", "timestamptz", r => r.SeenAt);
+
+    private static readonly UnnestRows<BotStatusRow> BotStatusColumns = new UnnestRows<BotStatusRow>()
+        .Column("chat_id", "bigint", r => r.ChatId)
+        .Column("status", "text", r => r.Status)
+        .Column("at", "timestamptz", r => r.At);
+
+    private static readonly UnnestRows<MessageRow> MessageColumns = new UnnestRows<MessageRow>()
+        .Column("chat_id", "bigint", r => r.ChatId)
+        .Column("message_id", "int", r => r.MessageId)
+        .Column("sender_user_id", "bigint", r => r.SenderUserId)
+        .Column("sender_chat_id", "bigint", r => r.SenderChatId)
+        .Column("sent_at", "timestamptz", r => r.SentAt)
+        .Column("kind", "smallint", r => r.Kind)
+        .Column("text", "text", r => r.Text)
+        .Column("char_count", "int", r => r.CharCount)
+        .Column("word_count", "int", r => r.WordCount)
+        .Column("reply_to_message_id", "int", r => r.ReplyToMessageId)
+        .Column("reply_to_user_id", "bigint", r => r.ReplyToUserId)
+        .Column("is_forwarded", "boolean", r => r.IsForwarded)
+        .Column("thread_id", "int", r => r.ThreadId)
+        .Column("edited_at", "timestamptz", r => r.EditedAt)
+        .Column("counted", "boolean", r => r.Counted)
+        .Column("is_edit", "boolean", r => r.IsEdit);
+
+    private static readonly UnnestRows<EventRow> EventColumns = new UnnestRows<EventRow>()
+        .Column("chat_id", "bigint", r => r.ChatId)
+        .Column("message_id", "int", r => r.MessageId)
+        .Column("seq", "smallint", r => r.Seq)
+        .Column("kind", "smallint", r => r.Kind)
+        .Column("user_id", "bigint", r => r.UserId)
+        .Column("target_user_id", "bigint", r => r.TargetUserId)
+        .Column("data", "text", r => r.Data)
+        .Column("occurred_at", "timestamptz", r => r.OccurredAt);
+
+    private static readonly UnnestRows<DeadLetterRow> DeadLetterColumns = new UnnestRows<DeadLetterRow>()
+        .Column("update_id", "bigint", r => r.UpdateId)
+        .Column("chat_id", "bigint", r => r.ChatId)
+        .Column("payload", "text", r => TextStats.Clean(r.Payload))
+        .Column("error", "text", r => TextStats.Clean(r.Error))
+        .Column("failed_at", "timestamptz", r => r.FailedAt);
+
     public async Task WriteAsync(IngestBatch batch, CancellationToken ct)
     {
         if (batch.IsEmpty)
@@ -126,10 +183,11 @@ internal sealed class IngestWriter([FromKeyedServices(Data.DatabaseExtensions.In
         {
             return;
         }
-        var cmd = new NpgsqlBatchCommand("""
-            WITH rows AS (
-              SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::boolean[], $6::timestamptz[])
-                AS s(id, type, title, username, is_forum, seen_at)),
+        batch.BatchCommands.Add(ChatColumns.Command(UpsertChats, rows));
+    }
+
+    private static readonly string UpsertChats = $"""
+            WITH rows AS (SELECT * FROM {ChatColumns.From("s")}),
             s AS (SELECT DISTINCT ON (id) * FROM rows ORDER BY id, seen_at DESC),
             earliest AS (SELECT DISTINCT ON (id) id, title, seen_at FROM rows WHERE title IS NOT NULL ORDER BY id, seen_at),
             up AS (
@@ -145,15 +203,7 @@ internal sealed class IngestWriter([FromKeyedServices(Data.DatabaseExtensions.In
             INSERT INTO chat_title_history (chat_id, message_id, title, changed_at)
             SELECT e.id, 0, e.title, e.seen_at FROM up JOIN earliest e ON e.id = up.id WHERE up.inserted
             ON CONFLICT (chat_id, message_id) DO NOTHING
-            """);
-        cmd.Parameters.Add(Array(rows, r => r.Id));
-        cmd.Parameters.Add(Array(rows, r => r.Type));
-        cmd.Parameters.Add(Array(rows, r => r.Title));
-        cmd.Parameters.Add(Array(rows, r => r.Username));
-        cmd.Parameters.Add(Array(rows, r => r.IsForum));
-        cmd.Parameters.Add(Array(rows, r => r.SeenAt));
-        batch.BatchCommands.Add(cmd);
-    }
+            """;
 
     private static void AddUsers(NpgsqlBatch batch, List<UserRow> rows)
     {
@@ -161,11 +211,13 @@ internal sealed class IngestWriter([FromKeyedServices(Data.DatabaseExtensions.In
         {
             return;
         }
-        var cmd = new NpgsqlBatchCommand($"""
+        batch.BatchCommands.Add(UserColumns.Command(UpsertUsers, rows));
+    }
+
+    private static readonly string UpsertUsers = $"""
             WITH s AS (
               SELECT DISTINCT ON (id) id, is_bot, first_name, last_name, username, language_code, seen_at
-              FROM unnest($1::bigint[], $2::boolean[], $3::text[], $4::text[], $5::text[], $6::text[], $7::timestamptz[])
-                AS s(id, is_bot, first_name, last_name, username, language_code, seen_at)
+              FROM {UserColumns.From("s")}
               -- Who forgot themselves everywhere keeps no name here until they are seen again.
               WHERE NOT {MemberChoices.ForgottenEverywhere("s.id", "s.seen_at")}
               ORDER BY id, seen_at DESC),
@@ -187,16 +239,7 @@ internal sealed class IngestWriter([FromKeyedServices(Data.DatabaseExtensions.In
                 AND (u.first_name, u.last_name, u.username, u.language_code, u.is_bot)
                     IS DISTINCT FROM (excluded.first_name, excluded.last_name, excluded.username,
                                       coalesce(excluded.language_code, u.language_code), excluded.is_bot)
-            """);
-        cmd.Parameters.Add(Array(rows, r => r.Id));
-        cmd.Parameters.Add(Array(rows, r => r.IsBot));
-        cmd.Parameters.Add(Array(rows, r => r.FirstName));
-        cmd.Parameters.Add(Array(rows, r => r.LastName));
-        cmd.Parameters.Add(Array(rows, r => r.Username));
-        cmd.Parameters.Add(Array(rows, r => r.LanguageCode));
-        cmd.Parameters.Add(Array(rows, r => r.SeenAt));
-        batch.BatchCommands.Add(cmd);
-    }
+            """;
 
     private static void AddBotStatuses(NpgsqlBatch batch, List<BotStatusRow> rows)
     {
@@ -204,18 +247,14 @@ internal sealed class IngestWriter([FromKeyedServices(Data.DatabaseExtensions.In
         {
             return;
         }
-        var cmd = new NpgsqlBatchCommand("""
-            UPDATE chats c SET bot_status = s.status
-            FROM (SELECT DISTINCT ON (chat_id) chat_id, status
-                  FROM unnest($1::bigint[], $2::text[], $3::timestamptz[]) AS s(chat_id, status, at)
-                  ORDER BY chat_id, at DESC) s
-            WHERE c.id = s.chat_id AND c.bot_status IS DISTINCT FROM s.status
-            """);
-        cmd.Parameters.Add(Array(rows, r => r.ChatId));
-        cmd.Parameters.Add(Array(rows, r => r.Status));
-        cmd.Parameters.Add(Array(rows, r => r.At));
-        batch.BatchCommands.Add(cmd);
+        batch.BatchCommands.Add(BotStatusColumns.Command(UpdateBotStatuses, rows));
     }
+
+    private static readonly string UpdateBotStatuses = $"""
+            UPDATE chats c SET bot_status = s.status
+            FROM (SELECT DISTINCT ON (chat_id) chat_id, status FROM {BotStatusColumns.From("s")} ORDER BY chat_id, at DESC) s
+            WHERE c.id = s.chat_id AND c.bot_status IS DISTINCT FROM s.status
+            """;
 
     private const string MovedOnMigration = "moved";
 
@@ -336,11 +375,7 @@ internal sealed class IngestWriter([FromKeyedServices(Data.DatabaseExtensions.In
 
     private static readonly string RemappedMessages = $"""
         s AS (
-          SELECT * FROM unnest($1::bigint[], $2::int[], $3::bigint[], $4::bigint[], $5::timestamptz[], $6::smallint[], $7::text[],
-                               $8::int[], $9::int[], $10::int[], $11::bigint[], $12::boolean[], $13::int[], $14::timestamptz[],
-                               $15::boolean[], $16::boolean[]) WITH ORDINALITY
-            AS s(chat_id, message_id, sender_user_id, sender_chat_id, sent_at, kind, text, char_count, word_count,
-                 reply_to_message_id, reply_to_user_id, is_forwarded, thread_id, edited_at, counted, is_edit, ord)),
+          SELECT * FROM {MessageColumns.From("s", ordinality: "ord")}),
         r AS (
           SELECT coalesce(c.migrated_to_chat_id, s.chat_id) AS chat_id,
                  CASE WHEN c.migrated_to_chat_id IS NULL THEN s.message_id ELSE -s.message_id END AS message_id,
@@ -367,9 +402,7 @@ internal sealed class IngestWriter([FromKeyedServices(Data.DatabaseExtensions.In
         }
         // New messages first, then edits of messages never seen (which insert as their edited form). A fresh batch
         // (see WriteBulkAsync) inserts without the arbiters: a key already there fails the batch instead.
-        var cmd = new NpgsqlBatchCommand(fresh ? FreshMessages : MergedMessages);
-        AddMessageParameters(cmd, rows);
-        batch.BatchCommands.Add(cmd);
+        batch.BatchCommands.Add(MessageColumns.Command(fresh ? FreshMessages : MergedMessages, rows));
     }
 
     private static readonly string MergedMessages = Messages(fresh: false);
@@ -405,7 +438,10 @@ internal sealed class IngestWriter([FromKeyedServices(Data.DatabaseExtensions.In
             return;
         }
         // Only a newer edit applies, so replays are no-ops; the rollup moves by the difference the edit made.
-        var cmd = new NpgsqlBatchCommand($"""
+        batch.BatchCommands.Add(MessageColumns.Command(ApplyEdits, edits));
+    }
+
+    private static readonly string ApplyEdits = $"""
             WITH {RemappedMessages},
             e AS (
               SELECT DISTINCT ON (chat_id, message_id) chat_id, message_id, text, char_count, word_count, edited_at
@@ -426,30 +462,7 @@ internal sealed class IngestWriter([FromKeyedServices(Data.DatabaseExtensions.In
             UPDATE chat_user_hourly h SET words = h.words + d.dw, chars = h.chars + d.dc
             FROM d
             WHERE h.chat_id = d.chat_id AND h.hour = d.hour AND h.user_id = d.user_id AND (d.dw <> 0 OR d.dc <> 0)
-            """);
-        AddMessageParameters(cmd, edits);
-        batch.BatchCommands.Add(cmd);
-    }
-
-    private static void AddMessageParameters(NpgsqlBatchCommand cmd, List<MessageRow> rows)
-    {
-        cmd.Parameters.Add(Array(rows, r => r.ChatId));
-        cmd.Parameters.Add(Array(rows, r => r.MessageId));
-        cmd.Parameters.Add(Array(rows, r => r.SenderUserId));
-        cmd.Parameters.Add(Array(rows, r => r.SenderChatId));
-        cmd.Parameters.Add(Array(rows, r => r.SentAt));
-        cmd.Parameters.Add(Array(rows, r => r.Kind));
-        cmd.Parameters.Add(Array(rows, r => r.Text));
-        cmd.Parameters.Add(Array(rows, r => r.CharCount));
-        cmd.Parameters.Add(Array(rows, r => r.WordCount));
-        cmd.Parameters.Add(Array(rows, r => r.ReplyToMessageId));
-        cmd.Parameters.Add(Array(rows, r => r.ReplyToUserId));
-        cmd.Parameters.Add(Array(rows, r => r.IsForwarded));
-        cmd.Parameters.Add(Array(rows, r => r.ThreadId));
-        cmd.Parameters.Add(Array(rows, r => r.EditedAt));
-        cmd.Parameters.Add(Array(rows, r => r.Counted));
-        cmd.Parameters.Add(Array(rows, r => r.IsEdit));
-    }
+            """;
 
     private static void AddEvents(NpgsqlBatch batch, List<EventRow> rows)
     {
@@ -457,10 +470,11 @@ internal sealed class IngestWriter([FromKeyedServices(Data.DatabaseExtensions.In
         {
             return;
         }
-        var cmd = new NpgsqlBatchCommand($"""
-            WITH s AS (
-              SELECT * FROM unnest($1::bigint[], $2::int[], $3::smallint[], $4::smallint[], $5::bigint[], $6::bigint[], $7::text[], $8::timestamptz[])
-                AS s(chat_id, message_id, seq, kind, user_id, target_user_id, data, occurred_at)),
+        batch.BatchCommands.Add(EventColumns.Command(InsertEvents, rows));
+    }
+
+    private static readonly string InsertEvents = $"""
+            WITH s AS (SELECT * FROM {EventColumns.From("s")}),
             r AS (
               SELECT coalesce(c.migrated_to_chat_id, s.chat_id) AS chat_id,
                      CASE WHEN c.migrated_to_chat_id IS NULL THEN s.message_id ELSE -s.message_id END AS message_id,
@@ -477,17 +491,7 @@ internal sealed class IngestWriter([FromKeyedServices(Data.DatabaseExtensions.In
             SELECT chat_id, message_id, data, user_id, occurred_at FROM ins
             WHERE kind = {(short)ServiceEventKind.TitleChanged} AND data IS NOT NULL
             ON CONFLICT (chat_id, message_id) DO NOTHING
-            """);
-        cmd.Parameters.Add(Array(rows, r => r.ChatId));
-        cmd.Parameters.Add(Array(rows, r => r.MessageId));
-        cmd.Parameters.Add(Array(rows, r => r.Seq));
-        cmd.Parameters.Add(Array(rows, r => r.Kind));
-        cmd.Parameters.Add(Array(rows, r => r.UserId));
-        cmd.Parameters.Add(Array(rows, r => r.TargetUserId));
-        cmd.Parameters.Add(Array(rows, r => r.Data));
-        cmd.Parameters.Add(Array(rows, r => r.OccurredAt));
-        batch.BatchCommands.Add(cmd);
-    }
+            """;
 
     private static void AddDeadLetters(NpgsqlBatch batch, IReadOnlyList<DeadLetterRow> rows)
     {
@@ -495,33 +499,12 @@ internal sealed class IngestWriter([FromKeyedServices(Data.DatabaseExtensions.In
         {
             return;
         }
-        var cmd = new NpgsqlBatchCommand("""
-            INSERT INTO dead_letters (update_id, chat_id, payload, error, failed_at)
-            SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::timestamptz[])
-            ON CONFLICT (update_id) DO NOTHING
-            """);
-        var list = rows as List<DeadLetterRow> ?? [.. rows];
-        cmd.Parameters.Add(Array(list, r => r.UpdateId));
-        cmd.Parameters.Add(Array(list, r => r.ChatId));
-        cmd.Parameters.Add(Array(list, r => TextStats.Clean(r.Payload)));
-        cmd.Parameters.Add(Array(list, r => TextStats.Clean(r.Error)));
-        cmd.Parameters.Add(Array(list, r => r.FailedAt));
-        batch.BatchCommands.Add(cmd);
+        batch.BatchCommands.Add(DeadLetterColumns.Command(InsertDeadLetters, rows));
     }
 
-    private static NpgsqlParameter<T[]> Array<TRow, T>(List<TRow> rows, Func<TRow, T> select)
-    {
-        var values = new T[rows.Count];
-        for (var i = 0; i < values.Length; i++)
-        {
-            values[i] = select(rows[i]);
-        }
-        var parameter = new NpgsqlParameter<T[]> { TypedValue = values };
-        if (typeof(T) == typeof(DateTime) || typeof(T) == typeof(DateTime?))
-        {
-            // An array that starts with nulls gives Npgsql nothing to infer the kind from; say it is UTC.
-            parameter.NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.TimestampTz;
-        }
-        return parameter;
-    }
+    private static readonly string InsertDeadLetters = $"""
+            INSERT INTO dead_letters (update_id, chat_id, payload, error, failed_at)
+            SELECT update_id, chat_id, payload, error, failed_at FROM {DeadLetterColumns.From("s")}
+            ON CONFLICT (update_id) DO NOTHING
+            """;
 }
