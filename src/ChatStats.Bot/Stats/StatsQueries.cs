@@ -1,4 +1,5 @@
 using ChatStats.Bot.Data;
+using Dapper;
 using Npgsql;
 
 namespace ChatStats.Bot.Stats;
@@ -45,105 +46,113 @@ internal sealed class StatsQueries(NpgsqlDataSource dataSource, QueryTimer? time
     private static readonly string NotOptedOut = $"NOT {MemberChoices.OptedOut("h.chat_id", "h.user_id")}";
     private static readonly string MediaSum = MessageKinds.MediaSum;
 
+    static StatsQueries() => SqlMapping.Apply();
+
+    /// <summary>
+    /// The named parameters the queries read: <c>@chat</c>, the period as <c>@from</c> and <c>@to</c> (UTC; all time
+    /// starts at the epoch) and its time zone <c>@zone</c>, and where a query needs them <c>@user</c> and <c>@count</c>.
+    /// </summary>
+    private sealed record Args(long Chat, DateTimeOffset From, DateTimeOffset To, string Zone)
+    {
+        public long User { get; init; }
+
+        public int Count { get; init; }
+
+        public static Args Of(long chat, Period period) => new(chat, period.From ?? DateTimeOffset.UnixEpoch, period.To, period.Zone.Id);
+
+        public static Args Of(long chat) => new(chat, DateTimeOffset.UnixEpoch, DateTimeOffset.UnixEpoch, "UTC");
+    }
+
+    private async Task<NpgsqlConnection> OpenAsync(CancellationToken ct) => await dataSource.OpenConnectionAsync(ct);
+
+    private static CommandDefinition Sql(string sql, Args args, CancellationToken ct) => new(sql, args, cancellationToken: ct);
+
+    private sealed record ChatRow(string? Title, string TimeZone, string? Language, bool StoreText, int? RetentionDays, string Settings, string? Tier);
+
     public async Task<ChatInfo?> ChatAsync(long chatId, CancellationToken ct)
     {
         using var timing = timer?.Start("chat");
-        await using var cmd = dataSource.CreateCommand("SELECT title, time_zone, language, store_text, retention_days, settings::text, tier FROM chats WHERE id = $1");
-        cmd.Parameters.Add(new NpgsqlParameter<long> { TypedValue = chatId });
-        await using var r = await cmd.ExecuteReaderAsync(ct);
-        return await r.ReadAsync(ct)
-            ? new ChatInfo(chatId, r.IsDBNull(0) ? null : r.GetString(0), Period.ZoneOf(r.GetString(1)), r.IsDBNull(2) ? null : r.GetString(2),
-                r.GetBoolean(3), r.IsDBNull(4) ? null : r.GetInt32(4), ChatSettings.Parse(r.GetString(5)), r.IsDBNull(6) ? null : r.GetString(6))
-            : null;
-    }
-
-    private static NpgsqlParameter[] Range(long chatId, Period p) =>
-    [
-        new NpgsqlParameter<long> { TypedValue = chatId },
-        new NpgsqlParameter<DateTimeOffset> { TypedValue = p.From ?? DateTimeOffset.UnixEpoch },
-        new NpgsqlParameter<DateTimeOffset> { TypedValue = p.To },
-        new NpgsqlParameter<string> { TypedValue = p.Zone.Id },
-    ];
-
-    private NpgsqlBatchCommand Command(string sql, params NpgsqlParameter[] parameters)
-    {
-        var cmd = new NpgsqlBatchCommand(sql);
-        cmd.Parameters.AddRange(parameters);
-        return cmd;
+        await using var connection = await OpenAsync(ct);
+        var row = await connection.QuerySingleOrDefaultAsync<ChatRow>(Sql(
+            "SELECT title, time_zone, language, store_text, retention_days, settings::text AS settings, tier FROM chats WHERE id = @chat", Args.Of(chatId), ct));
+        return row is null
+            ? null
+            : new ChatInfo(chatId, row.Title, Period.ZoneOf(row.TimeZone), row.Language, row.StoreText, row.RetentionDays, ChatSettings.Parse(row.Settings), row.Tier);
     }
 
     /// <summary>Whether anything at all is recorded for the chat: "nothing yet" and "nothing in this period" are different answers.</summary>
     public async Task<bool> HasAnyAsync(long chatId, CancellationToken ct)
     {
         using var timing = timer?.Start("has_any");
-        await using var cmd = dataSource.CreateCommand("SELECT EXISTS (SELECT 1 FROM chat_hourly WHERE chat_id = $1 AND messages > 0)");
-        cmd.Parameters.Add(new NpgsqlParameter<long> { TypedValue = chatId });
-        return await cmd.ExecuteScalarAsync(ct) is true;
+        await using var connection = await OpenAsync(ct);
+        return await connection.ExecuteScalarAsync<bool>(Sql("SELECT EXISTS (SELECT 1 FROM chat_hourly WHERE chat_id = @chat AND messages > 0)", Args.Of(chatId), ct));
     }
+
+    /// <summary>A row of the totals, a local day's or a local hour's count: <see cref="Grouped"/> says which (3, 1, 2).</summary>
+    private sealed record OverviewRow(int Grouped, DateOnly? Day, int? Hour, long? Messages, long? Words, long? Chars, long? Media);
 
     public async Task<Overview> OverviewAsync(long chatId, Period period, CancellationToken ct)
     {
         using var timing = timer?.Start("overview");
-        await using var batch = dataSource.CreateBatch();
-        // One pass over chat_hourly gives the totals, every local day and every local hour (grouping sets).
-        batch.BatchCommands.Add(Command($"""
-            SELECT grouping(day, h), day, h, sum(messages)::bigint, sum(words)::bigint, sum(chars)::bigint, sum(media)::bigint
-            FROM (SELECT (hour AT TIME ZONE $4)::date AS day, extract(hour FROM hour AT TIME ZONE $4)::int AS h,
-                         messages, words, chars, {MediaSum} AS media
-                  FROM chat_hourly WHERE chat_id = $1 AND hour >= $2 AND hour < $3) s
-            GROUP BY GROUPING SETS ((), (day), (h))
-            """, Range(chatId, period)));
-        // Members: the per-member totals for all time, else the hours in range.
-        batch.BatchCommands.Add(period.From is null
-            ? Command("SELECT count(*) FROM chat_user_totals WHERE chat_id = $1 AND messages > 0", new NpgsqlParameter<long> { TypedValue = chatId })
-            : Command("SELECT count(DISTINCT user_id) FROM chat_user_hourly WHERE chat_id = $1 AND hour >= $2 AND hour < $3 AND messages > 0", Range(chatId, period)[..3]));
         var previous = period.Previous;
+        // One pass over chat_hourly gives the totals, every local day and every local hour (grouping sets); members come
+        // from the per-member totals for all time, else from the hours in range.
+        string[] statements =
+        [
+            $"""
+            SELECT grouping(day, hour) AS grouped, day, hour, sum(messages)::bigint AS messages, sum(words)::bigint AS words,
+                   sum(chars)::bigint AS chars, sum(media)::bigint AS media
+            FROM (SELECT (hour AT TIME ZONE @zone)::date AS day, extract(hour FROM hour AT TIME ZONE @zone)::int AS hour,
+                         messages, words, chars, {MediaSum} AS media
+                  FROM chat_hourly WHERE chat_id = @chat AND hour >= @from AND hour < @to) s
+            GROUP BY GROUPING SETS ((), (day), (hour))
+            """,
+            period.From is null
+                ? "SELECT count(*) FROM chat_user_totals WHERE chat_id = @chat AND messages > 0"
+                : "SELECT count(DISTINCT user_id) FROM chat_user_hourly WHERE chat_id = @chat AND hour >= @from AND hour < @to AND messages > 0",
+            .. previous is null ? Array.Empty<string>() : ["SELECT coalesce(sum(messages), 0)::bigint FROM chat_hourly WHERE chat_id = @chat AND hour >= @previous_from AND hour < @previous_to"],
+        ];
+        await using var connection = await OpenAsync(ct);
+        var args = new DynamicParameters(Args.Of(chatId, period));
         if (previous is not null)
         {
-            batch.BatchCommands.Add(Command("SELECT coalesce(sum(messages), 0)::bigint FROM chat_hourly WHERE chat_id = $1 AND hour >= $2 AND hour < $3",
-                Range(chatId, previous)[..3]));
+            args.Add("previous_from", previous.From ?? DateTimeOffset.UnixEpoch);
+            args.Add("previous_to", previous.To);
         }
-        await using var r = await batch.ExecuteReaderAsync(ct);
+        await using var results = await connection.QueryMultipleAsync(new CommandDefinition(string.Join(";\n", statements), args, cancellationToken: ct));
         long messages = 0, words = 0, chars = 0, media = 0, dayCount = 0, hourCount = 0;
         DateOnly? day = null;
         int? hour = null;
-        while (await r.ReadAsync(ct))
+        foreach (var row in await results.ReadAsync<OverviewRow>())
         {
-            if (r.IsDBNull(3))
+            if (row.Messages is not { } count)
             {
                 continue; // no rows at all: the grand total of nothing
             }
-            var count = r.GetInt64(3);
-            switch (r.GetInt32(0))
+            switch (row.Grouped)
             {
                 case 3:
-                    (messages, words, chars, media) = (count, r.GetInt64(4), r.GetInt64(5), r.GetInt64(6));
+                    (messages, words, chars, media) = (count, row.Words ?? 0, row.Chars ?? 0, row.Media ?? 0);
                     break;
-                case 1 when count > dayCount || (count == dayCount && count > 0 && DateOnly.FromDateTime(r.GetDateTime(1)) < day):
-                    (day, dayCount) = (DateOnly.FromDateTime(r.GetDateTime(1)), count);
+                case 1 when count > dayCount || (count == dayCount && count > 0 && row.Day < day):
+                    (day, dayCount) = (row.Day, count);
                     break;
-                case 2 when count > hourCount || (count == hourCount && count > 0 && r.GetInt32(2) < hour):
-                    (hour, hourCount) = (r.GetInt32(2), count);
+                case 2 when count > hourCount || (count == hourCount && count > 0 && row.Hour < hour):
+                    (hour, hourCount) = (row.Hour, count);
                     break;
             }
         }
-        await r.NextResultAsync(ct);
-        await r.ReadAsync(ct);
-        var members = r.GetInt64(0);
-        long? before = null;
-        if (previous is not null)
-        {
-            await r.NextResultAsync(ct);
-            await r.ReadAsync(ct);
-            before = r.GetInt64(0);
-        }
+        var members = await results.ReadSingleAsync<long>();
+        long? before = previous is null ? null : await results.ReadSingleAsync<long>();
         return new Overview(messages, members, words, chars, media, day, dayCount, hour, hourCount, before);
     }
+
+    private sealed record LeaderRow(long UserId, long Value, string? FirstName, string? LastName, string? Username);
 
     public async Task<Leaderboard> TopAsync(long chatId, Period period, int count, TopMetric metric, CancellationToken ct)
     {
         using var timing = timer?.Start("top");
-        await using var batch = dataSource.CreateBatch();
+        string sql;
         if (period.From is null)
         {
             // All time: one row per member.
@@ -154,13 +163,13 @@ internal sealed class StatsQueries(NpgsqlDataSource dataSource, QueryTimer? time
                 TopMetric.Media => "media",
                 _ => "messages",
             };
-            batch.BatchCommands.Add(Command($"SELECT coalesce(sum({column}), 0)::bigint FROM chat_user_totals WHERE chat_id = $1", new NpgsqlParameter<long> { TypedValue = chatId }));
-            batch.BatchCommands.Add(Command($"""
-                SELECT h.user_id, h.{column}, u.first_name, u.last_name, u.username
+            sql = $"""
+                SELECT coalesce(sum({column}), 0)::bigint FROM chat_user_totals WHERE chat_id = @chat;
+                SELECT h.user_id, h.{column} AS value, u.first_name, u.last_name, u.username
                 FROM chat_user_totals h LEFT JOIN users u ON u.id = h.user_id
-                WHERE h.chat_id = $1 AND h.{column} > 0 AND {NotOptedOut}
-                ORDER BY h.{column} DESC, h.user_id LIMIT $2
-                """, new NpgsqlParameter<long> { TypedValue = chatId }, new NpgsqlParameter<int> { TypedValue = count }));
+                WHERE h.chat_id = @chat AND h.{column} > 0 AND {NotOptedOut}
+                ORDER BY h.{column} DESC, h.user_id LIMIT @count
+                """;
         }
         else
         {
@@ -171,88 +180,79 @@ internal sealed class StatsQueries(NpgsqlDataSource dataSource, QueryTimer? time
                 TopMetric.Media => $"sum({MediaSum})",
                 _ => "sum(messages)",
             };
-            batch.BatchCommands.Add(Command($"SELECT coalesce({value}, 0)::bigint FROM chat_hourly h WHERE chat_id = $1 AND hour >= $2 AND hour < $3", Range(chatId, period)[..3]));
-            batch.BatchCommands.Add(Command($"""
-                SELECT t.user_id, t.v, u.first_name, u.last_name, u.username
-                FROM (SELECT user_id, {value}::bigint AS v FROM chat_user_hourly h
-                      WHERE chat_id = $1 AND hour >= $2 AND hour < $3 AND {NotOptedOut}
-                      GROUP BY user_id HAVING {value} > 0 ORDER BY 2 DESC, 1 LIMIT $4) t
+            sql = $"""
+                SELECT coalesce({value}, 0)::bigint FROM chat_hourly h WHERE chat_id = @chat AND hour >= @from AND hour < @to;
+                SELECT t.user_id, t.value, u.first_name, u.last_name, u.username
+                FROM (SELECT user_id, {value}::bigint AS value FROM chat_user_hourly h
+                      WHERE chat_id = @chat AND hour >= @from AND hour < @to AND {NotOptedOut}
+                      GROUP BY user_id HAVING {value} > 0 ORDER BY 2 DESC, 1 LIMIT @count) t
                 LEFT JOIN users u ON u.id = t.user_id
-                ORDER BY t.v DESC, t.user_id
-                """, [.. Range(chatId, period)[..3], new NpgsqlParameter<int> { TypedValue = count }]));
+                ORDER BY t.value DESC, t.user_id
+                """;
         }
-        await using var r = await batch.ExecuteReaderAsync(ct);
-        await r.ReadAsync(ct);
-        var total = r.GetInt64(0);
-        await r.NextResultAsync(ct);
-        var leaders = new List<Leader>();
-        while (await r.ReadAsync(ct))
-        {
-            leaders.Add(new Leader(r.GetInt64(0), Name(r, 2, r.GetInt64(0)), r.IsDBNull(4) ? null : r.GetString(4), r.GetInt64(1)));
-        }
+        await using var connection = await OpenAsync(ct);
+        await using var results = await connection.QueryMultipleAsync(Sql(sql, Args.Of(chatId, period) with { Count = count }, ct));
+        var total = await results.ReadSingleAsync<long>();
+        var leaders = (await results.ReadAsync<LeaderRow>())
+            .Select(r => new Leader(r.UserId, DisplayName(r.FirstName, r.LastName, r.UserId), r.Username, r.Value)).ToList();
         return new Leaderboard(metric, total, leaders);
     }
+
+    private sealed record NameRow(string? FirstName, string? LastName);
+
+    private sealed record RankRow(long Messages, long Words, long Rank, long Ranked);
+
+    /// <summary>A local day the member wrote on (<see cref="Grouped"/> 1), or their messages at a local hour (2).</summary>
+    private sealed record MemberHourRow(int Grouped, DateOnly? Day, int? Hour, long Messages);
+
+    private sealed record SeenRow(DateTimeOffset? First, DateTimeOffset? Last);
 
     public async Task<MemberStats?> MemberAsync(long chatId, long userId, Period period, CancellationToken ct)
     {
         using var timing = timer?.Start("member");
-        var p = Range(chatId, period);
-        var user = new NpgsqlParameter<long> { TypedValue = userId };
-        await using var batch = dataSource.CreateBatch();
-        batch.BatchCommands.Add(Command("SELECT first_name, last_name FROM users WHERE id = $1", new NpgsqlParameter<long> { TypedValue = userId }));
         // Rank among everyone who spoke in the period (opted-out members are not ranked and see no rank).
         var members = period.From is null
-            ? "SELECT user_id, messages AS m, words AS w FROM chat_user_totals h WHERE chat_id = $1 AND messages > 0"
-            : "SELECT user_id, sum(messages) AS m, sum(words) AS w FROM chat_user_hourly h WHERE chat_id = $1 AND hour >= $2 AND hour < $3 GROUP BY user_id";
-        batch.BatchCommands.Add(Command($"""
-            WITH t AS (SELECT * FROM ({members}) a WHERE m > 0 AND (NOT {MemberChoices.OptedOut("$1", "a.user_id")} OR a.user_id = $5))
-            SELECT coalesce((SELECT m FROM t WHERE user_id = $5), 0)::bigint, coalesce((SELECT w FROM t WHERE user_id = $5), 0)::bigint,
-                   (SELECT count(*) FROM t WHERE m > (SELECT m FROM t WHERE user_id = $5)) + 1, (SELECT count(*) FROM t)
-            """, [.. p, user]));
-        // One pass over the member's hours: messages by local hour of day, and the local days they wrote on.
-        batch.BatchCommands.Add(Command("""
-            SELECT grouping(day, h), day, h, sum(messages)::bigint
-            FROM (SELECT (hour AT TIME ZONE $4)::date AS day, extract(hour FROM hour AT TIME ZONE $4)::int AS h, messages
-                  FROM chat_user_hourly WHERE chat_id = $1 AND hour >= $2 AND hour < $3 AND user_id = $5 AND messages > 0) s
-            GROUP BY GROUPING SETS ((day), (h))
-            """, [.. Range(chatId, period), new NpgsqlParameter<long> { TypedValue = userId }]));
-        batch.BatchCommands.Add(Command("SELECT min(hour), max(hour) FROM chat_user_hourly WHERE chat_id = $1 AND user_id = $2 AND messages > 0",
-            new NpgsqlParameter<long> { TypedValue = chatId }, new NpgsqlParameter<long> { TypedValue = userId }));
-        await using var r = await batch.ExecuteReaderAsync(ct);
-        string? name = null;
-        if (await r.ReadAsync(ct))
-        {
-            name = Name(r, 0, userId);
-        }
-        await r.NextResultAsync(ct);
-        await r.ReadAsync(ct);
-        var (messages, words, rank, ranked) = (r.GetInt64(0), r.GetInt64(1), (int)r.GetInt64(2), (int)r.GetInt64(3));
-        await r.NextResultAsync(ct);
+            ? "SELECT user_id, messages AS m, words AS w FROM chat_user_totals h WHERE chat_id = @chat AND messages > 0"
+            : "SELECT user_id, sum(messages) AS m, sum(words) AS w FROM chat_user_hourly h WHERE chat_id = @chat AND hour >= @from AND hour < @to GROUP BY user_id";
+        var sql = $"""
+            SELECT first_name, last_name FROM users WHERE id = @user;
+            WITH t AS (SELECT * FROM ({members}) a WHERE m > 0 AND (NOT {MemberChoices.OptedOut("@chat", "a.user_id")} OR a.user_id = @user))
+            SELECT coalesce((SELECT m FROM t WHERE user_id = @user), 0)::bigint AS messages, coalesce((SELECT w FROM t WHERE user_id = @user), 0)::bigint AS words,
+                   (SELECT count(*) FROM t WHERE m > (SELECT m FROM t WHERE user_id = @user)) + 1 AS rank, (SELECT count(*) FROM t) AS ranked;
+            -- One pass over the member's hours: messages by local hour of day, and the local days they wrote on.
+            SELECT grouping(day, hour) AS grouped, day, hour, sum(messages)::bigint AS messages
+            FROM (SELECT (hour AT TIME ZONE @zone)::date AS day, extract(hour FROM hour AT TIME ZONE @zone)::int AS hour, messages
+                  FROM chat_user_hourly WHERE chat_id = @chat AND hour >= @from AND hour < @to AND user_id = @user AND messages > 0) s
+            GROUP BY GROUPING SETS ((day), (hour));
+            SELECT min(hour) AS first, max(hour) AS last FROM chat_user_hourly WHERE chat_id = @chat AND user_id = @user AND messages > 0
+            """;
+        await using var connection = await OpenAsync(ct);
+        await using var results = await connection.QueryMultipleAsync(Sql(sql, Args.Of(chatId, period) with { User = userId }, ct));
+        var user = await results.ReadSingleOrDefaultAsync<NameRow>();
+        var rank = await results.ReadSingleAsync<RankRow>();
         var byHour = new List<(int Hour, long Messages)>();
         var days = new List<DateOnly>();
-        while (await r.ReadAsync(ct))
+        foreach (var row in await results.ReadAsync<MemberHourRow>())
         {
-            if (r.GetInt32(0) == 1)
+            if (row.Grouped == 1)
             {
-                days.Add(DateOnly.FromDateTime(r.GetDateTime(1)));
+                days.Add(row.Day!.Value);
             }
             else
             {
-                byHour.Add((r.GetInt32(2), r.GetInt64(3)));
+                byHour.Add((row.Hour!.Value, row.Messages));
             }
         }
         days.Sort();
         var hours = byHour.OrderByDescending(h => h.Messages).ThenBy(h => h.Hour).Take(3).Select(h => h.Hour).ToList();
-        await r.NextResultAsync(ct);
-        await r.ReadAsync(ct);
-        DateTimeOffset? first = r.IsDBNull(0) ? null : r.GetFieldValue<DateTimeOffset>(0);
-        DateTimeOffset? last = r.IsDBNull(1) ? null : r.GetFieldValue<DateTimeOffset>(1);
-        if (name is null && first is null)
+        var seen = await results.ReadSingleAsync<SeenRow>();
+        if (user is null && seen.First is null)
         {
             return null;
         }
         var (streak, end) = LongestStreak(days);
-        return new MemberStats(userId, name ?? $"user {userId}", messages, words, messages == 0 ? 0 : rank, ranked, hours, streak, end, first, last?.AddHours(1));
+        return new MemberStats(userId, DisplayName(user?.FirstName, user?.LastName, userId), rank.Messages, rank.Words,
+            rank.Messages == 0 ? 0 : (int)rank.Rank, (int)rank.Ranked, hours, streak, end, seen.First, seen.Last?.AddHours(1));
     }
 
     /// <summary>The longest run of consecutive days, and the day it ended.</summary>
@@ -270,20 +270,22 @@ internal sealed class StatsQueries(NpgsqlDataSource dataSource, QueryTimer? time
         return (best, bestEnd);
     }
 
+    private sealed record HeatmapCell(int Weekday, int Hour, long Messages);
+
     /// <summary>Messages by local weekday (0 Monday … 6 Sunday) and hour.</summary>
     public async Task<long[,]> HeatmapAsync(long chatId, Period period, CancellationToken ct)
     {
         using var timing = timer?.Start("heatmap");
-        await using var cmd = dataSource.CreateCommand("""
-            SELECT (extract(isodow FROM hour AT TIME ZONE $4)::int - 1), extract(hour FROM hour AT TIME ZONE $4)::int, sum(messages)::bigint
-            FROM chat_hourly WHERE chat_id = $1 AND hour >= $2 AND hour < $3 GROUP BY 1, 2
-            """);
-        cmd.Parameters.AddRange(Range(chatId, period));
+        await using var connection = await OpenAsync(ct);
+        var cells = await connection.QueryAsync<HeatmapCell>(Sql("""
+            SELECT extract(isodow FROM hour AT TIME ZONE @zone)::int - 1 AS weekday, extract(hour FROM hour AT TIME ZONE @zone)::int AS hour,
+                   sum(messages)::bigint AS messages
+            FROM chat_hourly WHERE chat_id = @chat AND hour >= @from AND hour < @to GROUP BY 1, 2
+            """, Args.Of(chatId, period), ct));
         var grid = new long[7, 24];
-        await using var r = await cmd.ExecuteReaderAsync(ct);
-        while (await r.ReadAsync(ct))
+        foreach (var cell in cells)
         {
-            grid[r.GetInt32(0), r.GetInt32(1)] = r.GetInt64(2);
+            grid[cell.Weekday, cell.Hour] = cell.Messages;
         }
         return grid;
     }
@@ -292,18 +294,13 @@ internal sealed class StatsQueries(NpgsqlDataSource dataSource, QueryTimer? time
     public async Task<IReadOnlyList<DayCount>> HistoryAsync(long chatId, Period period, CancellationToken ct)
     {
         using var timing = timer?.Start("history");
-        await using var cmd = dataSource.CreateCommand("""
-            SELECT (hour AT TIME ZONE $4)::date, sum(messages)::bigint FROM chat_hourly
-            WHERE chat_id = $1 AND hour >= $2 AND hour < $3 GROUP BY 1 HAVING sum(messages) > 0 ORDER BY 1
-            """);
-        cmd.Parameters.AddRange(Range(chatId, period));
-        var counts = new Dictionary<DateOnly, long>();
-        await using (var r = await cmd.ExecuteReaderAsync(ct))
+        Dictionary<DateOnly, long> counts;
+        await using (var connection = await OpenAsync(ct))
         {
-            while (await r.ReadAsync(ct))
-            {
-                counts[DateOnly.FromDateTime(r.GetDateTime(0))] = r.GetInt64(1);
-            }
+            counts = (await connection.QueryAsync<DayCount>(Sql("""
+                SELECT (hour AT TIME ZONE @zone)::date AS day, sum(messages)::bigint AS messages FROM chat_hourly
+                WHERE chat_id = @chat AND hour >= @from AND hour < @to GROUP BY 1 HAVING sum(messages) > 0 ORDER BY 1
+                """, Args.Of(chatId, period), ct))).ToDictionary(d => d.Day, d => d.Messages);
         }
         if (counts.Count == 0)
         {
@@ -322,39 +319,32 @@ internal sealed class StatsQueries(NpgsqlDataSource dataSource, QueryTimer? time
     public async Task<IReadOnlyDictionary<MessageKind, long>> KindsAsync(long chatId, Period period, CancellationToken ct)
     {
         using var timing = timer?.Start("kinds");
-        var sums = string.Join(", ", Enum.GetNames<MessageKind>().Select(n => $"coalesce(sum({ChatStatsDbContext.SnakeCase(n)}_count), 0)::bigint"));
-        await using var cmd = dataSource.CreateCommand($"SELECT {sums} FROM chat_hourly WHERE chat_id = $1 AND hour >= $2 AND hour < $3");
-        cmd.Parameters.AddRange(Range(chatId, period)[..3]);
-        await using var r = await cmd.ExecuteReaderAsync(ct);
-        await r.ReadAsync(ct);
-        return Enum.GetValues<MessageKind>().ToDictionary(k => k, k => r.GetInt64((int)k));
+        var sums = string.Join(", ", Enum.GetNames<MessageKind>().Select(n => $"coalesce(sum({ChatStatsDbContext.SnakeCase(n)}_count), 0)::bigint AS {ChatStatsDbContext.SnakeCase(n)}"));
+        await using var connection = await OpenAsync(ct);
+        var row = (IDictionary<string, object>)await connection.QuerySingleAsync(Sql(
+            $"SELECT {sums} FROM chat_hourly WHERE chat_id = @chat AND hour >= @from AND hour < @to", Args.Of(chatId, period), ct));
+        return Enum.GetValues<MessageKind>().ToDictionary(k => k, k => (long)row[ChatStatsDbContext.SnakeCase(k.ToString())]);
     }
 
-    /// <summary>The texts of the period (optionally one member's), streamed: word counts are made in memory from them.</summary>
     public async Task<IReadOnlyList<ReplyPair>> RepliesAsync(long chatId, Period period, int count, CancellationToken ct)
     {
         using var timing = timer?.Start("replies");
-        await using var cmd = dataSource.CreateCommand($"""
-            SELECT t.n, coalesce(a.first_name, 'user ' || t.sender_user_id), coalesce(b.first_name, 'user ' || t.reply_to_user_id)
-            FROM (SELECT m.sender_user_id, m.reply_to_user_id, count(*) AS n FROM messages m
-                  WHERE m.chat_id = $1 AND m.sent_at >= $2 AND m.sent_at < $3 AND m.counted
+        await using var connection = await OpenAsync(ct);
+        var pairs = await connection.QueryAsync<ReplyPair>(Sql($"""
+            SELECT coalesce(a.first_name, 'user ' || t.sender_user_id) AS "from", coalesce(b.first_name, 'user ' || t.reply_to_user_id) AS "to", t.count
+            FROM (SELECT m.sender_user_id, m.reply_to_user_id, count(*) AS count FROM messages m
+                  WHERE m.chat_id = @chat AND m.sent_at >= @from AND m.sent_at < @to AND m.counted
                     AND m.reply_to_user_id IS NOT NULL AND m.reply_to_user_id <> m.sender_user_id
                     AND NOT {MemberChoices.OptedOut("m.chat_id", "m.sender_user_id")} AND NOT {MemberChoices.OptedOut("m.chat_id", "m.reply_to_user_id")}
-                  GROUP BY 1, 2 ORDER BY 3 DESC, 1, 2 LIMIT $4) t
+                  GROUP BY 1, 2 ORDER BY 3 DESC, 1, 2 LIMIT @count) t
             LEFT JOIN users a ON a.id = t.sender_user_id
             LEFT JOIN users b ON b.id = t.reply_to_user_id
-            ORDER BY t.n DESC
-            """);
-        cmd.Parameters.AddRange(Range(chatId, period)[..3]);
-        cmd.Parameters.Add(new NpgsqlParameter<int> { TypedValue = count });
-        var pairs = new List<ReplyPair>();
-        await using var r = await cmd.ExecuteReaderAsync(ct);
-        while (await r.ReadAsync(ct))
-        {
-            pairs.Add(new ReplyPair(r.GetString(1), r.GetString(2), r.GetInt64(0)));
-        }
-        return pairs;
+            ORDER BY t.count DESC
+            """, Args.Of(chatId, period) with { Count = count }, ct));
+        return pairs.AsList();
     }
+
+    private sealed record InactiveRow(long UserId, DateTimeOffset? LastSeen, string FirstName, string? LastName);
 
     /// <summary>
     /// Members not seen for <paramref name="days"/> days: everyone who spoke or joined, less those whose latest
@@ -363,74 +353,54 @@ internal sealed class StatsQueries(NpgsqlDataSource dataSource, QueryTimer? time
     public async Task<IReadOnlyList<InactiveMember>> InactiveAsync(long chatId, int days, DateTimeOffset now, int count, CancellationToken ct)
     {
         using var timing = timer?.Start("inactive");
-        await using var cmd = dataSource.CreateCommand($"""
+        await using var connection = await OpenAsync(ct);
+        // @from is the cut-off: seen before it, or never.
+        var rows = await connection.QueryAsync<InactiveRow>(Sql($"""
             WITH spoke AS (SELECT t.user_id,
-                                  (SELECT max(h.hour) FROM chat_user_hourly h WHERE h.chat_id = $1 AND h.user_id = t.user_id AND h.messages > 0) + interval '1 hour' AS last
-                           FROM chat_user_totals t WHERE t.chat_id = $1 AND t.messages > 0),
+                                  (SELECT max(h.hour) FROM chat_user_hourly h WHERE h.chat_id = @chat AND h.user_id = t.user_id AND h.messages > 0) + interval '1 hour' AS last
+                           FROM chat_user_totals t WHERE t.chat_id = @chat AND t.messages > 0),
                  membership AS (SELECT DISTINCT ON (target_user_id) target_user_id AS user_id, kind, occurred_at FROM service_events
-                                WHERE chat_id = $1 AND kind IN ({(short)ServiceEventKind.Joined}, {(short)ServiceEventKind.Left}) AND target_user_id IS NOT NULL
+                                WHERE chat_id = @chat AND kind IN ({(short)ServiceEventKind.Joined}, {(short)ServiceEventKind.Left}) AND target_user_id IS NOT NULL
                                 ORDER BY target_user_id, occurred_at DESC, message_id DESC),
                  everyone AS (SELECT user_id FROM spoke UNION SELECT user_id FROM membership WHERE kind = {(short)ServiceEventKind.Joined})
-            SELECT e.user_id, s.last, coalesce(u.first_name, 'user ' || e.user_id), u.last_name
+            SELECT e.user_id, s.last AS last_seen, coalesce(u.first_name, 'user ' || e.user_id) AS first_name, u.last_name
             FROM everyone e
             LEFT JOIN spoke s ON s.user_id = e.user_id
             LEFT JOIN membership m ON m.user_id = e.user_id
             LEFT JOIN users u ON u.id = e.user_id
             WHERE coalesce(m.kind, {(short)ServiceEventKind.Joined}) <> {(short)ServiceEventKind.Left}
               AND coalesce(u.is_bot, false) = false
-              AND (s.last IS NULL OR s.last < $2)
-              AND coalesce(m.occurred_at, '-infinity') < $2
+              AND (s.last IS NULL OR s.last < @from)
+              AND coalesce(m.occurred_at, '-infinity') < @from
             ORDER BY s.last NULLS FIRST, e.user_id
-            LIMIT $3
-            """);
-        cmd.Parameters.Add(new NpgsqlParameter<long> { TypedValue = chatId });
-        cmd.Parameters.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = now - TimeSpan.FromDays(days) });
-        cmd.Parameters.Add(new NpgsqlParameter<int> { TypedValue = count });
-        var list = new List<InactiveMember>();
-        await using var r = await cmd.ExecuteReaderAsync(ct);
-        while (await r.ReadAsync(ct))
-        {
-            var name = r.IsDBNull(3) || r.GetString(3).Length == 0 ? r.GetString(2) : $"{r.GetString(2)} {r.GetString(3)}";
-            list.Add(new InactiveMember(r.GetInt64(0), name, r.IsDBNull(1) ? null : r.GetFieldValue<DateTimeOffset>(1), r.IsDBNull(1)));
-        }
-        return list;
+            LIMIT @count
+            """, Args.Of(chatId) with { From = now - TimeSpan.FromDays(days), Count = count }, ct));
+        return rows.Select(r => new InactiveMember(r.UserId, DisplayName(r.FirstName, r.LastName, r.UserId), r.LastSeen, r.LastSeen is null)).ToList();
     }
 
     public async Task<IReadOnlyList<TitleChange>> TitlesAsync(long chatId, int count, CancellationToken ct)
     {
         using var timing = timer?.Start("titles");
-        await using var cmd = dataSource.CreateCommand("""
-            SELECT t.title, t.changed_at, u.first_name FROM chat_title_history t LEFT JOIN users u ON u.id = t.changed_by_user_id
-            WHERE t.chat_id = $1 ORDER BY t.changed_at DESC, t.message_id DESC LIMIT $2
-            """);
-        cmd.Parameters.Add(new NpgsqlParameter<long> { TypedValue = chatId });
-        cmd.Parameters.Add(new NpgsqlParameter<int> { TypedValue = count });
-        var list = new List<TitleChange>();
-        await using var r = await cmd.ExecuteReaderAsync(ct);
-        while (await r.ReadAsync(ct))
-        {
-            list.Add(new TitleChange(r.GetString(0), r.GetFieldValue<DateTimeOffset>(1), r.IsDBNull(2) ? null : r.GetString(2)));
-        }
-        return list;
+        await using var connection = await OpenAsync(ct);
+        var titles = await connection.QueryAsync<TitleChange>(Sql("""
+            SELECT t.title, t.changed_at AS at, u.first_name AS "by" FROM chat_title_history t LEFT JOIN users u ON u.id = t.changed_by_user_id
+            WHERE t.chat_id = @chat ORDER BY t.changed_at DESC, t.message_id DESC LIMIT @count
+            """, Args.Of(chatId) with { Count = count }, ct));
+        return titles.AsList();
     }
 
     /// <summary>A member of the chat by @username (case-insensitive), for /user @name.</summary>
     public async Task<long?> FindUserAsync(long chatId, string username, CancellationToken ct)
     {
         using var timing = timer?.Start("find_user");
-        await using var cmd = dataSource.CreateCommand("""
-            SELECT u.id FROM users u WHERE lower(u.username) = lower($2)
-            ORDER BY EXISTS (SELECT 1 FROM chat_user_hourly h WHERE h.chat_id = $1 AND h.user_id = u.id) DESC LIMIT 1
-            """);
-        cmd.Parameters.Add(new NpgsqlParameter<long> { TypedValue = chatId });
-        cmd.Parameters.Add(new NpgsqlParameter<string> { TypedValue = username.TrimStart('@') });
-        return await cmd.ExecuteScalarAsync(ct) is long id ? id : null;
+        await using var connection = await OpenAsync(ct);
+        return await connection.ExecuteScalarAsync<long?>(new CommandDefinition("""
+            SELECT u.id FROM users u WHERE lower(u.username) = lower(@username)
+            ORDER BY EXISTS (SELECT 1 FROM chat_user_hourly h WHERE h.chat_id = @chat AND h.user_id = u.id) DESC LIMIT 1
+            """, new { chat = chatId, username = username.TrimStart('@') }, cancellationToken: ct));
     }
 
-    private static string Name(NpgsqlDataReader r, int firstColumn, long userId)
-    {
-        var first = r.IsDBNull(firstColumn) ? null : r.GetString(firstColumn);
-        var last = r.IsDBNull(firstColumn + 1) ? null : r.GetString(firstColumn + 1);
-        return first is null ? $"user {userId}" : string.IsNullOrEmpty(last) ? first : $"{first} {last}";
-    }
+    /// <summary>A member as the statistics name them: first and last name, or "user 42" when no name is known.</summary>
+    private static string DisplayName(string? first, string? last, long userId) =>
+        first is null ? $"user {userId}" : string.IsNullOrEmpty(last) ? first : $"{first} {last}";
 }
