@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Text;
 using ChatStats.Bot.Commands;
 using ChatStats.Bot.Data;
 using ChatStats.Bot.Stats;
@@ -20,8 +19,8 @@ internal sealed class ReportSummaries(SummarySource source, AiClient ai, AiSumma
     /// <summary>What a report waits for the model: its job has a deadline of its own, and the PDF still to print.</summary>
     public static readonly TimeSpan Patience = TimeSpan.FromSeconds(90);
 
-    /// <summary>The section's HTML (the title for the caller to add), or null when there is none.</summary>
-    public async Task<string?> SectionAsync(ChatInfo chat, Period period, string label, CultureInfo culture, CancellationToken ct)
+    /// <summary>The section's text and note (the title for the caller to add), or null when there is none.</summary>
+    public async Task<Reports.ReportSummary?> SectionAsync(ChatInfo chat, Period period, string label, CultureInfo culture, CancellationToken ct)
     {
         if (!options.Value.Configured || ai.Chat is null || !chat.StoreText || chat.Settings.PolicyOf("summary") == CommandPolicy.Disabled)
         {
@@ -42,7 +41,7 @@ internal sealed class ReportSummaries(SummarySource source, AiClient ai, AiSumma
                 using var lease = await limiters.Ai.EnterAsync(patience.Token);
                 var request = new SummaryRequest(chat.Id, chat.Title ?? "", chat.Zone, period, label, culture.EnglishName, 500);
                 var summary = await summarizer.SummarizeAsync(request, lines, allowance, patience.Token);
-                return Html(SummaryText.FromModel(summary.Text, int.MaxValue), SummaryText.BasedOn(summary, lines, ai.Model, culture));
+                return new Reports.ReportSummary(SummaryText.FromModel(summary.Text, int.MaxValue), SummaryText.BasedOn(summary, lines, ai.Model, culture));
             }
             catch (AiUnavailableException ex)
             {
@@ -59,11 +58,6 @@ internal sealed class ReportSummaries(SummarySource source, AiClient ai, AiSumma
             }
         }
         var digest = await source.DigestAsync(chat.Id, period, lines, ct);
-        return Html(SummaryText.Offline(digest, culture), SummaryText.OfflineNote(reason, culture, report: true));
+        return new Reports.ReportSummary(SummaryText.Offline(digest, culture), SummaryText.OfflineNote(reason, culture, report: true));
     }
-
-    /// <summary>Telegram's HTML (b tags, escaped text, line breaks) in a block of a report, with its note.</summary>
-    private static string Html(string telegramHtml, string note) =>
-        new StringBuilder().Append("<div style=\"white-space: pre-wrap\">").Append(telegramHtml).Append("</div><p class=\"muted\"><i>")
-            .Append(note).Append("</i></p>").ToString();
 }

@@ -280,7 +280,7 @@ public sealed class SummaryTests : IAsyncLifetime
         _ai.Fail(10, 503);
         var modelDown = await reports.BuildAsync(Chat.Id, "2026-01-05", DateTimeOffset.UtcNow, CancellationToken.None);
 
-        Assert.Contains("<h2>Summary</h2><div style=\"white-space: pre-wrap\"><b>Topics</b>\n• <b>Plans</b> for the weekend — Ann", withModel);
+        Assert.Matches("<h2>Summary</h2>\\s*<div style=\"white-space: pre-wrap\"><b>Topics</b>\n• <b>Plans</b> for the weekend — Ann", withModel);
         Assert.Contains($"Written by the AI model {FakeOpenAi.Model} from 9 messages by 4 members.", withModel);
         Assert.Contains("<h2>Summary</h2>", modelDown);
         Assert.Contains("Talked about:", modelDown);
