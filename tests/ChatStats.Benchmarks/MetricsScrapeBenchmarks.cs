@@ -7,6 +7,7 @@ using ChatStats.Bot.Web;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Prometheus;
+using ChatStats.Bot.Configuration;
 
 namespace ChatStats.Benchmarks;
 

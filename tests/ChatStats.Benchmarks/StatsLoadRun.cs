@@ -77,7 +77,7 @@ internal static class StatsLoadRun
         var busiest = await MemberAsync(dataSource, 0.0);
         var median = await MemberAsync(dataSource, 0.5);
         var chat = (await queries.ChatAsync(ChatId, CancellationToken.None))!;
-        var request = new StatsRequest(chat, all, []);
+        var request = new StatsRequest(chat, all, [], "all time");
         var context = new CommandContext(
             new global::Telegram.Bot.Types.Message { Id = 1, Date = DateTime.UnixEpoch, Chat = new global::Telegram.Bot.Types.Chat { Id = ChatId, Type = global::Telegram.Bot.Types.Enums.ChatType.Supergroup } },
             new ParsedCommand("stats", "all"), En);
@@ -137,7 +137,7 @@ internal static class StatsLoadRun
             ("/me all", async () =>
             {
                 var member = await queries.MemberAsync(ChatId, busiest, all, CancellationToken.None);
-                return MemberCommand.Render(member!, request, "all time", context).Length;
+                return MemberCommand.Render(member!, request, context).Length;
             }),
             ("/history all (data + SVG)", async () =>
             {

@@ -2,6 +2,7 @@ using ChatStats.Bot.Data;
 using ChatStats.Telegram;
 using ChatStats.Telegram.Receiving;
 using ChatStats.Testing;
+using ChatStats.Bot.Configuration;
 
 namespace ChatStats.Bot.Tests;
 

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using ChatStats.Bot.Data;
 using Microsoft.Extensions.Options;
+using ChatStats.Bot.Configuration;
 
 namespace ChatStats.Bot.Cli;
 
@@ -58,7 +59,7 @@ internal static partial class ChatStatsCli
                 : $"Applied {Terminal.Count(applied.Count, "migration")} to {Configuration.DatabaseUrl.Describe(options.ConnectionString)}: {string.Join(", ", applied)}");
             // Hangfire's tables (schema hangfire), then the jobs the old queue still had waiting: the database is complete.
             await Jobs.JobsSchema.InstallAsync(host.Services.GetRequiredService<Jobs.JobsDataSource>(), ct);
-            var carried = await host.Services.GetRequiredService<Jobs.LegacyJobs>().CarryAsync(ct);
+            var carried = await host.Services.GetRequiredService<Reports.LegacyJobs>().CarryAsync(ct);
             Console.WriteLine(carried == 0 ? "Hangfire's schema is in place." : $"Hangfire's schema is in place; {Terminal.Count(carried, "job")} carried over from the old job queue.");
             return 0;
         }));

@@ -6,6 +6,7 @@ using ChatStats.Bot.Charts;
 using ChatStats.Bot.Commands;
 using ChatStats.Bot.Stats;
 using ChatStats.Bot.Data;
+using ChatStats.Bot.Presentation;
 
 namespace ChatStats.Bot.Cli;
 
@@ -76,7 +77,7 @@ internal static class StatsCliCommand
             }
             var (info, p) = request;
             var culture = CultureInfo.GetCultureInfo(info.Language ?? "en");
-            var label = StatsSupport.Describe(p, culture);
+            var label = Formats.Describe(p, culture);
             string svg;
             switch (parse.GetValue(kind))
             {

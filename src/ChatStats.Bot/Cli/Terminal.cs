@@ -26,5 +26,5 @@ internal static class Terminal
         });
     }
 
-    private static bool IsUnsafe(char c) => char.IsControl(c) || Commands.Html.IsBidiControl(c);
+    private static bool IsUnsafe(char c) => char.IsControl(c) || Presentation.Html.IsBidiControl(c);
 }

@@ -1,6 +1,7 @@
 using System.Globalization;
 using ChatStats.Bot.Telegram;
 using Telegram.Bot.Types;
+using ChatStats.Bot.Presentation;
 
 namespace ChatStats.Bot.Commands;
 

@@ -3,6 +3,7 @@ using ChatStats.Bot.Throttling;
 using ChatStats.Bot.Telegram;
 using Telegram.Bot.Exceptions;
 using Telegram.Bot.Types;
+using ChatStats.Bot.Presentation;
 
 namespace ChatStats.Bot.Commands;
 

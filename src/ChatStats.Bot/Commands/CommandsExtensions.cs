@@ -11,6 +11,7 @@ internal static class CommandsExtensions
     public static IHostApplicationBuilder AddCommands(this IHostApplicationBuilder builder)
     {
         builder.Services.AddSingleton<BotIdentity>();
+        builder.Services.AddSingleton<CommandGuard>();
         builder.Services.AddSingleton<Replies>();
         builder.AddStatistics();
         builder.Services.AddSingleton<Privacy>();

@@ -1,4 +1,5 @@
 using System.Text;
+using ChatStats.Bot.Presentation;
 
 namespace ChatStats.Bot.Commands;
 

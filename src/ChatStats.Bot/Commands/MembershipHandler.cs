@@ -4,6 +4,7 @@ using ChatStats.Telegram.Sending;
 using Telegram.Bot;
 using Telegram.Bot.Exceptions;
 using Telegram.Bot.Types;
+using ChatStats.Bot.Presentation;
 
 namespace ChatStats.Bot.Commands;
 

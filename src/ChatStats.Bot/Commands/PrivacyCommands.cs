@@ -4,6 +4,7 @@ using ChatStats.Bot.Data;
 using ChatStats.Bot.Stats;
 using ChatStats.Bot.Throttling;
 using Npgsql;
+using ChatStats.Bot.Presentation;
 
 namespace ChatStats.Bot.Commands;
 

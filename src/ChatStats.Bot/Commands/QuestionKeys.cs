@@ -1,5 +1,6 @@
 using ChatStats.Bot.Telegram;
 using Telegram.Bot.Types;
+using ChatStats.Bot.Presentation;
 
 namespace ChatStats.Bot.Commands;
 

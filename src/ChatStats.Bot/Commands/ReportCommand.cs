@@ -4,6 +4,7 @@ using ChatStats.Bot.Stats;
 using ChatStats.Bot.Telegram;
 using ChatStats.Bot.Throttling;
 using Hangfire;
+using ChatStats.Bot.Presentation;
 
 namespace ChatStats.Bot.Commands;
 
@@ -13,11 +14,8 @@ namespace ChatStats.Bot.Commands;
 /// given back when a report for the same period was already on its way.
 /// </summary>
 internal sealed class ReportCommand(StatsSupport stats, IBackgroundJobClient jobs, JobStorage storage, ReportRequests requests, DailyQuota quota)
-    : PeriodCommand(stats)
+    : PeriodCommand(stats, "report", "CommandReport")
 {
-    public override string Name => "report";
-    public override string DescriptionKey => "CommandReport";
-
     /// <summary>Each asker's own report request (the quota and the queue position are theirs).</summary>
     public override bool ChatWide => false;
 
@@ -26,7 +24,7 @@ internal sealed class ReportCommand(StatsSupport stats, IBackgroundJobClient job
     protected override async Task AnswerAsync(CommandContext context, StatsRequest request, CancellationToken ct)
     {
         var message = context.Message;
-        var label = StatsSupport.Describe(request.Period, context.Culture);
+        var label = Formats.Describe(request.Period, context.Culture);
         if (!await requests.TryRequestAsync(context.ChatId, request.Period.Label, ct))
         {
             await quota.RefundAsync(context.ChatId, request.Chat.Zone, ct);

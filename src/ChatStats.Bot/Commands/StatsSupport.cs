@@ -4,11 +4,12 @@ using ChatStats.Bot.Stats;
 using ChatStats.Telegram.Sending;
 using ChatStats.Bot.Telegram;
 using Telegram.Bot.Types;
+using ChatStats.Bot.Presentation;
 
 namespace ChatStats.Bot.Commands;
 
-/// <summary>A statistics command's arguments once read: the chat, the period and the words left for the command itself.</summary>
-internal sealed record StatsRequest(ChatInfo Chat, Period Period, IReadOnlyList<string> Rest);
+/// <summary>A statistics command's arguments once read: the chat, the period (and how it reads: <see cref="Formats.Describe"/>) and the words left for the command itself.</summary>
+internal sealed record StatsRequest(ChatInfo Chat, Period Period, IReadOnlyList<string> Rest, string Label);
 
 /// <summary>
 /// What every statistics command shares: group-only, the period argument in the chat's time zone, replies that say what
@@ -53,32 +54,12 @@ internal sealed class StatsSupport(StatsQueries queries, Replies replies, Messag
             }
         }
         period ??= Period.TryParse(Period.Default, chat.Zone, Now, out _)!;
-        return new StatsRequest(chat, period, rest);
+        return new StatsRequest(chat, period, rest, Formats.Describe(period, context.Culture));
     }
 
     /// <summary>Answers a word the command cannot use: what it was, how the command is used, and the periods.</summary>
     public Task BadArgumentAsync(CommandContext context, string word, string usageKey, CancellationToken ct) =>
         replies.SendAsync(context, $"{context.T("BadArgument", $"«{Html.Quote(word)}»")} {context.T(usageKey)}\n{context.T("PeriodForms")}", ct);
-
-    /// <summary>"1 Mar 2026 – 30 Mar 2026", "14 Mar 2026" or "all time", in the reader's language.</summary>
-    public static string Describe(Period period, CultureInfo culture)
-    {
-        if (period.From is not { } from)
-        {
-            return Localizer.Get("PeriodAll", culture);
-        }
-        var first = TimeZoneInfo.ConvertTime(from, period.Zone);
-        var last = TimeZoneInfo.ConvertTime(period.To.AddTicks(-1), period.Zone);
-        var format = culture.TwoLetterISOLanguageName == "ru" ? "d MMM yyyy" : "d MMM yyyy";
-        return first.Date == last.Date
-            ? first.ToString(format, culture)
-            : $"{first.ToString(format, culture)} – {last.ToString(format, culture)}";
-    }
-
-    public static string Day(DateOnly day, CultureInfo culture) => day.ToString("d MMM yyyy", culture);
-
-    public static string Local(DateTimeOffset instant, TimeZoneInfo zone, CultureInfo culture) =>
-        TimeZoneInfo.ConvertTime(instant, zone).ToString("d MMM yyyy HH:mm", culture);
 
     public static IReadOnlyList<string> Weekdays(CommandContext context) => context.T("Weekdays").Split(',');
 
@@ -95,6 +76,4 @@ internal sealed class StatsSupport(StatsQueries queries, Replies replies, Messag
         }
         await replies.SendAsync(message, context.Answer($"{caption}\n<pre>{Html.Escape(textChart())}</pre>"), ct);
     }
-
-    public static string Number(double value, CultureInfo culture) => value.ToString(value >= 100 || value == Math.Floor(value) ? "N0" : "N1", culture);
 }

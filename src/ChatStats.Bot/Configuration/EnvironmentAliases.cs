@@ -59,7 +59,7 @@ internal sealed class EnvironmentAliasesSource(Func<string, string?> getEnvironm
             }
             if (getEnvironmentVariable("REDIS_URL") is { Length: > 0 } redis)
             {
-                data["Redis:ConnectionString"] = Scaling.RedisUrl.TryToConfiguration(redis, out var configuration, out var error) ? configuration : $"invalid REDIS_URL: {error}";
+                data["Redis:ConnectionString"] = RedisUrl.TryToConfiguration(redis, out var configuration, out var error) ? configuration : $"invalid REDIS_URL: {error}";
             }
             Data = data;
         }

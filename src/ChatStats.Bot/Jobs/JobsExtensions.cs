@@ -53,7 +53,7 @@ internal static class JobsExtensions
         builder.Services.AddSingleton<JobDeadlines>();
         builder.Services.AddSingleton<Reports.ReportRequests>();
         builder.Services.AddSingleton<Reports.DigestSchedules>();
-        builder.Services.AddSingleton<LegacyJobs>();
+        builder.Services.AddSingleton<Reports.LegacyJobs>();
         builder.Services.AddTransient<Reports.ReportJob>();
         builder.Services.AddTransient<Reports.DigestJob>();
         builder.Services.AddTransient<Reports.DigestReconcileJob>();
@@ -106,7 +106,7 @@ internal static class JobsExtensions
 /// When workers start: the old queue's pending jobs carried over (if any), then the recurring jobs ChatStats needs
 /// created or updated, and the digest schedules reconciled. Retried while the database is away.
 /// </summary>
-internal sealed class RecurringJobsSetup(IRecurringJobManager recurring, LegacyJobs legacy, Reports.DigestSchedules digests, TimeProvider time,
+internal sealed class RecurringJobsSetup(IRecurringJobManager recurring, Reports.LegacyJobs legacy, Reports.DigestSchedules digests, TimeProvider time,
     ILogger<RecurringJobsSetup> logger) : BackgroundService
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)

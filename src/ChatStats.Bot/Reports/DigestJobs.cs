@@ -1,11 +1,11 @@
 using System.Globalization;
 using System.Text;
-using ChatStats.Bot.Commands;
 using ChatStats.Bot.Jobs;
 using ChatStats.Bot.Stats;
 using ChatStats.Telegram.Sending;
 using Hangfire;
 using Npgsql;
+using ChatStats.Bot.Presentation;
 
 namespace ChatStats.Bot.Reports;
 
@@ -119,7 +119,7 @@ internal sealed class DigestJob(StatsQueries queries, MessageSender sender, Npgs
         var culture = Localizer.Choose(chat.Language, null);
         var period = Period.TryParse(day.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture), chat.Zone, Period.Start(day.AddDays(2), chat.Zone), out _)!;
         var overview = await queries.OverviewAsync(chat.Id, period, ct);
-        var label = StatsSupport.Day(day, culture);
+        var label = Formats.Day(day, culture);
         if (overview.Messages == 0)
         {
             return Html.Escape(Localizer.Format("DigestNone", culture, label));

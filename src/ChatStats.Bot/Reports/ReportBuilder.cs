@@ -2,23 +2,22 @@ using System.Globalization;
 using System.Text.Encodings.Web;
 using System.Text.Unicode;
 using ChatStats.Bot.Charts;
-using ChatStats.Bot.Commands.Statistics;
-using ChatStats.Bot.Commands;
 using ChatStats.Bot.Reports.Pages;
 using ChatStats.Bot.Stats;
 using Microsoft.AspNetCore.Components;
 using Microsoft.AspNetCore.Components.Web;
 using Microsoft.Extensions.Logging.Abstractions;
+using ChatStats.Bot.Presentation;
 
 namespace ChatStats.Bot.Reports;
 
 /// <summary>
 /// The report of a chat for a period as one HTML document (<see cref="ReportDocument"/>): overview, leaderboards, daily history, hour × weekday
 /// heatmap, kinds, top words and reply pairs, with the same SVG charts the chat commands send, and a summary of what
-/// was said when an AI model is configured (<see cref="Summaries.ReportSummaries"/>). Printed to PDF by
+/// was said when an AI model is configured (<see cref="ReportSummaries"/>). Printed to PDF by
 /// <see cref="PdfRenderer"/>; also written as is by <c>chatstats report --out report.html</c>.
 /// </summary>
-internal sealed class ReportBuilder(StatsQueries queries, WordQueries wordQueries, Summaries.ReportSummaries? summaries = null)
+internal sealed class ReportBuilder(StatsQueries queries, WordQueries wordQueries, ReportSummaries? summaries = null)
 {
     public async Task<string?> BuildAsync(long chatId, string periodText, DateTimeOffset now, CancellationToken ct)
     {
@@ -30,7 +29,7 @@ internal sealed class ReportBuilder(StatsQueries queries, WordQueries wordQuerie
         var period = Period.TryParse(periodText, chat.Zone, now, out var error) ?? throw new ArgumentException(error);
         var c = Localizer.Choose(chat.Language, null);
         string T(string key, params object?[] args) => args.Length == 0 ? Localizer.Get(key, c) : Localizer.Format(key, c, args);
-        var label = StatsSupport.Describe(period, c);
+        var label = Formats.Describe(period, c);
 
         var overview = await queries.OverviewAsync(chatId, period, ct);
         var byMessages = await queries.TopAsync(chatId, period, 15, TopMetric.Messages, ct);
@@ -52,7 +51,7 @@ internal sealed class ReportBuilder(StatsQueries queries, WordQueries wordQuerie
         List<string> highlights = [];
         if (overview.BusiestDay is { } day)
         {
-            highlights.Add(T("StatsBusiestDay", StatsSupport.Day(day, c), overview.BusiestDayMessages.ToString("N0", c)));
+            highlights.Add(T("StatsBusiestDay", Formats.Day(day, c), overview.BusiestDayMessages.ToString("N0", c)));
         }
         if (overview.BusiestHour is { } hour)
         {
@@ -60,7 +59,7 @@ internal sealed class ReportBuilder(StatsQueries queries, WordQueries wordQuerie
         }
         if (overview.PreviousMessages is { } before && before > 0)
         {
-            highlights.Add(T("StatsChange", $"{period.Days} d", StatsCommand.Change(overview.Messages, before, c)));
+            highlights.Add(T("StatsChange", $"{period.Days} d", Formats.Change(overview.Messages, before, c)));
         }
 
         List<ReportSection> sections = [];

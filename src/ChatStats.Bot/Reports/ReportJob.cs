@@ -1,10 +1,10 @@
-using ChatStats.Bot.Commands;
 using ChatStats.Bot.Jobs;
 using ChatStats.Bot.Stats;
 using ChatStats.Telegram.Sending;
 using Hangfire.Server;
 using Microsoft.Extensions.Options;
 using Telegram.Bot.Types;
+using ChatStats.Bot.Presentation;
 
 namespace ChatStats.Bot.Reports;
 
@@ -50,7 +50,7 @@ internal sealed class ReportJob(ReportBuilder builder, PdfRenderer pdf, MessageS
         var chat = await queries.ChatAsync(args.ChatId, ct);
         var culture = Localizer.Choose(chat?.Language ?? args.Language, args.Language);
         var period = chat is null ? null : Period.TryParse(args.Period, chat.Zone, time.GetUtcNow(), out _);
-        var label = period is null ? args.Period : StatsSupport.Describe(period, culture);
+        var label = period is null ? args.Period : Formats.Describe(period, culture);
         using var deadline = deadlines.Start(Queue, ct);
         try
         {

@@ -24,7 +24,7 @@ namespace ChatStats.Bot.Scaling;
 /// </summary>
 internal sealed class ChatOrder(NpgsqlDataSource dataSource, DeploymentPeers peers, TimeProvider time, ILogger<ChatOrder> logger) : BackgroundService
 {
-    private static readonly Meter Meter = new(Ingest.IngestMetrics.MeterName + ".Order");
+    private static readonly Meter Meter = new("ChatStats.Bot.Order");
     private static readonly Counter<long> Waited = Meter.CreateCounter<long>("chatstats.dispatch.order_waits", "{update}",
         "Answers that waited for an earlier question of the same chat handled by another instance, by outcome (turn, timeout).");
 

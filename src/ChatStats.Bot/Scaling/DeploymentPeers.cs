@@ -1,14 +1,15 @@
 using Npgsql;
+using ChatStats.Bot.Configuration;
 
 namespace ChatStats.Bot.Scaling;
 
 /// <summary>
-/// How many instances of the deployment are alive (a heartbeat in the last 45 s, see <see cref="Data.InstanceHeartbeat"/>),
+/// How many instances of the deployment are alive (a heartbeat in the last 45 s, see <see cref="Scaling.InstanceHeartbeat"/>),
 /// by what they do: those that answer commands (the bot role) and those that send (bot and worker). While Redis is away,
 /// each limit is divided by these, so N processes counting alone still stay under the limit together. Never less than
 /// one; read every 10 s; a failed read keeps the last answer.
 /// </summary>
-internal sealed class DeploymentPeers(NpgsqlDataSource dataSource, Data.RoleSet roles, TimeProvider time, ILogger<DeploymentPeers> logger) : BackgroundService
+internal sealed class DeploymentPeers(NpgsqlDataSource dataSource, RoleSet roles, TimeProvider time, ILogger<DeploymentPeers> logger) : BackgroundService
 {
     public static readonly TimeSpan Alive = TimeSpan.FromSeconds(45);
     private volatile int _answering = roles.Bot ? 1 : 0;
@@ -20,7 +21,7 @@ internal sealed class DeploymentPeers(NpgsqlDataSource dataSource, Data.RoleSet 
     /// <summary>Live instances sending to Telegram (at least one).</summary>
     public int Sending => Math.Max(1, _sending);
 
-    /// <summary>Counts the live heartbeats by role (<see cref="Data.RoleSet"/>'s names: run, bot, worker, or joined with '+').</summary>
+    /// <summary>Counts the live heartbeats by role (<see cref="RoleSet"/>'s names: run, bot, worker, or joined with '+').</summary>
     public async Task RefreshAsync(CancellationToken ct)
     {
         await using var cmd = dataSource.CreateCommand("""

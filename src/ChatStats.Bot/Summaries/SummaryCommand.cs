@@ -10,6 +10,7 @@ using ChatStats.Telegram.Sending;
 using ChatStats.Throttling.Concurrency;
 using Microsoft.Extensions.Options;
 using Npgsql;
+using ChatStats.Bot.Presentation;
 
 namespace ChatStats.Bot.Summaries;
 
@@ -138,7 +139,7 @@ internal sealed class SummaryService(
         try
         {
             var period = asked ?? await SincePreviousAsync(chat, ct);
-            var label = StatsSupport.Describe(period, context.Culture);
+            var label = Formats.Describe(period, context.Culture);
             var lines = await source.ReadAsync(chat.Id, period, ct);
             if (lines.Count == 0)
             {
@@ -151,7 +152,7 @@ internal sealed class SummaryService(
             var notes = new List<string>();
             if (lines.Count == SummarySource.MaxLines)
             {
-                notes.Add(context.T("SummaryLatestOnly", SummaryText.Number(lines.Count, context.Culture), Html.Escape(StatsSupport.Local(lines[0].At, chat.Zone, context.Culture))));
+                notes.Add(context.T("SummaryLatestOnly", SummaryText.Number(lines.Count, context.Culture), Html.Escape(Formats.Local(lines[0].At, chat.Zone, context.Culture))));
             }
             var request = new SummaryRequest(chat.Id, chat.Title ?? "", chat.Zone, period, label, context.Culture.EnglishName, 350);
             string? body = null;

@@ -12,7 +12,7 @@ internal static class SummaryExtensions
         builder.Services.AddSingleton<AiBudget>();
         builder.Services.AddSingleton<AiSummarizer>();
         builder.Services.AddSingleton<SummarySource>();
-        builder.Services.AddSingleton<ReportSummaries>();
+        builder.Services.AddSingleton<Reports.ReportSummaries>();
         builder.Services.AddScoped<SummaryService>();
         builder.Services.AddSingleton<SummaryRunner>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<SummaryRunner>());

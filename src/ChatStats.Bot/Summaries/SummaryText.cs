@@ -3,6 +3,7 @@ using System.Text;
 using System.Text.RegularExpressions;
 using ChatStats.Bot.Commands;
 using ChatStats.Telegram.Sending;
+using ChatStats.Bot.Presentation;
 
 namespace ChatStats.Bot.Summaries;
 

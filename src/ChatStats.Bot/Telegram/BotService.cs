@@ -5,6 +5,7 @@ using Microsoft.Extensions.Options;
 using Telegram.Bot;
 using Telegram.Bot.Exceptions;
 using Telegram.Bot.Types;
+using ChatStats.Bot.Presentation;
 
 namespace ChatStats.Bot.Telegram;
 

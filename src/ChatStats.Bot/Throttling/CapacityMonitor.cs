@@ -231,7 +231,7 @@ internal sealed class CapacityService(CapacityMonitor monitor, IServiceProvider 
         {
             try
             {
-                await sender.SendTextAsync(new OutgoingMessage { ChatId = owner, Text = Commands.Html.Escape(text), Priority = SendPriority.Bulk }, ct);
+                await sender.SendTextAsync(new OutgoingMessage { ChatId = owner, Text = Presentation.Html.Escape(text), Priority = SendPriority.Bulk }, ct);
             }
             catch (Exception ex) when (ex is RequestException or OperationCanceledException)
             {

@@ -6,13 +6,12 @@ namespace ChatStats.Bot.Throttling;
 
 internal static class ThrottlingExtensions
 {
-    /// <summary>The limits in front of every handler, the work gates, and the admin lookup admin-only commands need.</summary>
+    /// <summary>The limits in front of every handler (the commands' guard applies them), the work gates, and the admin lookup admin-only commands need.</summary>
     public static IHostApplicationBuilder AddThrottling(this IHostApplicationBuilder builder)
     {
         builder.AddLimits();
         builder.Services.AddHostedService<LimitsMetrics>();
         builder.Services.AddSingleton<ChatAdmins>();
-        builder.Services.AddSingleton<CommandGuard>();
         builder.Services.AddSingleton<DailyQuota>();
         builder.Services.AddSingleton<LimitsReporter>();
         builder.Services.AddSingleton(sp => new ChatStats.Throttling.LoadShedding.LoadMonitor(

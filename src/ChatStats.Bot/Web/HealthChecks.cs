@@ -7,6 +7,7 @@ using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Npgsql;
 using Polly.CircuitBreaker;
+using ChatStats.Bot.Scaling;
 
 namespace ChatStats.Bot.Web;
 

@@ -1,4 +1,5 @@
 using ChatStats.Bot.Commands;
+using ChatStats.Bot.Presentation;
 
 namespace ChatStats.Bot.Tests.Commands;
 

@@ -1,5 +1,6 @@
 using System.Globalization;
 using ChatStats.Bot.Commands;
+using ChatStats.Bot.Presentation;
 
 namespace ChatStats.Bot.Tests.Commands;
 

@@ -4,6 +4,7 @@ using ChatStats.Bot.Charts;
 using ChatStats.Bot.Commands;
 using ChatStats.Bot.Stats;
 using SkiaSharp;
+using ChatStats.Bot.Presentation;
 
 namespace ChatStats.Bot.Tests.Stats;
 
@@ -89,7 +90,7 @@ public sealed class ChartLayoutTests
     /// <summary>The longest description a period gets in this language: a range of days in the month with the longest name.</summary>
     private static string LongestPeriod(CultureInfo culture) => Enumerable.Range(1, 12)
         .Select(m => Period.TryParse($"2026-{m:00}-20..2026-{m:00}-27", TimeZoneInfo.Utc, new DateTimeOffset(2027, 1, 1, 0, 0, 0, TimeSpan.Zero), out _)!)
-        .Select(p => StatsSupport.Describe(p, culture))
+        .Select(p => Formats.Describe(p, culture))
         .MaxBy(d => d.Length)!;
 
     private static long[,] Grid()

@@ -3,6 +3,7 @@ using System.Net.Http.Json;
 using System.Text.Json;
 using ChatStats.Testing;
 using Microsoft.AspNetCore.Builder;
+using ChatStats.Bot.Configuration;
 
 namespace ChatStats.Bot.Tests.Web;
 
@@ -162,7 +163,7 @@ public sealed class ApiTests : IAsyncLifetime
     public async Task AWebOnlyProcessShowsTheLimitsTheBotProcessReports()
     {
         await using var bot = await BotHarness.StartAsync(_api, _db.ConnectionString);
-        var host = AppHost.Build(new Data.RoleSet(Bot: false, Web: true), [], new Dictionary<string, string?>
+        var host = AppHost.Build(new RoleSet(Bot: false, Web: true), [], new Dictionary<string, string?>
         {
             ["Database:ConnectionString"] = _db.ConnectionString,
             ["Web:Urls"] = "http://127.0.0.1:0",

@@ -2,6 +2,7 @@ using System.Net;
 using System.Text.Json;
 using ChatStats.Testing;
 using Microsoft.AspNetCore.Builder;
+using ChatStats.Bot.Configuration;
 
 namespace ChatStats.Bot.Tests.Web;
 
@@ -193,7 +194,7 @@ public sealed class HealthAndMetricsTests : IAsyncLifetime
             ["Web:Urls"] = "http://127.0.0.1:0",
             ["Logging:LogLevel:Default"] = "Warning",
         };
-        var host = AppHost.Build(new Data.RoleSet(Bot: false, Web: true), [], overrides);
+        var host = AppHost.Build(new RoleSet(Bot: false, Web: true), [], overrides);
         await host.StartAsync();
         return BotHarness.Wrap(_api, host);
     }

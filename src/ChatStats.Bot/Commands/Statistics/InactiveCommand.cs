@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using ChatStats.Bot.Presentation;
 
 namespace ChatStats.Bot.Commands.Statistics;
 
@@ -39,7 +40,7 @@ internal sealed class InactiveCommand(StatsSupport stats) : IBotCommand
         {
             text.Append("• ").Append(Html.Name(member.Name)).Append(" — ")
                 .Append(member.LastSeen is { } last
-                    ? context.T("InactiveLast", StatsSupport.Day(DateOnly.FromDateTime(TimeZoneInfo.ConvertTime(last, chat?.Zone ?? TimeZoneInfo.Utc).DateTime), context.Culture))
+                    ? context.T("InactiveLast", Formats.Day(DateOnly.FromDateTime(TimeZoneInfo.ConvertTime(last, chat?.Zone ?? TimeZoneInfo.Utc).DateTime), context.Culture))
                     : context.T("InactiveNever"))
                 .Append('\n');
         }

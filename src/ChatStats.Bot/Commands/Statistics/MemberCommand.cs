@@ -1,6 +1,7 @@
 using System.Text;
 using ChatStats.Bot.Stats;
 using Telegram.Bot.Types;
+using ChatStats.Bot.Presentation;
 
 namespace ChatStats.Bot.Commands.Statistics;
 
@@ -9,10 +10,8 @@ internal sealed class MeCommand(StatsSupport stats) : MemberCommand(stats, self:
 
 internal sealed class UserCommand(StatsSupport stats) : MemberCommand(stats, self: false);
 
-internal abstract class MemberCommand(StatsSupport stats, bool self) : PeriodCommand(stats)
+internal abstract class MemberCommand(StatsSupport stats, bool self) : PeriodCommand(stats, self ? "me" : "user", self ? "CommandMe" : "CommandUser")
 {
-    public override string Name => self ? "me" : "user";
-    public override string DescriptionKey => self ? "CommandMe" : "CommandUser";
 
     /// <summary>One member's numbers: the same question from two people is two questions.</summary>
     public override bool ChatWide => false;
@@ -53,25 +52,24 @@ internal abstract class MemberCommand(StatsSupport stats, bool self) : PeriodCom
             await Stats.Replies.SendAsync(context, context.T("Usage_user"), ct);
             return;
         }
-        var period = StatsSupport.Describe(request.Period, context.Culture);
         var member = userId is { } id ? await Stats.Queries.MemberAsync(context.ChatId, id, request.Period, ct) : null;
         if (member is null)
         {
             await Stats.Replies.SendAsync(context, context.T("UserNotFound", Html.Name(asked ?? context.Message.From?.FirstName, 64)), ct);
             return;
         }
-        await Stats.Replies.SendAsync(context, Render(member, request, period, context), ct);
+        await Stats.Replies.SendAsync(context, Render(member, request, context), ct);
     }
 
-    internal static string Render(MemberStats m, StatsRequest request, string period, CommandContext context)
+    internal static string Render(MemberStats m, StatsRequest request, CommandContext context)
     {
         var c = context.Culture;
         if (m.Messages == 0)
         {
-            return context.T("MeNone", Html.Name(m.Name), Html.Escape(period));
+            return context.T("MeNone", Html.Name(m.Name), Html.Escape(request.Label));
         }
         var text = new StringBuilder();
-        text.Append("<b>").Append(Html.Name(m.Name)).Append("</b> · ").Append(Html.Escape(period)).Append('\n');
+        text.Append("<b>").Append(Html.Name(m.Name)).Append("</b> · ").Append(Html.Escape(request.Label)).Append('\n');
         text.Append(m.Rank > 0 && m.Ranked > 0
             ? context.T("MeMessages", m.Messages.ToString("N0", c), m.Rank, m.Ranked)
             : context.T("MeMessagesUnranked", m.Messages.ToString("N0", c))).Append('\n');
@@ -82,12 +80,12 @@ internal abstract class MemberCommand(StatsSupport stats, bool self) : PeriodCom
         }
         if (m.LongestStreak > 0 && m.StreakEnd is { } end)
         {
-            text.Append(context.T("MeStreak", m.LongestStreak, StatsSupport.Day(end, c))).Append('\n');
+            text.Append(context.T("MeStreak", m.LongestStreak, Formats.Day(end, c))).Append('\n');
         }
         if (m.FirstSeen is { } first && m.LastSeen is { } last)
         {
-            text.Append(context.T("MeSeen", StatsSupport.Day(DateOnly.FromDateTime(TimeZoneInfo.ConvertTime(first, request.Chat.Zone).DateTime), c),
-                StatsSupport.Day(DateOnly.FromDateTime(TimeZoneInfo.ConvertTime(last.AddTicks(-1), request.Chat.Zone).DateTime), c)));
+            text.Append(context.T("MeSeen", Formats.Day(DateOnly.FromDateTime(TimeZoneInfo.ConvertTime(first, request.Chat.Zone).DateTime), c),
+                Formats.Day(DateOnly.FromDateTime(TimeZoneInfo.ConvertTime(last.AddTicks(-1), request.Chat.Zone).DateTime), c)));
         }
         return text.ToString().TrimEnd();
     }

@@ -8,11 +8,11 @@ namespace ChatStats.Bot.Commands.Statistics;
 /// heavy limit applies) and chat-wide (the same question from several people is answered once) unless a command says
 /// otherwise. Its usage line is the resource <c>Usage_&lt;name&gt;</c>, its menu text <see cref="DescriptionKey"/>.
 /// </summary>
-internal abstract class PeriodCommand(StatsSupport stats) : IBotCommand
+internal abstract class PeriodCommand(StatsSupport stats, string name, string descriptionKey) : IBotCommand
 {
-    public abstract string Name { get; }
+    public string Name => name;
 
-    public abstract string DescriptionKey { get; }
+    public string DescriptionKey => descriptionKey;
 
     public bool IsHeavy => true;
 
@@ -43,4 +43,8 @@ internal abstract class PeriodCommand(StatsSupport stats) : IBotCommand
 
     /// <summary>The answer, for a chat and period already read; <see cref="StatsRequest.Rest"/> holds the other words.</summary>
     protected abstract Task AnswerAsync(CommandContext context, StatsRequest request, CancellationToken ct);
+
+    /// <summary>"Nothing was written in {period}": the answer of every command whose period turned out empty.</summary>
+    protected Task NothingInPeriodAsync(CommandContext context, StatsRequest request, CancellationToken ct) =>
+        stats.Replies.SendAsync(context, context.T("StatsEmptyPeriod", request.Label), ct);
 }

@@ -1,25 +1,22 @@
 using System.Text;
 using ChatStats.Bot.Stats;
+using ChatStats.Bot.Presentation;
 
 namespace ChatStats.Bot.Commands.Statistics;
 
 /// <summary>/replies [period]: the pairs of members who reply to each other most.</summary>
-internal sealed class RepliesCommand(StatsSupport stats) : PeriodCommand(stats)
+internal sealed class RepliesCommand(StatsSupport stats) : PeriodCommand(stats, "replies", "CommandReplies")
 {
-    public override string Name => "replies";
-    public override string DescriptionKey => "CommandReplies";
-
     protected override async Task AnswerAsync(CommandContext context, StatsRequest request, CancellationToken ct)
     {
         var pairs = await Stats.Queries.RepliesAsync(context.ChatId, request.Period, 10, ct);
-        var period = StatsSupport.Describe(request.Period, context.Culture);
         if (pairs.Count == 0)
         {
-            await Stats.Replies.SendAsync(context, context.T("RepliesEmpty", Html.Escape(period)), ct);
+            await Stats.Replies.SendAsync(context, context.T("RepliesEmpty", Html.Escape(request.Label)), ct);
             return;
         }
         var text = new StringBuilder();
-        text.Append("<b>").Append(Html.Escape(context.T("RepliesTitle", period))).Append("</b>\n");
+        text.Append("<b>").Append(Html.Escape(context.T("RepliesTitle", request.Label))).Append("</b>\n");
         var rank = 1;
         foreach (var pair in pairs)
         {

@@ -1,15 +1,13 @@
 using System.Globalization;
 using System.Text;
 using ChatStats.Bot.Stats;
+using ChatStats.Bot.Presentation;
 
 namespace ChatStats.Bot.Commands.Statistics;
 
 /// <summary>/stats [period]: totals, media share, busiest day and hour, change against the period before.</summary>
-internal sealed class StatsCommand(StatsSupport stats) : PeriodCommand(stats)
+internal sealed class StatsCommand(StatsSupport stats) : PeriodCommand(stats, "stats", "CommandStats")
 {
-    public override string Name => "stats";
-    public override string DescriptionKey => "CommandStats";
-
     protected override async Task AnswerAsync(CommandContext context, StatsRequest request, CancellationToken ct)
     {
         var overview = await Stats.Queries.OverviewAsync(context.ChatId, request.Period, ct);
@@ -25,20 +23,19 @@ internal sealed class StatsCommand(StatsSupport stats) : PeriodCommand(stats)
     internal static string Render(StatsRequest request, Overview o, Leaderboard top, CommandContext context)
     {
         var c = context.Culture;
-        var period = StatsSupport.Describe(request.Period, c);
         if (o.Messages == 0)
         {
-            return context.T("StatsEmptyPeriod", period);
+            return context.T("StatsEmptyPeriod", request.Label);
         }
         var text = new StringBuilder();
-        text.Append("<b>").Append(Html.Name(request.Chat.Title ?? context.T("ThisChat"))).Append("</b> · ").Append(Html.Escape(period)).Append('\n');
+        text.Append("<b>").Append(Html.Name(request.Chat.Title ?? context.T("ThisChat"))).Append("</b> · ").Append(Html.Escape(request.Label)).Append('\n');
         text.Append(context.T("StatsMessages", o.Messages.ToString("N0", c))).Append('\n');
         text.Append(context.T("StatsMembers", o.Members.ToString("N0", c))).Append('\n');
         text.Append(context.T("StatsWords", o.Words.ToString("N0", c))).Append('\n');
         text.Append(context.T("StatsMedia", o.Media.ToString("N0", c), ((double)o.Media / o.Messages).ToString("P0", c))).Append('\n');
         if (o.BusiestDay is { } day)
         {
-            text.Append(context.T("StatsBusiestDay", StatsSupport.Day(day, c), o.BusiestDayMessages.ToString("N0", c))).Append('\n');
+            text.Append(context.T("StatsBusiestDay", Formats.Day(day, c), o.BusiestDayMessages.ToString("N0", c))).Append('\n');
         }
         if (o.BusiestHour is { } hour)
         {
@@ -49,7 +46,7 @@ internal sealed class StatsCommand(StatsSupport stats) : PeriodCommand(stats)
             var span = request.Period.Days == 1 ? "24 h" : $"{request.Period.Days} d";
             text.Append(before == 0
                 ? context.T("StatsChangeNew", span)
-                : context.T("StatsChange", span, Change(o.Messages, before, c))).Append('\n');
+                : context.T("StatsChange", span, Formats.Change(o.Messages, before, c))).Append('\n');
         }
         if (top.Leaders.Count > 0)
         {
@@ -57,11 +54,5 @@ internal sealed class StatsCommand(StatsSupport stats) : PeriodCommand(stats)
             TopCommand.AppendRows(text, top, c);
         }
         return text.ToString().TrimEnd();
-    }
-
-    internal static string Change(long now, long before, CultureInfo c)
-    {
-        var ratio = (now - before) / (double)before;
-        return $"{(ratio >= 0 ? "+" : "−")}{Math.Abs(ratio).ToString("P0", c)} ({before.ToString("N0", c)} → {now.ToString("N0", c)})";
     }
 }

@@ -1,4 +1,5 @@
 using System.Text;
+using ChatStats.Bot.Presentation;
 
 namespace ChatStats.Bot.Commands.Statistics;
 
@@ -27,7 +28,7 @@ internal sealed class TitlesCommand(StatsSupport stats) : IBotCommand
         text.Append("<b>").Append(context.T("TitlesTitle")).Append("</b>\n");
         foreach (var title in titles)
         {
-            text.Append(StatsSupport.Local(title.At, chat?.Zone ?? TimeZoneInfo.Utc, context.Culture)).Append(" — <b>").Append(Html.Name(title.Title)).Append("</b>");
+            text.Append(Formats.Local(title.At, chat?.Zone ?? TimeZoneInfo.Utc, context.Culture)).Append(" — <b>").Append(Html.Name(title.Title)).Append("</b>");
             if (title.By is not null)
             {
                 text.Append(' ').Append(context.T("TitleBy", Html.Name(title.By)));

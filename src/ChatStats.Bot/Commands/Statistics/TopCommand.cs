@@ -2,16 +2,14 @@ using System.Globalization;
 using System.Text;
 using ChatStats.Bot.Charts;
 using ChatStats.Bot.Stats;
+using ChatStats.Bot.Presentation;
 
 namespace ChatStats.Bot.Commands.Statistics;
 
 /// <summary>/top [n] [period] [by messages|words|chars|media]: a leaderboard with shares and a bar per row.</summary>
-internal sealed class TopCommand(StatsSupport stats) : PeriodCommand(stats)
+internal sealed class TopCommand(StatsSupport stats) : PeriodCommand(stats, "top", "CommandTop")
 {
     public const int MaxRows = 50;
-    public override string Name => "top";
-    public override string DescriptionKey => "CommandTop";
-
     protected override bool TakesArguments => true;
 
     protected override async Task AnswerAsync(CommandContext context, StatsRequest request, CancellationToken ct)
@@ -40,14 +38,13 @@ internal sealed class TopCommand(StatsSupport stats) : PeriodCommand(stats)
             }
         }
         var board = await Stats.Queries.TopAsync(context.ChatId, request.Period, count, metric, ct);
-        var period = StatsSupport.Describe(request.Period, context.Culture);
         if (board.Leaders.Count == 0)
         {
-            await Stats.Replies.SendAsync(context, context.T("TopEmpty", period), ct);
+            await Stats.Replies.SendAsync(context, context.T("TopEmpty", request.Label), ct);
             return;
         }
         var text = new StringBuilder();
-        text.Append("<b>").Append(context.T("TopTitle", board.Leaders.Count, context.T($"Metric{metric}"), Html.Escape(period))).Append("</b>\n");
+        text.Append("<b>").Append(context.T("TopTitle", board.Leaders.Count, context.T($"Metric{metric}"), Html.Escape(request.Label))).Append("</b>\n");
         AppendRows(text, board, context.Culture);
         await Stats.Replies.SendAsync(context, text.ToString().TrimEnd(), ct);
     }

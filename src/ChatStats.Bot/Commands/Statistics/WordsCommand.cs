@@ -1,16 +1,14 @@
 using System.Text;
 using ChatStats.Bot.Charts;
 using ChatStats.Bot.Stats;
+using ChatStats.Bot.Presentation;
 
 namespace ChatStats.Bot.Commands.Statistics;
 
 /// <summary>/words [period] [@user]: the most used words, without stemming, stop words, links, mentions or commands.</summary>
-internal sealed class WordsCommand(StatsSupport stats, WordQueries words) : PeriodCommand(stats)
+internal sealed class WordsCommand(StatsSupport stats, WordQueries words) : PeriodCommand(stats, "words", "CommandWords")
 {
     public const int Count = 20;
-    public override string Name => "words";
-    public override string DescriptionKey => "CommandWords";
-
     protected override bool TakesArguments => true;
 
     protected override async Task AnswerAsync(CommandContext context, StatsRequest request, CancellationToken ct)
@@ -36,16 +34,15 @@ internal sealed class WordsCommand(StatsSupport stats, WordQueries words) : Peri
             }
         }
         var counted = await words.TopAsync(context.ChatId, request.Period, userId, Count, ct);
-        var period = StatsSupport.Describe(request.Period, context.Culture);
         var top = counted.Words;
         if (top.Count == 0)
         {
-            await Stats.Replies.SendAsync(context, context.T("WordsEmpty", Html.Escape(period)), ct);
+            await Stats.Replies.SendAsync(context, context.T("WordsEmpty", Html.Escape(request.Label)), ct);
             return;
         }
         var c = context.Culture;
         var reply = new StringBuilder();
-        reply.Append("<b>").Append((userName is null ? context.T("WordsTitle", Html.Escape(period)) : context.T("WordsOf", Html.Name(userName), Html.Escape(period)))).Append("</b>\n");
+        reply.Append("<b>").Append((userName is null ? context.T("WordsTitle", Html.Escape(request.Label)) : context.T("WordsOf", Html.Name(userName), Html.Escape(request.Label)))).Append("</b>\n");
         var max = top[0].Count;
         for (var i = 0; i < top.Count; i++)
         {

@@ -1,6 +1,6 @@
 using System.Globalization;
 
-namespace ChatStats.Bot.Commands;
+namespace ChatStats.Bot.Presentation;
 
 /// <summary>
 /// Words that agree with their number, written in the resource strings as <c>{0:plural(day|days)}</c> — the forms in

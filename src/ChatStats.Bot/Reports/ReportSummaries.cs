@@ -1,12 +1,12 @@
 using System.Globalization;
-using ChatStats.Bot.Commands;
 using ChatStats.Bot.Data;
 using ChatStats.Bot.Stats;
+using ChatStats.Bot.Summaries;
 using ChatStats.Bot.Throttling;
 using ChatStats.Throttling.Concurrency;
 using Microsoft.Extensions.Options;
 
-namespace ChatStats.Bot.Summaries;
+namespace ChatStats.Bot.Reports;
 
 /// <summary>
 /// The summary section of a /report when a model is configured: the model's summary of the period (through the same
@@ -20,7 +20,7 @@ internal sealed class ReportSummaries(SummarySource source, AiClient ai, AiSumma
     public static readonly TimeSpan Patience = TimeSpan.FromSeconds(90);
 
     /// <summary>The section's text and note (the title for the caller to add), or null when there is none.</summary>
-    public async Task<Reports.ReportSummary?> SectionAsync(ChatInfo chat, Period period, string label, CultureInfo culture, CancellationToken ct)
+    public async Task<ReportSummary?> SectionAsync(ChatInfo chat, Period period, string label, CultureInfo culture, CancellationToken ct)
     {
         if (!options.Value.Configured || ai.Chat is null || !chat.StoreText || chat.Settings.PolicyOf("summary") == CommandPolicy.Disabled)
         {
@@ -41,7 +41,7 @@ internal sealed class ReportSummaries(SummarySource source, AiClient ai, AiSumma
                 using var lease = await limiters.Ai.EnterAsync(patience.Token);
                 var request = new SummaryRequest(chat.Id, chat.Title ?? "", chat.Zone, period, label, culture.EnglishName, 500);
                 var summary = await summarizer.SummarizeAsync(request, lines, allowance, patience.Token);
-                return new Reports.ReportSummary(SummaryText.FromModel(summary.Text, int.MaxValue), SummaryText.BasedOn(summary, lines, ai.Model, culture));
+                return new ReportSummary(SummaryText.FromModel(summary.Text, int.MaxValue), SummaryText.BasedOn(summary, lines, ai.Model, culture));
             }
             catch (AiUnavailableException ex)
             {
@@ -58,6 +58,6 @@ internal sealed class ReportSummaries(SummarySource source, AiClient ai, AiSumma
             }
         }
         var digest = await source.DigestAsync(chat.Id, period, lines, ct);
-        return new Reports.ReportSummary(SummaryText.Offline(digest, culture), SummaryText.OfflineNote(reason, culture, report: true));
+        return new ReportSummary(SummaryText.Offline(digest, culture), SummaryText.OfflineNote(reason, culture, report: true));
     }
 }

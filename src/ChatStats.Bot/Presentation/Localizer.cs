@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Resources;
 
-namespace ChatStats.Bot.Commands;
+namespace ChatStats.Bot.Presentation;
 
 /// <summary>Reply strings from Resources/Strings*.resx; a language is added with a resource file, not code.</summary>
 internal static class Localizer

@@ -1,9 +1,10 @@
 using System.Text.Json;
+using ChatStats.Bot.Jobs;
 using Hangfire;
 using Hangfire.States;
 using Npgsql;
 
-namespace ChatStats.Bot.Jobs;
+namespace ChatStats.Bot.Reports;
 
 /// <summary>
 /// The upgrade from ChatStats's own job queue (schema <c>jobs</c>, before Hangfire). The migration that drops that schema
@@ -12,7 +13,7 @@ namespace ChatStats.Bot.Jobs;
 /// Hangfire (reports and digests; the old recurring jobs are registered anew) and drops the table once it is empty.
 /// Runs in <c>chatstats migrate</c> and when workers start; two processes at once carry each job once.
 /// </summary>
-internal sealed class LegacyJobs(NpgsqlDataSource dataSource, IBackgroundJobClient jobs, Reports.ReportRequests requests, ILogger<LegacyJobs> logger)
+internal sealed class LegacyJobs(NpgsqlDataSource dataSource, IBackgroundJobClient jobs, ReportRequests requests, ILogger<LegacyJobs> logger)
 {
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
 
@@ -80,13 +81,13 @@ internal sealed class LegacyJobs(NpgsqlDataSource dataSource, IBackgroundJobClie
         switch (type)
         {
             case "report" when JsonSerializer.Deserialize<OldReportArgs>(args, Json) is { } old:
-                var report = new Reports.ReportArgs(old.ChatId, old.Period, old.ThreadId, old.ReplyTo, old.Language);
+                var report = new ReportArgs(old.ChatId, old.Period, old.ThreadId, old.ReplyTo, old.Language);
                 await requests.TryRequestAsync(report.ChatId, report.Period, ct);
-                var job = jobs.Create<Reports.ReportJob>(Reports.ReportJob.Queue, j => j.RunAsync(report, null, CancellationToken.None), state);
+                var job = jobs.Create<ReportJob>(ReportJob.Queue, j => j.RunAsync(report, null, CancellationToken.None), state);
                 await requests.AttachAsync(report.ChatId, report.Period, job, ct);
                 return true;
             case "digest" when JsonSerializer.Deserialize<OldDigestArgs>(args, Json) is { } old:
-                jobs.Create<Reports.DigestJob>(JobsOptions.DefaultQueue, j => j.RunAsync(old.ChatId, CancellationToken.None), state);
+                jobs.Create<DigestJob>(JobsOptions.DefaultQueue, j => j.RunAsync(old.ChatId, CancellationToken.None), state);
                 return true;
             case "retention-purge" or "digest-sweep" or "fold-pending-totals":
                 // Recurring work: registered anew when workers start.

@@ -1,9 +1,10 @@
 using System.Net;
+using ChatStats.Bot.Configuration;
 using ChatStats.Bot.Telegram;
 using ChatStats.Telegram.Receiving;
 using Npgsql;
 
-namespace ChatStats.Bot.Data;
+namespace ChatStats.Bot.Scaling;
 
 /// <summary>
 /// Records this process's roles and the poller's state every 15 s and whenever the state (or how limits are shared)
@@ -26,7 +27,7 @@ internal sealed class InstanceHeartbeat(NpgsqlDataSource dataSource, IServicePro
             var state = services.GetRequiredService<IConfiguration>().UsesWebhook() && roles.Bot ? "Webhook"
                 : services.GetService<PollerLeadership>() is { IsStandingBy: true } ? nameof(PollerState.Standby)
                 : services.GetService<LongPoller>()?.State.ToString() ?? "none";
-            var seen = $"{state}|{services.GetService<Scaling.SharedLimits>()?.Mode}";
+            var seen = $"{state}|{services.GetService<SharedLimits>()?.Mode}";
             if (seen == written && time.GetUtcNow() - writtenAt < Interval)
             {
                 continue;
@@ -78,18 +79,4 @@ internal sealed class InstanceHeartbeat(NpgsqlDataSource dataSource, IServicePro
         cmd.Parameters.Add(new() { Value = (object?)services.GetService<Throttling.LimitsReporter>()?.BuildJson() ?? DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Text });
         await cmd.ExecuteNonQueryAsync(ct);
     }
-}
-
-/// <summary>Which roles this process runs.</summary>
-internal sealed record RoleSet(bool Bot, bool Web, bool Worker = false)
-{
-    public override string ToString() => (Bot, Web, Worker) switch
-    {
-        (true, true, true) => "run",
-        (true, false, false) => "bot",
-        (false, true, false) => "web",
-        (false, false, true) => "worker",
-        (false, false, false) => "none",
-        _ => string.Join('+', new[] { Bot ? "bot" : null, Web ? "web" : null, Worker ? "worker" : null }.OfType<string>()),
-    };
 }

@@ -1,11 +1,11 @@
-using ChatStats.Bot.Commands;
 using ChatStats.Bot.Data;
+using ChatStats.Bot.Throttling;
 using ChatStats.Throttling.Concurrency;
 using ChatStats.Throttling.LoadShedding;
 using ChatStats.Throttling.RateLimits;
 using Microsoft.Extensions.Options;
 
-namespace ChatStats.Bot.Throttling;
+namespace ChatStats.Bot.Commands;
 
 /// <summary>What the guard decided: go ahead (holding a concurrency slot), or stop, with a notice or in silence.</summary>
 internal sealed record GuardVerdict(bool Allowed, string? Notice, IDisposable? Lease)

@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Text;
 
-namespace ChatStats.Bot.Commands;
+namespace ChatStats.Bot.Presentation;
 
 /// <summary>
 /// Escaping for Telegram's HTML parse mode, which knows only &amp;lt; &amp;gt; &amp;amp; &amp;quot; and numeric entities:
