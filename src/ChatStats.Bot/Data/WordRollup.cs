@@ -459,67 +459,70 @@ internal static class WordRollup
         public void AddUpserts(NpgsqlBatch batch)
         {
             // The day rows first: a fold and a pack of the same day take its row before its words, so they queue there.
-            var days = Days.Keys.ToList();
-            var upsertDays = new NpgsqlBatchCommand("""
-                INSERT INTO chat_word_days AS t (chat_id, day, texts, uses, dirty)
-                SELECT *, true FROM unnest($1::bigint[], $2::date[], $3::int[], $4::bigint[]) AS k(chat_id, day, texts, uses) ORDER BY chat_id, day
-                ON CONFLICT (chat_id, day) DO UPDATE SET texts = t.texts + excluded.texts, uses = t.uses + excluded.uses, dirty = true
-                """);
-            upsertDays.Parameters.Add(Values(days.Select(k => k.Chat)));
-            upsertDays.Parameters.Add(Values(days.Select(k => k.Day)));
-            upsertDays.Parameters.Add(Values(days.Select(k => Days[k].Texts)));
-            upsertDays.Parameters.Add(Values(days.Select(k => Days[k].Uses)));
-            batch.BatchCommands.Add(upsertDays);
+            batch.BatchCommands.Add(DayRows.Command(UpsertDays, [.. Days]));
             var daily = _daily.Where(p => p.Value != 0).ToList();
             if (daily.Count > 0)
             {
-                var upsert = new NpgsqlBatchCommand("""
-                    INSERT INTO chat_word_daily AS t (chat_id, day, word, uses)
-                    SELECT * FROM unnest($1::bigint[], $2::date[], $3::text[], $4::int[]) AS k(chat_id, day, word, uses) ORDER BY chat_id, day, word COLLATE "C"
-                    ON CONFLICT (chat_id, day, word) DO UPDATE SET uses = t.uses + excluded.uses
-                    """);
-                upsert.Parameters.Add(Values(daily.Select(p => p.Key.Chat)));
-                upsert.Parameters.Add(Values(daily.Select(p => p.Key.Day)));
-                upsert.Parameters.Add(Values(daily.Select(p => p.Key.Word)));
-                upsert.Parameters.Add(Values(daily.Select(p => p.Value)));
-                batch.BatchCommands.Add(upsert);
-                var fallen = daily.Where(p => p.Value < 0).ToList();
-                if (fallen.Count > 0)
+                batch.BatchCommands.Add(DailyRows.Command(UpsertDaily, daily));
+                if (daily.Where(p => p.Value < 0).ToList() is { Count: > 0 } fallen)
                 {
-                    var delete = new NpgsqlBatchCommand("""
-                        DELETE FROM chat_word_daily t USING unnest($1::bigint[], $2::date[], $3::text[]) AS k(chat_id, day, word)
-                        WHERE t.chat_id = k.chat_id AND t.day = k.day AND t.word = k.word AND t.uses = 0
-                        """);
-                    delete.Parameters.Add(Values(fallen.Select(p => p.Key.Chat)));
-                    delete.Parameters.Add(Values(fallen.Select(p => p.Key.Day)));
-                    delete.Parameters.Add(Values(fallen.Select(p => p.Key.Word)));
-                    batch.BatchCommands.Add(delete);
+                    batch.BatchCommands.Add(DailyRows.Command(DeleteFallenDaily, fallen));
                 }
             }
             var totals = _totals.Where(p => p.Value != 0).ToList();
             if (totals.Count > 0)
             {
-                var upsert = new NpgsqlBatchCommand("""
-                    INSERT INTO chat_words AS t (chat_id, word, uses)
-                    SELECT * FROM unnest($1::bigint[], $2::text[], $3::bigint[]) AS k(chat_id, word, uses) ORDER BY chat_id, word COLLATE "C"
-                    ON CONFLICT (chat_id, word) DO UPDATE SET uses = t.uses + excluded.uses
-                    """);
-                upsert.Parameters.Add(Values(totals.Select(p => p.Key.Chat)));
-                upsert.Parameters.Add(Values(totals.Select(p => p.Key.Word)));
-                upsert.Parameters.Add(Values(totals.Select(p => p.Value)));
-                batch.BatchCommands.Add(upsert);
-                var fallen = totals.Where(p => p.Value < 0).ToList();
-                if (fallen.Count > 0)
+                batch.BatchCommands.Add(TotalRows.Command(UpsertTotals, totals));
+                if (totals.Where(p => p.Value < 0).ToList() is { Count: > 0 } fallen)
                 {
-                    var delete = new NpgsqlBatchCommand("""
-                        DELETE FROM chat_words t USING unnest($1::bigint[], $2::text[]) AS k(chat_id, word)
-                        WHERE t.chat_id = k.chat_id AND t.word = k.word AND t.uses = 0
-                        """);
-                    delete.Parameters.Add(Values(fallen.Select(p => p.Key.Chat)));
-                    delete.Parameters.Add(Values(fallen.Select(p => p.Key.Word)));
-                    batch.BatchCommands.Add(delete);
+                    batch.BatchCommands.Add(TotalRows.Command(DeleteFallenTotals, fallen));
                 }
             }
         }
+
+        private static readonly UnnestRows<KeyValuePair<(long Chat, DateOnly Day), (int Texts, long Uses)>> DayRows = new UnnestRows<KeyValuePair<(long Chat, DateOnly Day), (int Texts, long Uses)>>()
+            .Column("chat_id", "bigint", p => p.Key.Chat)
+            .Column("day", "date", p => p.Key.Day)
+            .Column("texts", "int", p => p.Value.Texts)
+            .Column("uses", "bigint", p => p.Value.Uses);
+
+        private static readonly UnnestRows<KeyValuePair<(long Chat, DateOnly Day, string Word), int>> DailyRows = new UnnestRows<KeyValuePair<(long Chat, DateOnly Day, string Word), int>>()
+            .Column("chat_id", "bigint", p => p.Key.Chat)
+            .Column("day", "date", p => p.Key.Day)
+            .Column("word", "text", p => p.Key.Word)
+            .Column("uses", "int", p => p.Value);
+
+        private static readonly UnnestRows<KeyValuePair<(long Chat, string Word), long>> TotalRows = new UnnestRows<KeyValuePair<(long Chat, string Word), long>>()
+            .Column("chat_id", "bigint", p => p.Key.Chat)
+            .Column("word", "text", p => p.Key.Word)
+            .Column("uses", "bigint", p => p.Value);
+
+        private static readonly string UpsertDays = $"""
+            INSERT INTO chat_word_days AS t (chat_id, day, texts, uses, dirty)
+            SELECT chat_id, day, texts, uses, true FROM {DayRows.From("k")} ORDER BY chat_id, day
+            ON CONFLICT (chat_id, day) DO UPDATE SET texts = t.texts + excluded.texts, uses = t.uses + excluded.uses, dirty = true
+            """;
+
+        private static readonly string UpsertDaily = $"""
+            INSERT INTO chat_word_daily AS t (chat_id, day, word, uses)
+            SELECT chat_id, day, word, uses FROM {DailyRows.From("k")} ORDER BY chat_id, day, word COLLATE "C"
+            ON CONFLICT (chat_id, day, word) DO UPDATE SET uses = t.uses + excluded.uses
+            """;
+
+        private static readonly string DeleteFallenDaily = $"""
+            DELETE FROM chat_word_daily t USING {DailyRows.From("k")}
+            WHERE t.chat_id = k.chat_id AND t.day = k.day AND t.word = k.word AND t.uses = 0
+            """;
+
+        private static readonly string UpsertTotals = $"""
+            INSERT INTO chat_words AS t (chat_id, word, uses)
+            SELECT chat_id, word, uses FROM {TotalRows.From("k")} ORDER BY chat_id, word COLLATE "C"
+            ON CONFLICT (chat_id, word) DO UPDATE SET uses = t.uses + excluded.uses
+            """;
+
+        private static readonly string DeleteFallenTotals = $"""
+            DELETE FROM chat_words t USING {TotalRows.From("k")}
+            WHERE t.chat_id = k.chat_id AND t.word = k.word AND t.uses = 0
+            """;
     }
 }

@@ -11,10 +11,6 @@ internal static class StatsExtensions
     /// </summary>
     public static IHostApplicationBuilder AddStatistics(this IHostApplicationBuilder builder)
     {
-        if (builder.Services.Any(d => d.ServiceType == typeof(StatsQueries)))
-        {
-            return builder;
-        }
         builder.AddLimits();
         builder.Services.AddSingleton<StatsQueries>();
         builder.Services.AddSingleton<WordQueries>();

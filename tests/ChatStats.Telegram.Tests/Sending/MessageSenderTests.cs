@@ -69,11 +69,7 @@ public sealed class MessageSenderTests : IAsyncLifetime
         _api.FailNext("sendMessage", 429, "Too Many Requests: retry after 4", retryAfter: 4);
 
         var sending = _sender.SendTextAsync(new OutgoingMessage { ChatId = -100, Text = "hi" }, CancellationToken.None);
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
-        while (_time.PendingTimers == 0 && DateTime.UtcNow < deadline)
-        {
-            await Task.Delay(10);
-        }
+        await Eventually.TrueAsync(() => _time.PendingTimers > 0, "the send to be held by its flood wait");
         _time.Advance(TimeSpan.FromSeconds(3));
         Assert.True(_time.PendingTimers > 0, "the flood wait is not over after 3 of 4 seconds");
         Assert.Empty(_api.Sent);
