@@ -1,3 +1,5 @@
+using ChatStats.Bot.Data;
+using Dapper;
 using Npgsql;
 
 namespace ChatStats.Bot.Stats;
@@ -11,33 +13,25 @@ internal sealed record Forgotten(long Messages, int Chats);
 /// </summary>
 internal sealed class Privacy(NpgsqlDataSource dataSource, TimeProvider time)
 {
-    private static readonly TimeSpan LongCommand = TimeSpan.FromMinutes(5);
+    /// <summary>Deleting or blanking a big chat's rows may take minutes; Npgsql's default gives a statement 30 s.</summary>
+    private static readonly int LongCommand = (int)TimeSpan.FromMinutes(5).TotalSeconds;
+
+    static Privacy() => SqlMapping.Apply();
 
     public async Task SetOptOutAsync(long chatId, long userId, bool optedOut, CancellationToken ct)
     {
         await using var connection = await dataSource.OpenConnectionAsync(ct);
         await using var tx = await connection.BeginTransactionAsync(ct);
-        await using (var cmd = new NpgsqlCommand("""
-            INSERT INTO chat_member_prefs (chat_id, user_id, opted_out, updated_at) VALUES ($1, $2, $3, $4)
+        var member = new { chat = chatId, user = userId, optedOut, at = time.GetUtcNow() };
+        await connection.ExecuteAsync(new CommandDefinition("""
+            INSERT INTO chat_member_prefs (chat_id, user_id, opted_out, updated_at) VALUES (@chat, @user, @optedOut, @at)
             ON CONFLICT (chat_id, user_id) DO UPDATE SET opted_out = excluded.opted_out, updated_at = excluded.updated_at
-            """, connection, tx))
-        {
-            cmd.Parameters.Add(new NpgsqlParameter<long> { TypedValue = chatId });
-            cmd.Parameters.Add(new NpgsqlParameter<long> { TypedValue = userId });
-            cmd.Parameters.Add(new NpgsqlParameter<bool> { TypedValue = optedOut });
-            cmd.Parameters.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = time.GetUtcNow() });
-            await cmd.ExecuteNonQueryAsync(ct);
-        }
+            """, member, tx, cancellationToken: ct));
         if (optedOut)
         {
             // Text already stored goes too: opting out is not only about the future.
-            await using var cmd = new NpgsqlCommand("UPDATE messages SET text = NULL WHERE chat_id = $1 AND sender_user_id = $2 AND text IS NOT NULL", connection, tx)
-            {
-                CommandTimeout = (int)LongCommand.TotalSeconds,
-            };
-            cmd.Parameters.Add(new NpgsqlParameter<long> { TypedValue = chatId });
-            cmd.Parameters.Add(new NpgsqlParameter<long> { TypedValue = userId });
-            await cmd.ExecuteNonQueryAsync(ct);
+            await connection.ExecuteAsync(new CommandDefinition(
+                "UPDATE messages SET text = NULL WHERE chat_id = @chat AND sender_user_id = @user AND text IS NOT NULL", member, tx, LongCommand, cancellationToken: ct));
         }
         await tx.CommitAsync(ct);
     }
@@ -47,40 +41,28 @@ internal sealed class Privacy(NpgsqlDataSource dataSource, TimeProvider time)
     {
         await using var connection = await dataSource.OpenConnectionAsync(ct);
         await using var tx = await connection.BeginTransactionAsync(ct);
-        var where = chatId is null ? "" : " AND chat_id = $2";
-        async Task<long> RunAsync(string sql)
-        {
-            await using var cmd = new NpgsqlCommand(sql, connection, tx) { CommandTimeout = (int)LongCommand.TotalSeconds };
-            cmd.Parameters.Add(new NpgsqlParameter<long> { TypedValue = userId });
-            if (chatId is { } id)
-            {
-                cmd.Parameters.Add(new NpgsqlParameter<long> { TypedValue = id });
-            }
-            return await cmd.ExecuteScalarAsync(ct) is long n ? n : 0;
-        }
-        var chats = await RunAsync($"SELECT count(DISTINCT chat_id) FROM chat_user_hourly WHERE user_id = $1{where}");
-        var messages = await RunAsync($"WITH d AS (DELETE FROM messages WHERE sender_user_id = $1{where} RETURNING 1) SELECT count(*) FROM d");
-        await RunAsync($"DELETE FROM chat_user_hourly WHERE user_id = $1{where}");
-        await RunAsync($"DELETE FROM service_events WHERE (user_id = $1 OR target_user_id = $1){where}");
+        var member = new { user = userId, chat = chatId ?? ForgottenMember.EveryChat };
+        var where = chatId is null ? "" : " AND chat_id = @chat";
+        Task<long> RunAsync(string sql) =>
+            connection.ExecuteScalarAsync<long>(new CommandDefinition(sql, member, tx, LongCommand, cancellationToken: ct));
+        var chats = await RunAsync($"SELECT count(DISTINCT chat_id) FROM chat_user_hourly WHERE user_id = @user{where}");
+        var messages = await RunAsync($"WITH d AS (DELETE FROM messages WHERE sender_user_id = @user{where} RETURNING 1) SELECT count(*) FROM d");
+        await RunAsync($"DELETE FROM chat_user_hourly WHERE user_id = @user{where}");
+        await RunAsync($"DELETE FROM service_events WHERE (user_id = @user OR target_user_id = @user){where}");
         // Others' replies stay theirs, but no longer point at the forgotten member.
-        await RunAsync($"UPDATE messages SET reply_to_user_id = NULL WHERE reply_to_user_id = $1{where}");
-        await RunAsync($"UPDATE chat_title_history SET changed_by_user_id = NULL WHERE changed_by_user_id = $1{where}");
-        await RunAsync($"DELETE FROM chat_member_prefs WHERE user_id = $1{where}");
+        await RunAsync($"UPDATE messages SET reply_to_user_id = NULL WHERE reply_to_user_id = @user{where}");
+        await RunAsync($"UPDATE chat_title_history SET changed_by_user_id = NULL WHERE changed_by_user_id = @user{where}");
+        await RunAsync($"DELETE FROM chat_member_prefs WHERE user_id = @user{where}");
         if (chatId is null)
         {
-            await RunAsync("DELETE FROM user_name_history WHERE user_id = $1");
-            await RunAsync("DELETE FROM users WHERE id = $1");
+            await RunAsync("DELETE FROM user_name_history WHERE user_id = @user");
+            await RunAsync("DELETE FROM users WHERE id = @user");
         }
         // Remembered, so an import of an older export (or a late edit of an old message) brings none of it back.
-        await using (var remember = new NpgsqlCommand("""
-            INSERT INTO forgotten_members (user_id, chat_id, forgotten_at) VALUES ($1, $2, now())
+        await RunAsync("""
+            INSERT INTO forgotten_members (user_id, chat_id, forgotten_at) VALUES (@user, @chat, now())
             ON CONFLICT (user_id, chat_id) DO UPDATE SET forgotten_at = excluded.forgotten_at
-            """, connection, tx))
-        {
-            remember.Parameters.Add(new NpgsqlParameter<long> { TypedValue = userId });
-            remember.Parameters.Add(new NpgsqlParameter<long> { TypedValue = chatId ?? Data.ForgottenMember.EveryChat });
-            await remember.ExecuteNonQueryAsync(ct);
-        }
+            """);
         await tx.CommitAsync(ct);
         return new Forgotten(messages, (int)chats);
     }
@@ -88,11 +70,12 @@ internal sealed class Privacy(NpgsqlDataSource dataSource, TimeProvider time)
     /// <summary>store_text off: stored text of the chat is deleted as well, and no more is kept.</summary>
     public async Task DropTextAsync(long chatId, CancellationToken ct)
     {
-        await using var cmd = dataSource.CreateCommand("UPDATE messages SET text = NULL WHERE chat_id = $1 AND text IS NOT NULL");
-        cmd.CommandTimeout = (int)LongCommand.TotalSeconds;
-        cmd.Parameters.Add(new NpgsqlParameter<long> { TypedValue = chatId });
-        await cmd.ExecuteNonQueryAsync(ct);
+        await using var connection = await dataSource.OpenConnectionAsync(ct);
+        await connection.ExecuteAsync(new CommandDefinition(
+            "UPDATE messages SET text = NULL WHERE chat_id = @chat AND text IS NOT NULL", new { chat = chatId }, commandTimeout: LongCommand, cancellationToken: ct));
     }
+
+    private sealed record Retention(long Id, int RetentionDays);
 
     /// <summary>
     /// Deletes what is older than each chat's retention: messages and the rollup hours before the same hour-aligned
@@ -101,32 +84,22 @@ internal sealed class Privacy(NpgsqlDataSource dataSource, TimeProvider time)
     public async Task<long> PurgeExpiredAsync(CancellationToken ct)
     {
         await using var connection = await dataSource.OpenConnectionAsync(ct);
-        var chats = new List<(long Id, int Days)>();
-        await using (var list = new NpgsqlCommand("SELECT id, retention_days FROM chats WHERE retention_days IS NOT NULL", connection))
-        await using (var reader = await list.ExecuteReaderAsync(ct))
-        {
-            while (await reader.ReadAsync(ct))
-            {
-                chats.Add((reader.GetInt64(0), reader.GetInt32(1)));
-            }
-        }
+        var chats = await connection.QueryAsync<Retention>(new CommandDefinition(
+            "SELECT id, retention_days FROM chats WHERE retention_days IS NOT NULL", cancellationToken: ct));
         long deleted = 0;
-        foreach (var (id, days) in chats)
+        foreach (var chat in chats.AsList())
         {
-            var cutoff = time.GetUtcNow() - TimeSpan.FromDays(days);
-            cutoff = new DateTimeOffset(cutoff.Year, cutoff.Month, cutoff.Day, cutoff.Hour, 0, 0, TimeSpan.Zero);
+            var cutoff = time.GetUtcNow() - TimeSpan.FromDays(chat.RetentionDays);
+            var expired = new { chat = chat.Id, cutoff = new DateTimeOffset(cutoff.Year, cutoff.Month, cutoff.Day, cutoff.Hour, 0, 0, TimeSpan.Zero) };
             await using var tx = await connection.BeginTransactionAsync(ct);
             foreach (var sql in new[]
             {
-                "WITH d AS (DELETE FROM messages WHERE chat_id = $1 AND sent_at < $2 RETURNING 1) SELECT count(*) FROM d",
-                "DELETE FROM chat_user_hourly WHERE chat_id = $1 AND hour < $2",
-                "DELETE FROM service_events WHERE chat_id = $1 AND occurred_at < $2",
+                "WITH d AS (DELETE FROM messages WHERE chat_id = @chat AND sent_at < @cutoff RETURNING 1) SELECT count(*) FROM d",
+                "DELETE FROM chat_user_hourly WHERE chat_id = @chat AND hour < @cutoff",
+                "DELETE FROM service_events WHERE chat_id = @chat AND occurred_at < @cutoff",
             })
             {
-                await using var cmd = new NpgsqlCommand(sql, connection, tx) { CommandTimeout = (int)LongCommand.TotalSeconds };
-                cmd.Parameters.Add(new NpgsqlParameter<long> { TypedValue = id });
-                cmd.Parameters.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = cutoff });
-                deleted += await cmd.ExecuteScalarAsync(ct) is long n ? n : 0;
+                deleted += await connection.ExecuteScalarAsync<long?>(new CommandDefinition(sql, expired, tx, LongCommand, cancellationToken: ct)) ?? 0;
             }
             await tx.CommitAsync(ct);
         }
