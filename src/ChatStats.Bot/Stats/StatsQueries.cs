@@ -49,8 +49,9 @@ internal sealed class StatsQueries(NpgsqlDataSource dataSource, QueryTimer? time
     static StatsQueries() => SqlMapping.Apply();
 
     /// <summary>
-    /// The named parameters the queries read: <c>@chat</c>, the period as <c>@from</c> and <c>@to</c> (UTC; all time
-    /// starts at the epoch) and its time zone <c>@zone</c>, and where a query needs them <c>@user</c> and <c>@count</c>.
+    /// The named parameters of a query over a period: <c>@chat</c>, the period as <c>@from</c> and <c>@to</c> (UTC; all
+    /// time starts at the epoch) and its time zone <c>@zone</c>, and where a query needs them <c>@user</c> and <c>@count</c>.
+    /// Queries without a period name theirs in place.
     /// </summary>
     private sealed record Args(long Chat, DateTimeOffset From, DateTimeOffset To, string Zone)
     {
@@ -59,13 +60,11 @@ internal sealed class StatsQueries(NpgsqlDataSource dataSource, QueryTimer? time
         public int Count { get; init; }
 
         public static Args Of(long chat, Period period) => new(chat, period.From ?? DateTimeOffset.UnixEpoch, period.To, period.Zone.Id);
-
-        public static Args Of(long chat) => new(chat, DateTimeOffset.UnixEpoch, DateTimeOffset.UnixEpoch, "UTC");
     }
 
     private async Task<NpgsqlConnection> OpenAsync(CancellationToken ct) => await dataSource.OpenConnectionAsync(ct);
 
-    private static CommandDefinition Sql(string sql, Args args, CancellationToken ct) => new(sql, args, cancellationToken: ct);
+    private static CommandDefinition Sql(string sql, object args, CancellationToken ct) => new(sql, args, cancellationToken: ct);
 
     private sealed record ChatRow(string? Title, string TimeZone, string? Language, bool StoreText, int? RetentionDays, string Settings, string? Tier);
 
@@ -74,7 +73,7 @@ internal sealed class StatsQueries(NpgsqlDataSource dataSource, QueryTimer? time
         using var timing = timer?.Start("chat");
         await using var connection = await OpenAsync(ct);
         var row = await connection.QuerySingleOrDefaultAsync<ChatRow>(Sql(
-            "SELECT title, time_zone, language, store_text, retention_days, settings::text AS settings, tier FROM chats WHERE id = @chat", Args.Of(chatId), ct));
+            "SELECT title, time_zone, language, store_text, retention_days, settings::text AS settings, tier FROM chats WHERE id = @chat", new { chat = chatId }, ct));
         return row is null
             ? null
             : new ChatInfo(chatId, row.Title, Period.ZoneOf(row.TimeZone), row.Language, row.StoreText, row.RetentionDays, ChatSettings.Parse(row.Settings), row.Tier);
@@ -85,7 +84,7 @@ internal sealed class StatsQueries(NpgsqlDataSource dataSource, QueryTimer? time
     {
         using var timing = timer?.Start("has_any");
         await using var connection = await OpenAsync(ct);
-        return await connection.ExecuteScalarAsync<bool>(Sql("SELECT EXISTS (SELECT 1 FROM chat_hourly WHERE chat_id = @chat AND messages > 0)", Args.Of(chatId), ct));
+        return await connection.ExecuteScalarAsync<bool>(Sql("SELECT EXISTS (SELECT 1 FROM chat_hourly WHERE chat_id = @chat AND messages > 0)", new { chat = chatId }, ct));
     }
 
     /// <summary>A row of the totals, a local day's or a local hour's count: <see cref="Grouped"/> says which (3, 1, 2).</summary>
@@ -354,7 +353,6 @@ internal sealed class StatsQueries(NpgsqlDataSource dataSource, QueryTimer? time
     {
         using var timing = timer?.Start("inactive");
         await using var connection = await OpenAsync(ct);
-        // @from is the cut-off: seen before it, or never.
         var rows = await connection.QueryAsync<InactiveRow>(Sql($"""
             WITH spoke AS (SELECT t.user_id,
                                   (SELECT max(h.hour) FROM chat_user_hourly h WHERE h.chat_id = @chat AND h.user_id = t.user_id AND h.messages > 0) + interval '1 hour' AS last
@@ -370,11 +368,11 @@ internal sealed class StatsQueries(NpgsqlDataSource dataSource, QueryTimer? time
             LEFT JOIN users u ON u.id = e.user_id
             WHERE coalesce(m.kind, {(short)ServiceEventKind.Joined}) <> {(short)ServiceEventKind.Left}
               AND coalesce(u.is_bot, false) = false
-              AND (s.last IS NULL OR s.last < @from)
-              AND coalesce(m.occurred_at, '-infinity') < @from
+              AND (s.last IS NULL OR s.last < @cutoff)
+              AND coalesce(m.occurred_at, '-infinity') < @cutoff
             ORDER BY s.last NULLS FIRST, e.user_id
             LIMIT @count
-            """, Args.Of(chatId) with { From = now - TimeSpan.FromDays(days), Count = count }, ct));
+            """, new { chat = chatId, cutoff = now - TimeSpan.FromDays(days), count }, ct));
         return rows.Select(r => new InactiveMember(r.UserId, DisplayName(r.FirstName, r.LastName, r.UserId), r.LastSeen, r.LastSeen is null)).ToList();
     }
 
@@ -385,7 +383,7 @@ internal sealed class StatsQueries(NpgsqlDataSource dataSource, QueryTimer? time
         var titles = await connection.QueryAsync<TitleChange>(Sql("""
             SELECT t.title, t.changed_at AS at, u.first_name AS "by" FROM chat_title_history t LEFT JOIN users u ON u.id = t.changed_by_user_id
             WHERE t.chat_id = @chat ORDER BY t.changed_at DESC, t.message_id DESC LIMIT @count
-            """, Args.Of(chatId) with { Count = count }, ct));
+            """, new { chat = chatId, count }, ct));
         return titles.AsList();
     }
 
@@ -394,10 +392,10 @@ internal sealed class StatsQueries(NpgsqlDataSource dataSource, QueryTimer? time
     {
         using var timing = timer?.Start("find_user");
         await using var connection = await OpenAsync(ct);
-        return await connection.ExecuteScalarAsync<long?>(new CommandDefinition("""
+        return await connection.ExecuteScalarAsync<long?>(Sql("""
             SELECT u.id FROM users u WHERE lower(u.username) = lower(@username)
             ORDER BY EXISTS (SELECT 1 FROM chat_user_hourly h WHERE h.chat_id = @chat AND h.user_id = u.id) DESC LIMIT 1
-            """, new { chat = chatId, username = username.TrimStart('@') }, cancellationToken: ct));
+            """, new { chat = chatId, username = username.TrimStart('@') }, ct));
     }
 
     /// <summary>A member as the statistics name them: first and last name, or "user 42" when no name is known.</summary>
