@@ -1,5 +1,6 @@
 using ChatStats.Bot.Throttling;
 using Microsoft.Extensions.Options;
+using Dapper;
 using Npgsql;
 
 namespace ChatStats.Bot.Summaries;
@@ -18,21 +19,19 @@ internal sealed class AiBudget(NpgsqlDataSource dataSource, DailyQuota quota, IO
         {
             return long.MaxValue;
         }
-        await using var cmd = dataSource.CreateCommand("SELECT coalesce((SELECT ai_tokens FROM chat_daily_usage WHERE chat_id = $1 AND day = $2), 0)");
-        cmd.Parameters.Add(new NpgsqlParameter<long> { TypedValue = chatId });
-        cmd.Parameters.Add(new NpgsqlParameter<DateOnly> { TypedValue = quota.Today(zone).Day });
-        return Math.Max(0, cap - Convert.ToInt64(await cmd.ExecuteScalarAsync(ct)));
+        await using var connection = await dataSource.OpenConnectionAsync(ct);
+        var spent = await connection.ExecuteScalarAsync<long>(new CommandDefinition(
+            "SELECT coalesce((SELECT ai_tokens FROM chat_daily_usage WHERE chat_id = @chat AND day = @day), 0)",
+            new { chat = chatId, day = quota.Today(zone).Day }, cancellationToken: ct));
+        return Math.Max(0, cap - spent);
     }
 
     public async Task AddAsync(long chatId, TimeZoneInfo zone, long tokens, CancellationToken ct)
     {
-        await using var cmd = dataSource.CreateCommand("""
-            INSERT INTO chat_daily_usage AS u (chat_id, day, used, ai_tokens) VALUES ($1, $2, 0, $3)
+        await using var connection = await dataSource.OpenConnectionAsync(ct);
+        await connection.ExecuteAsync(new CommandDefinition("""
+            INSERT INTO chat_daily_usage AS u (chat_id, day, used, ai_tokens) VALUES (@chat, @day, 0, @tokens)
             ON CONFLICT (chat_id, day) DO UPDATE SET ai_tokens = u.ai_tokens + excluded.ai_tokens
-            """);
-        cmd.Parameters.Add(new NpgsqlParameter<long> { TypedValue = chatId });
-        cmd.Parameters.Add(new NpgsqlParameter<DateOnly> { TypedValue = quota.Today(zone).Day });
-        cmd.Parameters.Add(new NpgsqlParameter<int> { TypedValue = (int)Math.Min(int.MaxValue, tokens) });
-        await cmd.ExecuteNonQueryAsync(ct);
+            """, new { chat = chatId, day = quota.Today(zone).Day, tokens = (int)Math.Min(int.MaxValue, tokens) }, cancellationToken: ct));
     }
 }

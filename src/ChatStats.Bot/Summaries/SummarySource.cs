@@ -2,6 +2,7 @@ using System.Runtime.InteropServices;
 using System.Text.RegularExpressions;
 using ChatStats.Bot.Data;
 using ChatStats.Bot.Stats;
+using Dapper;
 using Npgsql;
 
 namespace ChatStats.Bot.Summaries;
@@ -16,6 +17,8 @@ internal sealed record ChatLine(int Id, DateTimeOffset At, long UserId, string N
 /// </summary>
 internal sealed partial class SummarySource(NpgsqlDataSource dataSource, WordQueries words)
 {
+    static SummarySource() => SqlMapping.Apply();
+
     /// <summary>
     /// The most a summary reads: the latest messages of a longer period (a year of a busy chat would not fit a small
     /// server's memory, nor tell more). The word counts still cover the whole period, from the rollup.
@@ -25,26 +28,17 @@ internal sealed partial class SummarySource(NpgsqlDataSource dataSource, WordQue
     /// <summary>The period's lines in order, the latest <see cref="MaxLines"/> of them at most.</summary>
     public async Task<List<ChatLine>> ReadAsync(long chatId, Period period, CancellationToken ct)
     {
-        var lines = new List<ChatLine>();
-        await using var cmd = dataSource.CreateCommand($"""
-            SELECT m.message_id, m.sent_at, m.sender_user_id,
-                   coalesce(nullif(btrim(concat_ws(' ', u.first_name, u.last_name)), ''), u.username, '#' || m.sender_user_id),
-                   m.text, m.reply_to_message_id
+        await using var connection = await dataSource.OpenConnectionAsync(ct);
+        var lines = (await connection.QueryAsync<ChatLine>(new CommandDefinition($"""
+            SELECT m.message_id AS id, m.sent_at AS at, m.sender_user_id AS user_id,
+                   coalesce(nullif(btrim(concat_ws(' ', u.first_name, u.last_name)), ''), u.username, '#' || m.sender_user_id) AS name,
+                   m.text, m.reply_to_message_id AS reply_to
             FROM messages m JOIN users u ON u.id = m.sender_user_id
-            WHERE m.chat_id = $1 AND m.sent_at >= $2 AND m.sent_at < $3 AND m.text IS NOT NULL AND m.counted
+            WHERE m.chat_id = @chat AND m.sent_at >= @from AND m.sent_at < @to AND m.text IS NOT NULL AND m.counted
               AND NOT {MemberChoices.OptedOut("m.chat_id", "m.sender_user_id")}
-            ORDER BY m.sent_at DESC, m.message_id DESC LIMIT $4
-            """);
-        cmd.Parameters.Add(new NpgsqlParameter<long> { TypedValue = chatId });
-        cmd.Parameters.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = period.From ?? DateTimeOffset.UnixEpoch });
-        cmd.Parameters.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = period.To });
-        cmd.Parameters.Add(new NpgsqlParameter<int> { TypedValue = MaxLines });
-        await using var reader = await cmd.ExecuteReaderAsync(ct);
-        while (await reader.ReadAsync(ct))
-        {
-            lines.Add(new ChatLine(reader.GetInt32(0), reader.GetFieldValue<DateTimeOffset>(1), reader.GetInt64(2), reader.GetString(3),
-                reader.GetString(4), reader.IsDBNull(5) ? null : reader.GetInt32(5)));
-        }
+            ORDER BY m.sent_at DESC, m.message_id DESC LIMIT @limit
+            """,
+            new { chat = chatId, from = period.From ?? DateTimeOffset.UnixEpoch, to = period.To, limit = MaxLines }, cancellationToken: ct))).AsList();
         lines.Reverse();
         return lines;
     }

@@ -1,3 +1,4 @@
+using Dapper;
 using Microsoft.Extensions.Options;
 using Npgsql;
 
@@ -13,16 +14,13 @@ internal sealed class ChatTiers(NpgsqlDataSource dataSource, IOptions<LimitsOpti
 
     public async Task<ChatTier?> GetAsync(long chatId, CancellationToken ct)
     {
-        await using var cmd = dataSource.CreateCommand("SELECT title, tier FROM chats WHERE id = $1");
-        cmd.Parameters.Add(new NpgsqlParameter<long> { TypedValue = chatId });
-        await using var reader = await cmd.ExecuteReaderAsync(ct);
-        if (!await reader.ReadAsync(ct))
-        {
-            return null;
-        }
-        var tier = reader.IsDBNull(1) ? null : reader.GetString(1);
-        return new ChatTier(chatId, reader.IsDBNull(0) ? null : reader.GetString(0), tier, tier ?? options.Value.DefaultTier.ToUpperInvariant());
+        await using var connection = await dataSource.OpenConnectionAsync(ct);
+        var row = await connection.QuerySingleOrDefaultAsync<TierRow>(new CommandDefinition(
+            "SELECT title, tier FROM chats WHERE id = @chat", new { chat = chatId }, cancellationToken: ct));
+        return row is null ? null : new ChatTier(chatId, row.Title, row.Tier, row.Tier ?? options.Value.DefaultTier.ToUpperInvariant());
     }
+
+    private sealed record TierRow(string? Title, string? Tier);
 
     /// <summary>
     /// Sets the tier ("default" clears it). Returns null for an unknown chat; throws <see cref="ArgumentException"/> for
@@ -43,9 +41,9 @@ internal sealed class ChatTiers(NpgsqlDataSource dataSource, IOptions<LimitsOpti
         {
             throw new ArgumentException($"'{tier}' is not a tier; use one of {string.Join(", ", Names.Select(n => n.ToUpperInvariant()))} or 'default'.");
         }
-        await using var cmd = dataSource.CreateCommand("UPDATE chats SET tier = $2, updated_at = now() WHERE id = $1");
-        cmd.Parameters.Add(new NpgsqlParameter<long> { TypedValue = chatId });
-        cmd.Parameters.Add(new NpgsqlParameter { Value = (object?)stored ?? DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Text });
-        return await cmd.ExecuteNonQueryAsync(ct) == 0 ? null : await GetAsync(chatId, ct);
+        await using var connection = await dataSource.OpenConnectionAsync(ct);
+        var changed = await connection.ExecuteAsync(new CommandDefinition(
+            "UPDATE chats SET tier = @tier, updated_at = now() WHERE id = @chat", new { chat = chatId, tier = stored }, cancellationToken: ct));
+        return changed == 0 ? null : await GetAsync(chatId, ct);
     }
 }

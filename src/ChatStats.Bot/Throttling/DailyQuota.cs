@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Options;
+using Dapper;
 using Npgsql;
 
 namespace ChatStats.Bot.Throttling;
@@ -25,27 +26,23 @@ internal sealed class DailyQuota(NpgsqlDataSource dataSource, IOptions<LimitsOpt
         {
             return new QuotaDecision(true, 0, 0, resetsAt, zone);
         }
-        await using var cmd = dataSource.CreateCommand("""
-            INSERT INTO chat_daily_usage AS u (chat_id, day, used) VALUES ($1, $2, 1)
-            ON CONFLICT (chat_id, day) DO UPDATE SET used = u.used + 1 WHERE u.used < $3
+        await using var connection = await dataSource.OpenConnectionAsync(ct);
+        var used = await connection.ExecuteScalarAsync<int?>(new CommandDefinition("""
+            INSERT INTO chat_daily_usage AS u (chat_id, day, used) VALUES (@chat, @day, 1)
+            ON CONFLICT (chat_id, day) DO UPDATE SET used = u.used + 1 WHERE u.used < @limit
             RETURNING used
-            """);
-        cmd.Parameters.Add(new NpgsqlParameter<long> { TypedValue = chatId });
-        cmd.Parameters.Add(new NpgsqlParameter<DateOnly> { TypedValue = day });
-        cmd.Parameters.Add(new NpgsqlParameter<int> { TypedValue = Limit });
-        var used = await cmd.ExecuteScalarAsync(ct);
+            """, new { chat = chatId, day, limit = Limit }, cancellationToken: ct));
         QuotaMetrics.Decisions.Add(1, new KeyValuePair<string, object?>("outcome", used is null ? "rejected" : "allowed"));
-        return used is int n ? new QuotaDecision(true, n, Limit, resetsAt, zone) : new QuotaDecision(false, Limit, Limit, resetsAt, zone);
+        return used is { } n ? new QuotaDecision(true, n, Limit, resetsAt, zone) : new QuotaDecision(false, Limit, Limit, resetsAt, zone);
     }
 
     /// <summary>Gives a unit back: the work it was taken for did not happen (a duplicate report, a failed start).</summary>
     public async Task RefundAsync(long chatId, TimeZoneInfo? zone, CancellationToken ct)
     {
         var (day, _) = Today(zone ?? await ZoneAsync(chatId, ct));
-        await using var cmd = dataSource.CreateCommand("UPDATE chat_daily_usage SET used = used - 1 WHERE chat_id = $1 AND day = $2 AND used > 0");
-        cmd.Parameters.Add(new NpgsqlParameter<long> { TypedValue = chatId });
-        cmd.Parameters.Add(new NpgsqlParameter<DateOnly> { TypedValue = day });
-        await cmd.ExecuteNonQueryAsync(ct);
+        await using var connection = await dataSource.OpenConnectionAsync(ct);
+        await connection.ExecuteAsync(new CommandDefinition(
+            "UPDATE chat_daily_usage SET used = used - 1 WHERE chat_id = @chat AND day = @day AND used > 0", new { chat = chatId, day }, cancellationToken: ct));
     }
 
     /// <summary>Today in the zone, and the instant the next day starts there (DST-aware: a 23- or 25-hour day is handled).</summary>
@@ -65,9 +62,9 @@ internal sealed class DailyQuota(NpgsqlDataSource dataSource, IOptions<LimitsOpt
 
     private async Task<TimeZoneInfo> ZoneAsync(long chatId, CancellationToken ct)
     {
-        await using var cmd = dataSource.CreateCommand("SELECT time_zone FROM chats WHERE id = $1");
-        cmd.Parameters.Add(new NpgsqlParameter<long> { TypedValue = chatId });
-        return await cmd.ExecuteScalarAsync(ct) is string id && TimeZoneInfo.TryFindSystemTimeZoneById(id, out var zone) ? zone : TimeZoneInfo.Utc;
+        await using var connection = await dataSource.OpenConnectionAsync(ct);
+        var id = await connection.ExecuteScalarAsync<string?>(new CommandDefinition("SELECT time_zone FROM chats WHERE id = @chat", new { chat = chatId }, cancellationToken: ct));
+        return id is not null && TimeZoneInfo.TryFindSystemTimeZoneById(id, out var zone) ? zone : TimeZoneInfo.Utc;
     }
 }
 
