@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
+using Dapper;
 using Npgsql;
 
 namespace ChatStats.Bot.Data;
@@ -83,28 +84,24 @@ internal sealed class ChatSettingsWriter(NpgsqlDataSource dataSource)
     /// <summary>A command's rule; <see cref="CommandPolicy.Enabled"/>, the default, is not stored.</summary>
     public Task SetCommandPolicyAsync(long chatId, string command, CommandPolicy policy, CancellationToken ct) =>
         policy == CommandPolicy.Enabled
-            ? UpdateAsync($"{Current} #- ARRAY['commands', $2]", chatId, ct, command.ToLowerInvariant())
-            : UpdateAsync($"jsonb_set({Current}, '{{commands}}', {CurrentCommands} || jsonb_build_object($2::text, $3::text))",
-                chatId, ct, command.ToLowerInvariant(), ChatSettings.Name(policy));
+            ? UpdateAsync($"{Current} #- ARRAY['commands', @command]", new { chat = chatId, command = command.ToLowerInvariant() }, ct)
+            : UpdateAsync($"jsonb_set({Current}, '{{commands}}', {CurrentCommands} || jsonb_build_object(@command::text, @policy::text))",
+                new { chat = chatId, command = command.ToLowerInvariant(), policy = ChatSettings.Name(policy) }, ct);
 
     /// <summary>The daily digest's time in the chat's zone, or none.</summary>
     public Task SetDigestAsync(long chatId, TimeOnly? at, CancellationToken ct) =>
         at is { } time
-            ? UpdateAsync($"jsonb_set({Current}, '{{digest}}', to_jsonb($2::text))", chatId, ct, time.ToString("HH:mm", CultureInfo.InvariantCulture))
-            : UpdateAsync($"{Current} - 'digest'", chatId, ct);
+            ? UpdateAsync($"jsonb_set({Current}, '{{digest}}', to_jsonb(@at::text))", new { chat = chatId, at = time.ToString("HH:mm", CultureInfo.InvariantCulture) }, ct)
+            : UpdateAsync($"{Current} - 'digest'", new { chat = chatId }, ct);
 
     /// <summary>
     /// One UPDATE whose new value is computed from the row's current settings, so a concurrent change to another key
     /// (which PostgreSQL makes this one wait for, then re-reads) is kept.
     /// </summary>
-    private async Task UpdateAsync(string newSettings, long chatId, CancellationToken ct, params string[] values)
+    /// <param name="args">The chat as <c>@chat</c>, and what <paramref name="newSettings"/> names.</param>
+    private async Task UpdateAsync(string newSettings, object args, CancellationToken ct)
     {
-        await using var cmd = dataSource.CreateCommand($"UPDATE chats SET settings = {newSettings}, updated_at = now() WHERE id = $1");
-        cmd.Parameters.Add(new NpgsqlParameter<long> { TypedValue = chatId });
-        foreach (var value in values)
-        {
-            cmd.Parameters.Add(new NpgsqlParameter<string> { TypedValue = value });
-        }
-        await cmd.ExecuteNonQueryAsync(ct);
+        await using var connection = await dataSource.OpenConnectionAsync(ct);
+        await connection.ExecuteAsync(new CommandDefinition($"UPDATE chats SET settings = {newSettings}, updated_at = now() WHERE id = @chat", args, cancellationToken: ct));
     }
 }

@@ -299,76 +299,76 @@ internal sealed class IngestWriter([FromKeyedServices(Data.DatabaseExtensions.In
         [
             """
             INSERT INTO chats (id, type, title, is_forum, first_seen_at, updated_at)
-            SELECT $2, 'supergroup', title, false, first_seen_at, updated_at FROM chats WHERE id = $1
+            SELECT @new_chat, 'supergroup', title, false, first_seen_at, updated_at FROM chats WHERE id = @old_chat
             ON CONFLICT (id) DO NOTHING
             """,
             """
             UPDATE chats n SET time_zone = o.time_zone, language = o.language, retention_days = o.retention_days,
                    store_text = o.store_text, settings = o.settings, first_seen_at = least(n.first_seen_at, o.first_seen_at)
-            FROM chats o WHERE n.id = $2 AND o.id = $1 AND o.migrated_to_chat_id IS NULL
+            FROM chats o WHERE n.id = @new_chat AND o.id = @old_chat AND o.migrated_to_chat_id IS NULL
             """,
-            "UPDATE chats SET migrated_to_chat_id = $2 WHERE id = $1 AND migrated_to_chat_id IS NULL",
+            "UPDATE chats SET migrated_to_chat_id = @new_chat WHERE id = @old_chat AND migrated_to_chat_id IS NULL",
             // The later decision wins where a member already chose in the new chat.
             """
             INSERT INTO chat_member_prefs AS p (chat_id, user_id, opted_out, updated_at)
-            SELECT $2, user_id, opted_out, updated_at FROM chat_member_prefs WHERE chat_id = $1
+            SELECT @new_chat, user_id, opted_out, updated_at FROM chat_member_prefs WHERE chat_id = @old_chat
             ON CONFLICT (chat_id, user_id) DO UPDATE
               SET opted_out = CASE WHEN excluded.updated_at > p.updated_at THEN excluded.opted_out ELSE p.opted_out END,
                   updated_at = greatest(p.updated_at, excluded.updated_at)
             """,
-            "DELETE FROM chat_member_prefs WHERE chat_id = $1",
+            "DELETE FROM chat_member_prefs WHERE chat_id = @old_chat",
             """
             INSERT INTO forgotten_members AS f (user_id, chat_id, forgotten_at)
-            SELECT user_id, $2, forgotten_at FROM forgotten_members WHERE chat_id = $1
+            SELECT user_id, @new_chat, forgotten_at FROM forgotten_members WHERE chat_id = @old_chat
             ON CONFLICT (user_id, chat_id) DO UPDATE SET forgotten_at = greatest(f.forgotten_at, excluded.forgotten_at)
             """,
-            "DELETE FROM forgotten_members WHERE chat_id = $1",
+            "DELETE FROM forgotten_members WHERE chat_id = @old_chat",
             """
             INSERT INTO chat_daily_usage AS u (chat_id, day, used, ai_tokens)
-            SELECT $2, day, used, ai_tokens FROM chat_daily_usage WHERE chat_id = $1
+            SELECT @new_chat, day, used, ai_tokens FROM chat_daily_usage WHERE chat_id = @old_chat
             ON CONFLICT (chat_id, day) DO UPDATE SET used = u.used + excluded.used, ai_tokens = u.ai_tokens + excluded.ai_tokens
             """,
-            "DELETE FROM chat_daily_usage WHERE chat_id = $1",
+            "DELETE FROM chat_daily_usage WHERE chat_id = @old_chat",
             """
             INSERT INTO chat_summary_state AS s (chat_id, last_summary_to)
-            SELECT $2, last_summary_to FROM chat_summary_state WHERE chat_id = $1
+            SELECT @new_chat, last_summary_to FROM chat_summary_state WHERE chat_id = @old_chat
             ON CONFLICT (chat_id) DO UPDATE SET last_summary_to = greatest(s.last_summary_to, excluded.last_summary_to)
             """,
-            "DELETE FROM chat_summary_state WHERE chat_id = $1",
+            "DELETE FROM chat_summary_state WHERE chat_id = @old_chat",
             """
             INSERT INTO messages (chat_id, message_id, sender_user_id, sender_chat_id, sent_at, kind, text, char_count, word_count,
                                   reply_to_message_id, reply_to_user_id, is_forwarded, thread_id, edited_at, counted)
-            SELECT $2, -message_id, sender_user_id, sender_chat_id, sent_at, kind, text, char_count, word_count,
+            SELECT @new_chat, -message_id, sender_user_id, sender_chat_id, sent_at, kind, text, char_count, word_count,
                    -reply_to_message_id, reply_to_user_id, is_forwarded, thread_id, edited_at, counted
-            FROM messages WHERE chat_id = $1
+            FROM messages WHERE chat_id = @old_chat
             ON CONFLICT (chat_id, message_id) DO NOTHING
             """,
-            "DELETE FROM messages WHERE chat_id = $1",
+            "DELETE FROM messages WHERE chat_id = @old_chat",
             $"""
             INSERT INTO chat_user_hourly AS h (chat_id, hour, user_id, messages, words, chars, {RollupColumns})
-            SELECT $2, hour, user_id, messages, words, chars, {RollupColumns} FROM chat_user_hourly WHERE chat_id = $1
+            SELECT @new_chat, hour, user_id, messages, words, chars, {RollupColumns} FROM chat_user_hourly WHERE chat_id = @old_chat
             ON CONFLICT (chat_id, hour, user_id) DO UPDATE
               SET messages = h.messages + excluded.messages, words = h.words + excluded.words, chars = h.chars + excluded.chars, {RollupAdds}
             """,
-            "DELETE FROM chat_user_hourly WHERE chat_id = $1",
+            "DELETE FROM chat_user_hourly WHERE chat_id = @old_chat",
             """
             INSERT INTO service_events (chat_id, message_id, seq, kind, user_id, target_user_id, data, occurred_at)
-            SELECT $2, -message_id, seq, kind, user_id, target_user_id, data, occurred_at FROM service_events WHERE chat_id = $1
+            SELECT @new_chat, -message_id, seq, kind, user_id, target_user_id, data, occurred_at FROM service_events WHERE chat_id = @old_chat
             ON CONFLICT DO NOTHING
             """,
-            "DELETE FROM service_events WHERE chat_id = $1",
+            "DELETE FROM service_events WHERE chat_id = @old_chat",
             """
             INSERT INTO chat_title_history (chat_id, message_id, title, changed_by_user_id, changed_at)
-            SELECT $2, -message_id, title, changed_by_user_id, changed_at FROM chat_title_history WHERE chat_id = $1
+            SELECT @new_chat, -message_id, title, changed_by_user_id, changed_at FROM chat_title_history WHERE chat_id = @old_chat
             ON CONFLICT (chat_id, message_id) DO NOTHING
             """,
-            "DELETE FROM chat_title_history WHERE chat_id = $1",
+            "DELETE FROM chat_title_history WHERE chat_id = @old_chat",
         ];
         foreach (var sql in statements)
         {
             var cmd = new NpgsqlBatchCommand(sql);
-            cmd.Parameters.Add(new NpgsqlParameter<long> { TypedValue = migration.FromChatId });
-            cmd.Parameters.Add(new NpgsqlParameter<long> { TypedValue = migration.ToChatId });
+            cmd.Parameters.Add(new NpgsqlParameter<long>("old_chat", migration.FromChatId));
+            cmd.Parameters.Add(new NpgsqlParameter<long>("new_chat", migration.ToChatId));
             batch.BatchCommands.Add(cmd);
         }
     }

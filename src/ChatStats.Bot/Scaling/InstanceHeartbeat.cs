@@ -2,6 +2,7 @@ using System.Net;
 using ChatStats.Bot.Configuration;
 using ChatStats.Bot.Telegram;
 using ChatStats.Telegram.Receiving;
+using Dapper;
 using Npgsql;
 
 namespace ChatStats.Bot.Scaling;
@@ -52,9 +53,8 @@ internal sealed class InstanceHeartbeat(NpgsqlDataSource dataSource, IServicePro
         await base.StopAsync(cancellationToken);
         try
         {
-            await using var cmd = dataSource.CreateCommand("DELETE FROM instances WHERE id = $1");
-            cmd.Parameters.Add(new() { Value = _id });
-            await cmd.ExecuteNonQueryAsync(cancellationToken);
+            await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+            await connection.ExecuteAsync(new CommandDefinition("DELETE FROM instances WHERE id = @id", new { id = _id }, cancellationToken: cancellationToken));
         }
         catch (Exception ex) when (ex is NpgsqlException or OperationCanceledException)
         {
@@ -64,19 +64,22 @@ internal sealed class InstanceHeartbeat(NpgsqlDataSource dataSource, IServicePro
 
     private async Task WriteAsync(string state, CancellationToken ct)
     {
-        await using var cmd = dataSource.CreateCommand("""
-            INSERT INTO instances (id, role, host, pid, state, started_at, heartbeat_at, details) VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb)
+        await using var connection = await dataSource.OpenConnectionAsync(ct);
+        await connection.ExecuteAsync(new CommandDefinition("""
+            INSERT INTO instances (id, role, host, pid, state, started_at, heartbeat_at, details)
+            VALUES (@id, @role, @host, @pid, @state, @startedAt, @now, @details::jsonb)
             ON CONFLICT (id) DO UPDATE SET role = excluded.role, state = excluded.state, heartbeat_at = excluded.heartbeat_at, details = excluded.details
-            """);
-        cmd.Parameters.Add(new() { Value = _id });
-        cmd.Parameters.Add(new() { Value = roles.ToString() });
-        cmd.Parameters.Add(new() { Value = Dns.GetHostName() });
-        cmd.Parameters.Add(new() { Value = Environment.ProcessId });
-        cmd.Parameters.Add(new() { Value = state });
-        cmd.Parameters.Add(new() { Value = _startedAt });
-        cmd.Parameters.Add(new() { Value = time.GetUtcNow() });
-        // The bot's limiters and load level, so the admin API of a separate web process can show them.
-        cmd.Parameters.Add(new() { Value = (object?)services.GetService<Throttling.LimitsReporter>()?.BuildJson() ?? DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Text });
-        await cmd.ExecuteNonQueryAsync(ct);
+            """, new
+        {
+            id = _id,
+            role = roles.ToString(),
+            host = Dns.GetHostName(),
+            pid = Environment.ProcessId,
+            state,
+            startedAt = _startedAt,
+            now = time.GetUtcNow(),
+            // The bot's limiters and load level, so the admin API of a separate web process can show them.
+            details = services.GetService<Throttling.LimitsReporter>()?.BuildJson(),
+        }, cancellationToken: ct));
     }
 }
