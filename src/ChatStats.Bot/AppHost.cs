@@ -55,9 +55,9 @@ internal static class AppHost
     {
         var builder = CreateToolBuilder(args, overrides);
         builder.AddDatabase();
-        builder.AddLimits();
         builder.AddStatistics();
         builder.AddJobs(workers: false);
+        // What import keeps of the texts it reads (the bot role has it through AddIngest, which a verb does not start).
         builder.Services.AddValidatedOptions<PrivacyOptions>(PrivacyOptions.Section);
         return builder.Build();
     }

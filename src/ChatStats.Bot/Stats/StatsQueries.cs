@@ -62,8 +62,6 @@ internal sealed class StatsQueries(NpgsqlDataSource dataSource, QueryTimer? time
         public static Args Of(long chat, Period period) => new(chat, period.From ?? DateTimeOffset.UnixEpoch, period.To, period.Zone.Id);
     }
 
-    private async Task<NpgsqlConnection> OpenAsync(CancellationToken ct) => await dataSource.OpenConnectionAsync(ct);
-
     private static CommandDefinition Sql(string sql, object args, CancellationToken ct) => new(sql, args, cancellationToken: ct);
 
     private sealed record ChatRow(string? Title, string TimeZone, string? Language, bool StoreText, int? RetentionDays, string Settings, string? Tier);
@@ -71,7 +69,7 @@ internal sealed class StatsQueries(NpgsqlDataSource dataSource, QueryTimer? time
     public async Task<ChatInfo?> ChatAsync(long chatId, CancellationToken ct)
     {
         using var timing = timer?.Start("chat");
-        await using var connection = await OpenAsync(ct);
+        await using var connection = await dataSource.OpenConnectionAsync(ct);
         var row = await connection.QuerySingleOrDefaultAsync<ChatRow>(Sql(
             "SELECT title, time_zone, language, store_text, retention_days, settings::text AS settings, tier FROM chats WHERE id = @chat", new { chat = chatId }, ct));
         return row is null
@@ -83,7 +81,7 @@ internal sealed class StatsQueries(NpgsqlDataSource dataSource, QueryTimer? time
     public async Task<bool> HasAnyAsync(long chatId, CancellationToken ct)
     {
         using var timing = timer?.Start("has_any");
-        await using var connection = await OpenAsync(ct);
+        await using var connection = await dataSource.OpenConnectionAsync(ct);
         return await connection.ExecuteScalarAsync<bool>(Sql("SELECT EXISTS (SELECT 1 FROM chat_hourly WHERE chat_id = @chat AND messages > 0)", new { chat = chatId }, ct));
     }
 
@@ -111,7 +109,7 @@ internal sealed class StatsQueries(NpgsqlDataSource dataSource, QueryTimer? time
                 : "SELECT count(DISTINCT user_id) FROM chat_user_hourly WHERE chat_id = @chat AND hour >= @from AND hour < @to AND messages > 0",
             .. previous is null ? Array.Empty<string>() : ["SELECT coalesce(sum(messages), 0)::bigint FROM chat_hourly WHERE chat_id = @chat AND hour >= @previous_from AND hour < @previous_to"],
         ];
-        await using var connection = await OpenAsync(ct);
+        await using var connection = await dataSource.OpenConnectionAsync(ct);
         var args = new DynamicParameters(Args.Of(chatId, period));
         if (previous is not null)
         {
@@ -189,7 +187,7 @@ internal sealed class StatsQueries(NpgsqlDataSource dataSource, QueryTimer? time
                 ORDER BY t.value DESC, t.user_id
                 """;
         }
-        await using var connection = await OpenAsync(ct);
+        await using var connection = await dataSource.OpenConnectionAsync(ct);
         await using var results = await connection.QueryMultipleAsync(Sql(sql, Args.Of(chatId, period) with { Count = count }, ct));
         var total = await results.ReadSingleAsync<long>();
         var leaders = (await results.ReadAsync<LeaderRow>())
@@ -225,7 +223,7 @@ internal sealed class StatsQueries(NpgsqlDataSource dataSource, QueryTimer? time
             GROUP BY GROUPING SETS ((day), (hour));
             SELECT min(hour) AS first, max(hour) AS last FROM chat_user_hourly WHERE chat_id = @chat AND user_id = @user AND messages > 0
             """;
-        await using var connection = await OpenAsync(ct);
+        await using var connection = await dataSource.OpenConnectionAsync(ct);
         await using var results = await connection.QueryMultipleAsync(Sql(sql, Args.Of(chatId, period) with { User = userId }, ct));
         var user = await results.ReadSingleOrDefaultAsync<NameRow>();
         var rank = await results.ReadSingleAsync<RankRow>();
@@ -275,7 +273,7 @@ internal sealed class StatsQueries(NpgsqlDataSource dataSource, QueryTimer? time
     public async Task<long[,]> HeatmapAsync(long chatId, Period period, CancellationToken ct)
     {
         using var timing = timer?.Start("heatmap");
-        await using var connection = await OpenAsync(ct);
+        await using var connection = await dataSource.OpenConnectionAsync(ct);
         var cells = await connection.QueryAsync<HeatmapCell>(Sql("""
             SELECT extract(isodow FROM hour AT TIME ZONE @zone)::int - 1 AS weekday, extract(hour FROM hour AT TIME ZONE @zone)::int AS hour,
                    sum(messages)::bigint AS messages
@@ -294,7 +292,7 @@ internal sealed class StatsQueries(NpgsqlDataSource dataSource, QueryTimer? time
     {
         using var timing = timer?.Start("history");
         Dictionary<DateOnly, long> counts;
-        await using (var connection = await OpenAsync(ct))
+        await using (var connection = await dataSource.OpenConnectionAsync(ct))
         {
             counts = (await connection.QueryAsync<DayCount>(Sql("""
                 SELECT (hour AT TIME ZONE @zone)::date AS day, sum(messages)::bigint AS messages FROM chat_hourly
@@ -319,7 +317,7 @@ internal sealed class StatsQueries(NpgsqlDataSource dataSource, QueryTimer? time
     {
         using var timing = timer?.Start("kinds");
         var sums = string.Join(", ", Enum.GetNames<MessageKind>().Select(n => $"coalesce(sum({ChatStatsDbContext.SnakeCase(n)}_count), 0)::bigint AS {ChatStatsDbContext.SnakeCase(n)}"));
-        await using var connection = await OpenAsync(ct);
+        await using var connection = await dataSource.OpenConnectionAsync(ct);
         var row = (IDictionary<string, object>)await connection.QuerySingleAsync(Sql(
             $"SELECT {sums} FROM chat_hourly WHERE chat_id = @chat AND hour >= @from AND hour < @to", Args.Of(chatId, period), ct));
         return Enum.GetValues<MessageKind>().ToDictionary(k => k, k => (long)row[ChatStatsDbContext.SnakeCase(k.ToString())]);
@@ -328,7 +326,7 @@ internal sealed class StatsQueries(NpgsqlDataSource dataSource, QueryTimer? time
     public async Task<IReadOnlyList<ReplyPair>> RepliesAsync(long chatId, Period period, int count, CancellationToken ct)
     {
         using var timing = timer?.Start("replies");
-        await using var connection = await OpenAsync(ct);
+        await using var connection = await dataSource.OpenConnectionAsync(ct);
         var pairs = await connection.QueryAsync<ReplyPair>(Sql($"""
             SELECT coalesce(a.first_name, 'user ' || t.sender_user_id) AS "from", coalesce(b.first_name, 'user ' || t.reply_to_user_id) AS "to", t.count
             FROM (SELECT m.sender_user_id, m.reply_to_user_id, count(*) AS count FROM messages m
@@ -352,7 +350,7 @@ internal sealed class StatsQueries(NpgsqlDataSource dataSource, QueryTimer? time
     public async Task<IReadOnlyList<InactiveMember>> InactiveAsync(long chatId, int days, DateTimeOffset now, int count, CancellationToken ct)
     {
         using var timing = timer?.Start("inactive");
-        await using var connection = await OpenAsync(ct);
+        await using var connection = await dataSource.OpenConnectionAsync(ct);
         var rows = await connection.QueryAsync<InactiveRow>(Sql($"""
             WITH spoke AS (SELECT t.user_id,
                                   (SELECT max(h.hour) FROM chat_user_hourly h WHERE h.chat_id = @chat AND h.user_id = t.user_id AND h.messages > 0) + interval '1 hour' AS last
@@ -379,7 +377,7 @@ internal sealed class StatsQueries(NpgsqlDataSource dataSource, QueryTimer? time
     public async Task<IReadOnlyList<TitleChange>> TitlesAsync(long chatId, int count, CancellationToken ct)
     {
         using var timing = timer?.Start("titles");
-        await using var connection = await OpenAsync(ct);
+        await using var connection = await dataSource.OpenConnectionAsync(ct);
         var titles = await connection.QueryAsync<TitleChange>(Sql("""
             SELECT t.title, t.changed_at AS at, u.first_name AS "by" FROM chat_title_history t LEFT JOIN users u ON u.id = t.changed_by_user_id
             WHERE t.chat_id = @chat ORDER BY t.changed_at DESC, t.message_id DESC LIMIT @count
@@ -391,7 +389,7 @@ internal sealed class StatsQueries(NpgsqlDataSource dataSource, QueryTimer? time
     public async Task<long?> FindUserAsync(long chatId, string username, CancellationToken ct)
     {
         using var timing = timer?.Start("find_user");
-        await using var connection = await OpenAsync(ct);
+        await using var connection = await dataSource.OpenConnectionAsync(ct);
         return await connection.ExecuteScalarAsync<long?>(Sql("""
             SELECT u.id FROM users u WHERE lower(u.username) = lower(@username)
             ORDER BY EXISTS (SELECT 1 FROM chat_user_hourly h WHERE h.chat_id = @chat AND h.user_id = u.id) DESC LIMIT 1

@@ -10,6 +10,8 @@ internal sealed record ChatTier(long ChatId, string? Title, string? Tier, string
 /// <summary>Reads and sets chats' tiers: what <c>chatstats tier</c> and <c>PUT /api/admin/chats/{id}/tier</c> share.</summary>
 internal sealed class ChatTiers(NpgsqlDataSource dataSource, IOptions<LimitsOptions> options)
 {
+    static ChatTiers() => Data.SqlMapping.Apply();
+
     public IReadOnlyCollection<string> Names => options.Value.Tiers.Keys;
 
     public async Task<ChatTier?> GetAsync(long chatId, CancellationToken ct)
