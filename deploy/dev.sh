@@ -4,7 +4,8 @@
 #   deploy/dev.sh run       install what is missing, start a local PostgreSQL under .data/, migrate, run the bot + web
 #   deploy/dev.sh test      the same set-up with a throw-away PostgreSQL, then the whole test suite
 #   deploy/dev.sh migrate   apply migrations to DATABASE_URL, or to the local cluster
-#   deploy/dev.sh bench     load runs (ingest, webhook, stats, import, jobs, flood, steady, scale) and micro-benchmarks (docs/benchmarks.md); --against REV compares with another commit
+#   deploy/dev.sh bench     load runs (ingest, webhook, stats, import, jobs, flood, steady, scale) and micro-benchmarks (docs/benchmarks.md); --against REV compares with another commit;
+#                           BENCH_CLUSTER=DIR keeps the benchmark PostgreSQL there between runs
 #   deploy/dev.sh doctor    chatstats doctor against the local cluster
 #   deploy/dev.sh publish DIR   a self-contained-framework build in DIR (what deploy/systemd and supervisor run)
 set -euo pipefail
@@ -269,11 +270,14 @@ cmd_bench() {
   local tmp; tmp=$(mktemp -d "${TMPDIR:-/tmp}/chatstats-bench.XXXXXX")
   chmod 755 "$tmp"
   local port; port=$(free_port 54320)
+  # BENCH_CLUSTER=DIR keeps the benchmark cluster there between runs (with what it holds: 'bench steady --keep-seed'
+  # seeds its big chat once); otherwise it is thrown away with the run.
+  local cluster=${BENCH_CLUSTER:-$tmp}
   # shellcheck disable=SC2064
-  trap "stop_cluster '$tmp'; rm -rf '$tmp'" EXIT
+  trap "stop_cluster '$cluster'; rm -rf '$tmp'" EXIT
   # The benchmark cluster keeps default durability (fsync on), like production.
-  init_cluster "$tmp" "$port"
-  start_cluster "$tmp"
+  if [ ! -f "$cluster/data/PG_VERSION" ]; then init_cluster "$cluster" "$port"; fi
+  start_cluster "$cluster"
   port=$CLUSTER_PORT
   CONFIGURATION=Release build
   # --against REV: build that commit beside this one, for an interleaved A/B in the same run.

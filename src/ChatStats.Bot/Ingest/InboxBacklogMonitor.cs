@@ -1,3 +1,4 @@
+using System.Diagnostics.Metrics;
 using Npgsql;
 
 namespace ChatStats.Bot.Ingest;
@@ -7,8 +8,22 @@ namespace ChatStats.Bot.Ingest;
 /// right themselves, but only for their own process: a web process taking webhooks never records anything, and several
 /// processes share one inbox, so receiving slows down on the database's count, not a local guess.
 /// </summary>
-internal sealed class InboxBacklogMonitor([FromKeyedServices(Data.DatabaseExtensions.IngestPool)] NpgsqlDataSource dataSource, InboxSignal signal, TimeProvider time, ILogger<InboxBacklogMonitor> logger) : BackgroundService
+internal sealed class InboxBacklogMonitor : BackgroundService
 {
+    private readonly NpgsqlDataSource dataSource;
+    private readonly InboxSignal signal;
+    private readonly TimeProvider time;
+    private readonly ILogger<InboxBacklogMonitor> logger;
+
+    public InboxBacklogMonitor([FromKeyedServices(Data.DatabaseExtensions.IngestPool)] NpgsqlDataSource dataSource, InboxSignal signal, TimeProvider time,
+        ILogger<InboxBacklogMonitor> logger, IMeterFactory meters)
+    {
+        (this.dataSource, this.signal, this.time, this.logger) = (dataSource, signal, time, logger);
+        // The gauge belongs to this host (its meter factory), so a second host in the same process has its own.
+        meters.Create(IngestMetrics.MeterName + ".Inbox").CreateObservableGauge("chatstats.inbox.backlog", () => signal.Backlog, "{update}",
+            "Updates received and not yet recorded, as this process last saw them (the inbox's count, read every second).");
+    }
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         using var timer = new PeriodicTimer(TimeSpan.FromSeconds(1), time);

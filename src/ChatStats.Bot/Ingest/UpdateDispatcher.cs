@@ -38,6 +38,9 @@ internal sealed class UpdateDispatcher : IAsyncDisposable
     private static readonly Histogram<double> ChatQueueWait = Meter.CreateHistogram<double>("chatstats.reply.chat_queue_wait", "s",
         "Time a question waited behind earlier answers in its own chat (paced by Telegram's per-chat limits), by command.",
         advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.01, 0.1, 0.5, 1, 3, 10, 30, 60, 120] });
+    private static readonly Histogram<double> YieldWait = Meter.CreateHistogram<double>("chatstats.reply.yield_wait", "s",
+        "Time a chat's next question waited for recording to catch up before it started (recording behind, or updates in a surge); zero when it did not wait.",
+        advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.01, 0.05, 0.1, 0.25, 0.5, 1, 1.5, 2, 3] });
     private static readonly Histogram<double> LimitWait = Meter.CreateHistogram<double>("chatstats.reply.limit_wait", "s",
         "Time an answer's first send waited for Telegram's limits (per chat, per group, overall, flood waits), by command.",
         advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.01, 0.1, 0.5, 1, 3, 10, 30, 60, 120] });
@@ -337,6 +340,7 @@ internal sealed class UpdateDispatcher : IAsyncDisposable
         {
             await Task.Delay(YieldPoll, _time).ConfigureAwait(false);
         }
+        YieldWait.Record(_time.GetElapsedTime(started).TotalSeconds);
     }
 
     private async Task HandleAsync(Question question)
