@@ -11,10 +11,11 @@ internal sealed class InboxSignal(TimeProvider? time = null) : IDisposable
     private readonly SemaphoreSlim _work = new(0, 1);
     private readonly SemaphoreSlim _room = new(0, 1);
     private long _backlog;
-    // Updates stored in this process in each of the last whole seconds of the clock, this one last.
+    // Updates stored and recorded in this process in each of the last whole seconds of the clock, this one last.
     private const int Seconds = 12;
     private readonly Lock _rate = new();
     private readonly long[] _perSecond = new long[Seconds];
+    private readonly long[] _recordedPerSecond = new long[Seconds];
     private long _second;
 
     public long Backlog => Interlocked.Read(ref _backlog);
@@ -39,6 +40,34 @@ internal sealed class InboxSignal(TimeProvider? time = null) : IDisposable
         }
     }
 
+    /// <summary>
+    /// Whether recording is behind: more waits than a chunk (<paramref name="chunk"/>) and more than this process
+    /// recorded in a second lately (the best of the last five whole seconds), so what waits now will not be recorded within
+    /// about a second. A steady stream that recording keeps up with is not behind, however fast: at 5,000 updates a second
+    /// the inbox holds a second's fraction of them between chunks, more than a chunk at times, and answers that waited
+    /// for it whenever it did waited two seconds each (the 10M-message steady load run, docs/benchmarks.md). A flood is
+    /// behind until what is left of it is recorded within the second. With several processes recording one inbox, this
+    /// one's own pace is the measure: it errs towards waiting.
+    /// </summary>
+    public bool Behind(long chunk)
+    {
+        var backlog = Backlog;
+        if (backlog <= chunk)
+        {
+            return false;
+        }
+        lock (_rate)
+        {
+            Roll();
+            long best = 0;
+            for (var s = 1; s <= 5; s++)
+            {
+                best = Math.Max(best, _recordedPerSecond[Slot(_second - s)]);
+            }
+            return backlog > best;
+        }
+    }
+
     private static int Slot(long second) => (int)(((second % Seconds) + Seconds) % Seconds);
 
     private void Roll()
@@ -48,6 +77,7 @@ internal sealed class InboxSignal(TimeProvider? time = null) : IDisposable
         for (var s = Math.Max(_second + 1, now - Seconds + 1); s <= now; s++)
         {
             _perSecond[Slot(s)] = 0;
+            _recordedPerSecond[Slot(s)] = 0;
         }
         _second = Math.Max(_second, now);
     }
@@ -70,6 +100,11 @@ internal sealed class InboxSignal(TimeProvider? time = null) : IDisposable
         if (Interlocked.Add(ref _backlog, -count) < 0)
         {
             Interlocked.Exchange(ref _backlog, 0);
+        }
+        lock (_rate)
+        {
+            Roll();
+            _recordedPerSecond[Slot(_second)] += count;
         }
         Release(_room);
     }

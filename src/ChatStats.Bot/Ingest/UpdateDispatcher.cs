@@ -19,8 +19,8 @@ namespace ChatStats.Bot.Ingest;
 /// same chat (same command, arguments, topic and language) joins it instead: it is computed and answered once.
 /// </para>
 /// <para>
-/// Answers also give way to recording: while more than a chunk of updates waits in the inbox, or more than a chunk a
-/// second is coming in, a handler waits (up to <see cref="MaxYield"/>) before it starts, so a flood of commands is recorded about as fast as plain messages instead
+/// Answers also give way to recording: while recording is behind (<see cref="InboxSignal.Behind"/>: more waits than it
+/// records in a second), or updates come in a surge, a handler waits (up to <see cref="MaxYield"/>) before it starts, so a flood of commands is recorded about as fast as plain messages instead
 /// of sharing the processors with the statistics it asks for. Answers can never overtake Telegram's send limits
 /// anyway; a second's delay costs them nothing.
 /// </para>
@@ -322,12 +322,12 @@ internal sealed class UpdateDispatcher : IAsyncDisposable
     }
 
     /// <summary>
-    /// Waits while more than a chunk waits to be recorded, or updates come in a surge (more than a chunk a second, and
-    /// more than twice the rate of the seconds before), up to <see cref="MaxYield"/>: a flood's answers let its
-    /// recording go first. A steady stream, however fast, is answered at once: holding back whenever more than a chunk
-    /// came in a second made every answer under a steady 5,000 updates/s wait the full 2 s; holding back only on the
-    /// backlog let a flood's answers compete with the recording of its last chunk (flood / plain 238 %; both in
-    /// docs/benchmarks.md).
+    /// Waits while recording is behind (more waits than it records in a second) or updates come in a surge (more than a
+    /// chunk a second, and more than twice the rate of the seconds before), up to <see cref="MaxYield"/>: a flood's
+    /// answers let its recording go first. A steady stream that recording keeps up with, however fast, is answered at
+    /// once: holding back whenever more than a chunk came in a second, or whenever more than a chunk waited, made answers
+    /// under a steady 5,000 updates/s wait the full 2 s; holding back only on the backlog let a flood's answers compete
+    /// with the recording of its last chunk (flood / plain 238 %; all in docs/benchmarks.md).
     /// </summary>
     private async Task YieldToRecordingAsync()
     {
@@ -336,7 +336,7 @@ internal sealed class UpdateDispatcher : IAsyncDisposable
             return;
         }
         var started = _time.GetTimestamp();
-        while ((_inbox.Backlog > _behind || _inbox.Surging(_behind)) && _time.GetElapsedTime(started) < MaxYield)
+        while ((_inbox.Behind(_behind) || _inbox.Surging(_behind)) && _time.GetElapsedTime(started) < MaxYield)
         {
             await Task.Delay(YieldPoll, _time).ConfigureAwait(false);
         }

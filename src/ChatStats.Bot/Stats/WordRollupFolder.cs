@@ -9,8 +9,8 @@ namespace ChatStats.Bot.Stats;
 /// Folds pending word counts into the word rollup (see <see cref="WordRollup"/>) and packs the days that have ended, in
 /// the bot role, where the texts are written: a transaction of a few thousand texts at a time, a short pause between
 /// them, so the cost is spread evenly over a busy day instead of landing in bursts that stall answers (a fold of 30 s of
-/// a steady 5,000 updates/s held p95 reply latency at 3.4 s). While recording is behind (more than a chunk waiting in
-/// the inbox: a flood, or a bulk catch-up) it folds only every <see cref="MaxDeferral"/>: folding competes with the
+/// a steady 5,000 updates/s held p95 reply latency at 3.4 s). While recording is behind (<see cref="InboxSignal.Behind"/>:
+/// a flood, or a bulk catch-up) it folds only every <see cref="MaxDeferral"/>: folding competes with the
 /// recording for two cores (an interleaved ingest run at full speed measured 22 % fewer updates a second with the
 /// folder at work, none without). The texts wait in the pending table meanwhile, and <c>/words</c> counts a chat's own
 /// share of them itself. Several bots fold side by side: each takes rows the others have not locked.
@@ -30,7 +30,7 @@ internal sealed class WordRollupFolder(NpgsqlDataSource dataSource, InboxSignal 
         while (!stoppingToken.IsCancellationRequested)
         {
             var wait = Idle;
-            if (inbox.Backlog <= behind || time.GetElapsedTime(lastFold) >= MaxDeferral)
+            if (!inbox.Behind(behind) || time.GetElapsedTime(lastFold) >= MaxDeferral)
             {
                 try
                 {

@@ -98,6 +98,37 @@ public sealed class UpdateDispatcherTests
     }
 
     [Fact]
+    public async Task ABacklogRecordingClearsWithinASecondHoldsNoAnswerAndOneItDoesNotClearDoes()
+    {
+        var time = new ManualTimeProvider();
+        using var inbox = new InboxSignal(time);
+        var handler = new GatedHandler();
+        handler.ReleaseAll();
+        await using var dispatcher = Dispatcher(handler, capacity: 10, inbox: inbox, time: time);
+        // Recording has kept up with 5,000 updates a second for a while.
+        for (var second = 0; second < 12; second++)
+        {
+            inbox.Added(5_000);
+            inbox.Processed(5_000);
+            time.Advance(TimeSpan.FromSeconds(1));
+        }
+        // Three chunks wait, as the inbox's count says between two chunks of a steady stream: less than a second's work.
+        inbox.Set(3_000);
+        dispatcher.Enqueue(Command(-1, 1));
+        await handler.WaitForRunningAsync(1);
+
+        // Twelve thousand wait: more than recording does in a second, so the next answer lets it catch up first.
+        inbox.Set(12_000);
+        dispatcher.Enqueue(Command(-2, 1));
+        await Eventually.TrueAsync(() => Task.FromResult(time.PendingTimers > 0), "the answer to wait for recording");
+        Assert.Single(handler.Running);
+        // Recording catches up to less than a second's worth: the answer goes at its next look, long before MaxYield.
+        inbox.Processed(8_000);
+        time.Advance(TimeSpan.FromMilliseconds(50));
+        await handler.WaitForRunningAsync(2);
+    }
+
+    [Fact]
     public async Task OneChatsUpdatesRunOneAtATimeInOrderWhileOtherChatsRunAlongside()
     {
         var handler = new GatedHandler();
