@@ -1,5 +1,6 @@
 using System.Data;
 using Dapper;
+using Npgsql;
 
 namespace ChatStats.Bot.Data;
 
@@ -34,5 +35,25 @@ internal static class SqlMapping
         };
 
         public override void SetValue(IDbDataParameter parameter, DateTimeOffset value) => parameter.Value = value.ToUniversalTime();
+    }
+}
+
+/// <summary>
+/// Named parameters on a plain <see cref="NpgsqlCommand"/>, for the hot readers that stream rows or arrays themselves
+/// (the word counts, the rollup folds) where Dapper's mapping would add nothing but its own cost: the same names as the
+/// Dapper queries (<c>@chat</c>, <c>@first</c>…), typed, so nothing is boxed.
+/// </summary>
+internal static class NamedParameters
+{
+    public static NpgsqlCommand With<T>(this NpgsqlCommand command, string name, T value)
+    {
+        command.Parameters.Add(new NpgsqlParameter<T>(name, value));
+        return command;
+    }
+
+    public static NpgsqlBatchCommand With<T>(this NpgsqlBatchCommand command, string name, T value)
+    {
+        command.Parameters.Add(new NpgsqlParameter<T>(name, value));
+        return command;
     }
 }

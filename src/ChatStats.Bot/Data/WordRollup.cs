@@ -160,12 +160,11 @@ internal static class WordRollup
         var counts = new Counts();
         await using (var take = new NpgsqlCommand("""
             WITH locked AS (SELECT ctid, cardinality(texts) AS n FROM chat_words_pending LIMIT 1024 FOR UPDATE SKIP LOCKED),
-            taken AS (SELECT ctid FROM (SELECT ctid, sum(n) OVER (ORDER BY ctid) - n AS before FROM locked) l WHERE before < $1)
+            taken AS (SELECT ctid FROM (SELECT ctid, sum(n) OVER (ORDER BY ctid) - n AS before FROM locked) l WHERE before < @texts)
             DELETE FROM chat_words_pending WHERE ctid IN (SELECT ctid FROM taken)
             RETURNING chat_id, day, sign, texts
-            """, connection, tx))
+            """, connection, tx).With("texts", TextsPerFold))
         {
-            take.Parameters.Add(new NpgsqlParameter<int> { TypedValue = TextsPerFold });
             await using var reader = await take.ExecuteReaderAsync(ct);
             while (await reader.ReadAsync(ct))
             {
@@ -218,11 +217,9 @@ internal static class WordRollup
         var days = new List<(long Chat, DateOnly Day, string[] Words, int[] Counts)>();
         await using (var take = new NpgsqlCommand("""
             SELECT chat_id, day, coalesce(words, '{}'), coalesce(counts, '{}') FROM chat_word_days
-            WHERE dirty AND day < $1 ORDER BY day LIMIT $2 FOR UPDATE SKIP LOCKED
-            """, connection, tx))
+            WHERE dirty AND day < @today ORDER BY day LIMIT @days FOR UPDATE SKIP LOCKED
+            """, connection, tx).With("today", today).With("days", DaysPerPack))
         {
-            take.Parameters.Add(new NpgsqlParameter<DateOnly> { TypedValue = today });
-            take.Parameters.Add(new NpgsqlParameter<int> { TypedValue = DaysPerPack });
             await using var reader = await take.ExecuteReaderAsync(ct);
             while (await reader.ReadAsync(ct))
             {
@@ -236,10 +233,9 @@ internal static class WordRollup
             {
                 merged[words[i]] = counts[i];
             }
-            await using (var rows = new NpgsqlCommand("DELETE FROM chat_word_daily WHERE chat_id = $1 AND day = $2 RETURNING word, uses", connection, tx))
+            await using (var rows = new NpgsqlCommand("DELETE FROM chat_word_daily WHERE chat_id = @chat AND day = @day RETURNING word, uses", connection, tx)
+                .With("chat", chat).With("day", day))
             {
-                rows.Parameters.Add(new NpgsqlParameter<long> { TypedValue = chat });
-                rows.Parameters.Add(new NpgsqlParameter<DateOnly> { TypedValue = day });
                 await using var reader = await rows.ExecuteReaderAsync(ct);
                 while (await reader.ReadAsync(ct))
                 {
@@ -251,17 +247,14 @@ internal static class WordRollup
             await using var write = new NpgsqlBatch(connection, tx);
             if (sorted.Count == 0)
             {
-                write.BatchCommands.Add(DayCommand("DELETE FROM chat_word_days WHERE chat_id = $1 AND day = $2 AND texts = 0 AND uses = 0", chat, day));
+                write.BatchCommands.Add(DayCommand("DELETE FROM chat_word_days WHERE chat_id = @chat AND day = @day AND texts = 0 AND uses = 0", chat, day));
             }
-            var update = DayCommand("""
-                UPDATE chat_word_days SET words = $3, counts = $4, head_words = ($3::text[])[:$5], head_counts = ($4::int[])[:$5],
-                                          rest_max = ($4::int[])[$5 + 1], dirty = false
-                WHERE chat_id = $1 AND day = $2
-                """, chat, day);
-            update.Parameters.Add(Values(sorted.Select(p => p.Key)));
-            update.Parameters.Add(Values(sorted.Select(p => p.Value)));
-            update.Parameters.Add(new NpgsqlParameter<int> { TypedValue = HeadLength });
-            write.BatchCommands.Add(update);
+            write.BatchCommands.Add(DayCommand("""
+                UPDATE chat_word_days SET words = @words, counts = @counts, head_words = (@words::text[])[:@head], head_counts = (@counts::int[])[:@head],
+                                          rest_max = (@counts::int[])[@head + 1], dirty = false
+                WHERE chat_id = @chat AND day = @day
+                """, chat, day)
+                .With<string[]>("words", [.. sorted.Select(p => p.Key)]).With<int[]>("counts", [.. sorted.Select(p => p.Value)]).With("head", HeadLength));
             await write.ExecuteNonQueryAsync(ct);
             await PackMembersAsync(connection, tx, chat, day, ct);
         }
@@ -281,12 +274,9 @@ internal static class WordRollup
         var from = new DateTimeOffset(day.ToDateTime(TimeOnly.MinValue), TimeSpan.Zero);
         await using (var read = new NpgsqlCommand("""
             SELECT sender_user_id, text FROM messages
-            WHERE chat_id = $1 AND sent_at >= $2 AND sent_at < $3 AND counted AND text IS NOT NULL AND sender_user_id IS NOT NULL
-            """, connection, tx))
+            WHERE chat_id = @chat AND sent_at >= @from AND sent_at < @to AND counted AND text IS NOT NULL AND sender_user_id IS NOT NULL
+            """, connection, tx).With("chat", chat).With("from", from).With("to", from.AddDays(1)))
         {
-            read.Parameters.Add(new NpgsqlParameter<long> { TypedValue = chat });
-            read.Parameters.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = from });
-            read.Parameters.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = from.AddDays(1) });
             await using var reader = await read.ExecuteReaderAsync(ct);
             while (await reader.ReadAsync(ct))
             {
@@ -307,12 +297,10 @@ internal static class WordRollup
         // The day's rows go, and their words out of the members' totals; the new rows' words go in.
         var totals = new Dictionary<(long User, string Word), int>();
         await using (var old = new NpgsqlCommand("""
-            DELETE FROM chat_member_word_days WHERE chat_id = $1 AND day = $2
+            DELETE FROM chat_member_word_days WHERE chat_id = @chat AND day = @day
             RETURNING user_id, coalesce(words, head_words), coalesce(counts, head_counts)
-            """, connection, tx))
+            """, connection, tx).With("chat", chat).With("day", day))
         {
-            old.Parameters.Add(new NpgsqlParameter<long> { TypedValue = chat });
-            old.Parameters.Add(new NpgsqlParameter<DateOnly> { TypedValue = day });
             await using var reader = await old.ExecuteReaderAsync(ct);
             while (await reader.ReadAsync(ct))
             {
@@ -334,24 +322,17 @@ internal static class WordRollup
         if (changed.Count > 0)
         {
             await using var upsert = new NpgsqlBatch(connection, tx);
-            var add = new NpgsqlBatchCommand("""
+            upsert.BatchCommands.Add(new NpgsqlBatchCommand("""
                 INSERT INTO chat_member_words AS t (chat_id, user_id, word, uses)
-                SELECT $1, k.user_id, k.word, k.uses FROM unnest($2::bigint[], $3::text[], $4::int[]) AS k(user_id, word, uses)
+                SELECT @chat, k.user_id, k.word, k.uses FROM unnest(@users::bigint[], @words::text[], @uses::int[]) AS k(user_id, word, uses)
                 ON CONFLICT (chat_id, user_id, word) DO UPDATE SET uses = t.uses + excluded.uses
-                """);
-            add.Parameters.Add(new NpgsqlParameter<long> { TypedValue = chat });
-            add.Parameters.Add(Values(changed.Select(p => p.Key.User)));
-            add.Parameters.Add(Values(changed.Select(p => p.Key.Word)));
-            add.Parameters.Add(Values(changed.Select(p => p.Value)));
-            upsert.BatchCommands.Add(add);
-            var gone = new NpgsqlBatchCommand("""
-                DELETE FROM chat_member_words t USING unnest($2::bigint[], $3::text[]) AS k(user_id, word)
-                WHERE t.chat_id = $1 AND t.user_id = k.user_id AND t.word = k.word AND t.uses = 0
-                """);
-            gone.Parameters.Add(new NpgsqlParameter<long> { TypedValue = chat });
-            gone.Parameters.Add(Values(changed.Where(p => p.Value < 0).Select(p => p.Key.User)));
-            gone.Parameters.Add(Values(changed.Where(p => p.Value < 0).Select(p => p.Key.Word)));
-            upsert.BatchCommands.Add(gone);
+                """).With("chat", chat).With<long[]>("users", [.. changed.Select(p => p.Key.User)]).With<string[]>("words", [.. changed.Select(p => p.Key.Word)])
+                .With<int[]>("uses", [.. changed.Select(p => p.Value)]));
+            var fell = changed.Where(p => p.Value < 0).ToList();
+            upsert.BatchCommands.Add(new NpgsqlBatchCommand("""
+                DELETE FROM chat_member_words t USING unnest(@users::bigint[], @words::text[]) AS k(user_id, word)
+                WHERE t.chat_id = @chat AND t.user_id = k.user_id AND t.word = k.word AND t.uses = 0
+                """).With("chat", chat).With<long[]>("users", [.. fell.Select(p => p.Key.User)]).With<string[]>("words", [.. fell.Select(p => p.Key.Word)]));
             await upsert.ExecuteNonQueryAsync(ct);
         }
         if (busy.Count == 0)
@@ -413,15 +394,8 @@ internal static class WordRollup
     private const NpgsqlTypes.NpgsqlDbType TextArray = NpgsqlTypes.NpgsqlDbType.Array | NpgsqlTypes.NpgsqlDbType.Text;
     private const NpgsqlTypes.NpgsqlDbType IntegerArray = NpgsqlTypes.NpgsqlDbType.Array | NpgsqlTypes.NpgsqlDbType.Integer;
 
-    private static NpgsqlParameter<T[]> Values<T>(IEnumerable<T> values) => new() { TypedValue = [.. values] };
-
-    private static NpgsqlBatchCommand DayCommand(string sql, long chat, DateOnly day)
-    {
-        var cmd = new NpgsqlBatchCommand(sql);
-        cmd.Parameters.Add(new NpgsqlParameter<long> { TypedValue = chat });
-        cmd.Parameters.Add(new NpgsqlParameter<DateOnly> { TypedValue = day });
-        return cmd;
-    }
+    /// <summary>A statement about one chat's day: @chat and @day.</summary>
+    private static NpgsqlBatchCommand DayCommand(string sql, long chat, DateOnly day) => new NpgsqlBatchCommand(sql).With("chat", chat).With("day", day);
 
     /// <summary>The signed word counts of a set of pending rows, by chat and day.</summary>
     private sealed class Counts

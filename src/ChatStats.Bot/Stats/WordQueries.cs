@@ -56,9 +56,8 @@ internal sealed class WordQueries(NpgsqlDataSource dataSource, TimeProvider time
         }
         if (days is { } span)
         {
-            await using var pending = new NpgsqlCommand(
-                "SELECT sign, texts FROM chat_words_pending WHERE chat_id = $1 AND day >= $2 AND day <= $3", connection, tx);
-            AddRange(pending, chatId, span);
+            await using var pending = InRange(new NpgsqlCommand(
+                "SELECT sign, texts FROM chat_words_pending WHERE chat_id = @chat AND day >= @first AND day <= @last", connection, tx), chatId, span);
             await using (var reader = await pending.ExecuteReaderAsync(ct))
             {
                 while (await reader.ReadAsync(ct))
@@ -71,10 +70,9 @@ internal sealed class WordQueries(NpgsqlDataSource dataSource, TimeProvider time
                 }
             }
 
-            await using var sums = new NpgsqlCommand(
-                "SELECT coalesce(sum(texts), 0)::bigint, coalesce(sum(uses), 0)::bigint FROM chat_word_days WHERE chat_id = $1 AND day >= $2 AND day <= $3",
-                connection, tx);
-            AddRange(sums, chatId, span);
+            await using var sums = InRange(new NpgsqlCommand(
+                "SELECT coalesce(sum(texts), 0)::bigint, coalesce(sum(uses), 0)::bigint FROM chat_word_days WHERE chat_id = @chat AND day >= @first AND day <= @last",
+                connection, tx), chatId, span);
             await using (var reader = await sums.ExecuteReaderAsync(ct))
             {
                 await reader.ReadAsync(ct);
@@ -90,13 +88,11 @@ internal sealed class WordQueries(NpgsqlDataSource dataSource, TimeProvider time
             // and their totals for every word pending changes touch. Any other word counts no more than the last of
             // those, so the top is exact.
             await using var top = new NpgsqlCommand("""
-                (SELECT word, uses FROM chat_words WHERE chat_id = $1 ORDER BY uses DESC, word LIMIT $2)
+                (SELECT word, uses FROM chat_words WHERE chat_id = @chat ORDER BY uses DESC, word LIMIT @count)
                 UNION
-                (SELECT word, uses FROM chat_words WHERE chat_id = $1 AND word = ANY ($3))
-                """, connection, tx);
-            top.Parameters.Add(new NpgsqlParameter<long> { TypedValue = chatId });
-            top.Parameters.Add(new NpgsqlParameter<int> { TypedValue = count + adjust.Count(p => p.Value < 0) });
-            top.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = [.. adjust.Keys] });
+                (SELECT word, uses FROM chat_words WHERE chat_id = @chat AND word = ANY (@words))
+                """, connection, tx)
+                .With("chat", chatId).With("count", count + adjust.Count(p => p.Value < 0)).With<string[]>("words", [.. adjust.Keys]);
             await using var reader = await top.ExecuteReaderAsync(ct);
             while (await reader.ReadAsync(ct))
             {
@@ -106,10 +102,9 @@ internal sealed class WordQueries(NpgsqlDataSource dataSource, TimeProvider time
         else if (days is { } whole)
         {
             // The word rows not packed yet (today's, and late changes to older days) are exact amounts too.
-            await using (var rows = new NpgsqlCommand(
-                "SELECT word, sum(uses)::bigint FROM chat_word_daily WHERE chat_id = $1 AND day >= $2 AND day <= $3 GROUP BY word", connection, tx))
+            await using (var rows = InRange(new NpgsqlCommand(
+                "SELECT word, sum(uses)::bigint FROM chat_word_daily WHERE chat_id = @chat AND day >= @first AND day <= @last GROUP BY word", connection, tx), chatId, whole))
             {
-                AddRange(rows, chatId, whole);
                 await using var reader = await rows.ExecuteReaderAsync(ct);
                 while (await reader.ReadAsync(ct))
                 {
@@ -131,16 +126,14 @@ internal sealed class WordQueries(NpgsqlDataSource dataSource, TimeProvider time
         Period period, (DateOnly First, DateOnly Last) whole, Dictionary<string, long> exact, int top, Action<string, int> count, CancellationToken ct)
     {
         var packed = new List<DateOnly>();
-        await using (var read = new NpgsqlCommand("""
+        await using (var read = InRange(new NpgsqlCommand("""
             SELECT day FROM chat_member_word_days m
-            WHERE chat_id = $1 AND day >= $2 AND day <= $3 AND user_id = $4
+            WHERE chat_id = @chat AND day >= @first AND day <= @last AND user_id = @user
               AND NOT EXISTS (SELECT 1 FROM chat_word_days d WHERE d.chat_id = m.chat_id AND d.day = m.day AND d.dirty)
               AND NOT EXISTS (SELECT 1 FROM chat_words_pending p WHERE p.chat_id = m.chat_id AND p.day = m.day)
             ORDER BY 1
-            """, connection, tx))
+            """, connection, tx), chatId, whole).With("user", member))
         {
-            AddRange(read, chatId, whole);
-            read.Parameters.Add(new NpgsqlParameter<long> { TypedValue = member });
             await using var reader = await read.ExecuteReaderAsync(ct);
             while (await reader.ReadAsync(ct))
             {
@@ -169,14 +162,11 @@ internal sealed class WordQueries(NpgsqlDataSource dataSource, TimeProvider time
         if (starts.Count > 0)
         {
             await using var texts = new NpgsqlCommand("""
-                SELECT m.text FROM unnest($3::timestamptz[], $4::timestamptz[]) AS r(f, t)
+                SELECT m.text FROM unnest(@starts::timestamptz[], @ends::timestamptz[]) AS r(f, t)
                 CROSS JOIN LATERAL (SELECT text FROM messages
-                                    WHERE chat_id = $1 AND sender_user_id = $2 AND sent_at >= r.f AND sent_at < r.t AND text IS NOT NULL AND counted) m
-                """, connection, tx);
-            texts.Parameters.Add(new NpgsqlParameter<long> { TypedValue = chatId });
-            texts.Parameters.Add(new NpgsqlParameter<long> { TypedValue = member });
-            texts.Parameters.Add(new NpgsqlParameter<DateTimeOffset[]> { TypedValue = [.. starts] });
-            texts.Parameters.Add(new NpgsqlParameter<DateTimeOffset[]> { TypedValue = [.. ends] });
+                                    WHERE chat_id = @chat AND sender_user_id = @user AND sent_at >= r.f AND sent_at < r.t AND text IS NOT NULL AND counted) m
+                """, connection, tx)
+                .With("chat", chatId).With("user", member).With<DateTimeOffset[]>("starts", [.. starts]).With<DateTimeOffset[]>("ends", [.. ends]);
             await using var reader = await texts.ExecuteReaderAsync(ct);
             while (await reader.ReadAsync(ct))
             {
@@ -200,15 +190,13 @@ internal sealed class WordQueries(NpgsqlDataSource dataSource, TimeProvider time
             // All time: the member's totals over their packed days, less the rows of days not packed as they stand
             // (counted from the texts above) — every word, so the top is exact.
             await using var totals = new NpgsqlCommand("""
-                SELECT word, uses::bigint FROM chat_member_words WHERE chat_id = $1 AND user_id = $2
+                SELECT word, uses::bigint FROM chat_member_words WHERE chat_id = @chat AND user_id = @user
                 UNION ALL
                 SELECT u.word, -u.uses::bigint FROM chat_member_word_days d,
                        unnest(coalesce(d.words, d.head_words), coalesce(d.counts, d.head_counts)) AS u(word, uses)
-                WHERE d.chat_id = $1 AND d.user_id = $2 AND d.day <> ALL ($3)
-                """, connection, tx);
-            totals.Parameters.Add(new NpgsqlParameter<long> { TypedValue = chatId });
-            totals.Parameters.Add(new NpgsqlParameter<long> { TypedValue = member });
-            totals.Parameters.Add(new NpgsqlParameter<DateOnly[]> { TypedValue = [.. packed] });
+                WHERE d.chat_id = @chat AND d.user_id = @user AND d.day <> ALL (@packed)
+                """, connection, tx)
+                .With("chat", chatId).With("user", member).With<DateOnly[]>("packed", [.. packed]);
             await using var reader = await totals.ExecuteReaderAsync(ct);
             while (await reader.ReadAsync(ct))
             {
@@ -377,19 +365,17 @@ internal sealed class WordQueries(NpgsqlDataSource dataSource, TimeProvider time
     {
         public NpgsqlCommand Command(string select, NpgsqlConnection connection, NpgsqlTransaction tx, string? where = null, DateOnly[]? only = null)
         {
-            var cmd = new NpgsqlCommand { Connection = connection, Transaction = tx };
-            AddRange(cmd, ChatId, Days);
-            var sql = new System.Text.StringBuilder($"SELECT {select} FROM {Table} WHERE chat_id = $1 AND day >= $2 AND day <= $3");
+            var cmd = InRange(new NpgsqlCommand { Connection = connection, Transaction = tx }, ChatId, Days);
+            var sql = new System.Text.StringBuilder($"SELECT {select} FROM {Table} WHERE chat_id = @chat AND day >= @first AND day <= @last");
             if (UserId is { } user)
             {
-                cmd.Parameters.Add(new NpgsqlParameter<long> { TypedValue = user });
-                cmd.Parameters.Add(new NpgsqlParameter<DateOnly[]> { TypedValue = Only ?? [] });
-                sql.Append(" AND user_id = $4 AND day = ANY ($5)");
+                cmd.With("user", user).With<DateOnly[]>("listed", Only ?? []);
+                sql.Append(" AND user_id = @user AND day = ANY (@listed)");
             }
             if (only is not null)
             {
-                cmd.Parameters.Add(new NpgsqlParameter<DateOnly[]> { TypedValue = only });
-                sql.Append($" AND day = ANY (${cmd.Parameters.Count})");
+                cmd.With("only", only);
+                sql.Append(" AND day = ANY (@only)");
             }
             if (where is not null)
             {
@@ -400,12 +386,9 @@ internal sealed class WordQueries(NpgsqlDataSource dataSource, TimeProvider time
         }
     }
 
-    private static void AddRange(NpgsqlCommand cmd, long chatId, (DateOnly First, DateOnly Last) days)
-    {
-        cmd.Parameters.Add(new NpgsqlParameter<long> { TypedValue = chatId });
-        cmd.Parameters.Add(new NpgsqlParameter<DateOnly> { TypedValue = days.First });
-        cmd.Parameters.Add(new NpgsqlParameter<DateOnly> { TypedValue = days.Last });
-    }
+    /// <summary>@chat, and the whole days from @first to @last.</summary>
+    private static NpgsqlCommand InRange(NpgsqlCommand cmd, long chatId, (DateOnly First, DateOnly Last) days) =>
+        cmd.With("chat", chatId).With("first", days.First).With("last", days.Last);
 
     /// <summary>The counted texts of a span, as the rollup counts them (a member's only, when given).</summary>
     private static async IAsyncEnumerable<string> TextsAsync(NpgsqlConnection connection, NpgsqlTransaction tx, long chatId,
@@ -413,15 +396,12 @@ internal sealed class WordQueries(NpgsqlDataSource dataSource, TimeProvider time
     {
         await using var cmd = new NpgsqlCommand($"""
             SELECT text FROM messages
-            WHERE chat_id = $1 AND sent_at >= $2 AND sent_at < $3 AND text IS NOT NULL AND counted
-              {(userId is null ? "" : "AND sender_user_id = $4")}
-            """, connection, tx);
-        cmd.Parameters.Add(new NpgsqlParameter<long> { TypedValue = chatId });
-        cmd.Parameters.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = from });
-        cmd.Parameters.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = to });
+            WHERE chat_id = @chat AND sent_at >= @from AND sent_at < @to AND text IS NOT NULL AND counted
+              {(userId is null ? "" : "AND sender_user_id = @user")}
+            """, connection, tx).With("chat", chatId).With("from", from).With("to", to);
         if (userId is { } id)
         {
-            cmd.Parameters.Add(new NpgsqlParameter<long> { TypedValue = id });
+            cmd.With("user", id);
         }
         await using var reader = await cmd.ExecuteReaderAsync(ct);
         while (await reader.ReadAsync(ct))
