@@ -221,17 +221,15 @@ internal sealed partial class SettingsCommand(
 
     private async Task<bool> DatabaseKnowsZoneAsync(string zone, CancellationToken ct)
     {
-        await using var cmd = dataSource.CreateCommand("SELECT EXISTS (SELECT 1 FROM pg_timezone_names WHERE name = $1)");
-        cmd.Parameters.Add(new NpgsqlParameter<string> { TypedValue = zone });
+        await using var cmd = dataSource.CreateCommand("SELECT EXISTS (SELECT 1 FROM pg_timezone_names WHERE name = @zone)").With("zone", zone);
         return await cmd.ExecuteScalarAsync(ct) is true;
     }
 
     /// <summary>Writes one setting column of the chat (a name from this class, never from the message).</summary>
     private async Task SetAsync(string column, long chatId, object? value, CancellationToken ct)
     {
-        await using var cmd = dataSource.CreateCommand($"UPDATE chats SET {column} = $2, updated_at = now() WHERE id = $1");
-        cmd.Parameters.Add(new NpgsqlParameter<long> { TypedValue = chatId });
-        cmd.Parameters.Add(new NpgsqlParameter { Value = value ?? DBNull.Value });
+        await using var cmd = dataSource.CreateCommand($"UPDATE chats SET {column} = @value, updated_at = now() WHERE id = @chat").With("chat", chatId);
+        cmd.Parameters.Add(new NpgsqlParameter("value", value ?? DBNull.Value));
         await cmd.ExecuteNonQueryAsync(ct);
     }
 }

@@ -419,12 +419,10 @@ internal sealed class ExportImporter(NpgsqlDataSource dataSource, IngestWriter w
         await using var cmd = dataSource.CreateCommand("""
             UPDATE messages m SET reply_to_user_id = r.sender_user_id
             FROM messages r
-            WHERE m.chat_id = $1 AND m.message_id = ANY($2) AND m.reply_to_user_id IS NULL
-              AND r.chat_id = $1 AND r.message_id = m.reply_to_message_id AND r.sender_user_id IS NOT NULL
-            """);
+            WHERE m.chat_id = @chat AND m.message_id = ANY(@replies) AND m.reply_to_user_id IS NULL
+              AND r.chat_id = @chat AND r.message_id = m.reply_to_message_id AND r.sender_user_id IS NOT NULL
+            """).With("chat", chatId).With("replies", replies);
         cmd.CommandTimeout = 0;
-        cmd.Parameters.Add(new NpgsqlParameter<long> { TypedValue = chatId });
-        cmd.Parameters.Add(new NpgsqlParameter<int[]> { TypedValue = replies });
         await cmd.ExecuteNonQueryAsync(ct);
     }
 
@@ -432,13 +430,12 @@ internal sealed class ExportImporter(NpgsqlDataSource dataSource, IngestWriter w
     private async Task<RecordedRange> RecordedAsync(long chatId, CancellationToken ct)
     {
         await using var cmd = dataSource.CreateCommand("""
-            SELECT (SELECT min(message_id) FROM messages WHERE chat_id = $1), (SELECT max(message_id) FROM messages WHERE chat_id = $1),
-                   (SELECT min(hour) FROM chat_user_hourly WHERE chat_id = $1), (SELECT max(hour) FROM chat_user_hourly WHERE chat_id = $1),
-                   EXISTS (SELECT 1 FROM chats WHERE id = $1 AND migrated_to_chat_id IS NOT NULL),
-                   (SELECT count(*) FROM messages WHERE chat_id = $1)
-            """);
+            SELECT (SELECT min(message_id) FROM messages WHERE chat_id = @chat), (SELECT max(message_id) FROM messages WHERE chat_id = @chat),
+                   (SELECT min(hour) FROM chat_user_hourly WHERE chat_id = @chat), (SELECT max(hour) FROM chat_user_hourly WHERE chat_id = @chat),
+                   EXISTS (SELECT 1 FROM chats WHERE id = @chat AND migrated_to_chat_id IS NOT NULL),
+                   (SELECT count(*) FROM messages WHERE chat_id = @chat)
+            """).With("chat", chatId);
         cmd.CommandTimeout = 0;
-        cmd.Parameters.Add(new NpgsqlParameter<long> { TypedValue = chatId });
         await using var reader = await cmd.ExecuteReaderAsync(ct);
         await reader.ReadAsync(ct);
         return new RecordedRange(
@@ -449,9 +446,8 @@ internal sealed class ExportImporter(NpgsqlDataSource dataSource, IngestWriter w
 
     private async Task<long> CountAsync(long chatId, CancellationToken ct)
     {
-        await using var cmd = dataSource.CreateCommand("SELECT count(*) FROM messages WHERE chat_id = $1");
+        await using var cmd = dataSource.CreateCommand("SELECT count(*) FROM messages WHERE chat_id = @chat").With("chat", chatId);
         cmd.CommandTimeout = 0;
-        cmd.Parameters.Add(new NpgsqlParameter<long> { TypedValue = chatId });
         return (long)(await cmd.ExecuteScalarAsync(ct))!;
     }
 }

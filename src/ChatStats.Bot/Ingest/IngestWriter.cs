@@ -155,9 +155,7 @@ internal sealed class IngestWriter([FromKeyedServices(Data.DatabaseExtensions.In
         AddDeadLetters(command, batch.DeadLetters);
         if (inboxRows.Length > 0)
         {
-            var delete = new NpgsqlBatchCommand("DELETE FROM update_inbox WHERE id = ANY($1)");
-            delete.Parameters.Add(new NpgsqlParameter<long[]> { TypedValue = inboxRows });
-            command.BatchCommands.Add(delete);
+            command.BatchCommands.Add(new NpgsqlBatchCommand("DELETE FROM update_inbox WHERE id = ANY(@rows)").With("rows", inboxRows));
         }
         if (command.BatchCommands.Count > settings)
         {

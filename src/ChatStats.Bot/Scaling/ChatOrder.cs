@@ -1,3 +1,4 @@
+using ChatStats.Bot.Data;
 using System.Collections.Concurrent;
 using System.Diagnostics.Metrics;
 using ChatStats.Bot.Telegram;
@@ -104,8 +105,8 @@ internal sealed class ChatOrder(NpgsqlDataSource dataSource, DeploymentPeers pee
         }
         try
         {
-            await using var cmd = dataSource.CreateCommand("UPDATE handled_updates SET finished_at = now() WHERE update_id = ANY($1) AND finished_at IS NULL");
-            cmd.Parameters.Add(new NpgsqlParameter<long[]> { TypedValue = [.. ids] });
+            await using var cmd = dataSource.CreateCommand("UPDATE handled_updates SET finished_at = now() WHERE update_id = ANY(@updates) AND finished_at IS NULL")
+                .With<long[]>("updates", [.. ids]);
             await cmd.ExecuteNonQueryAsync(ct);
         }
         catch (Exception ex) when (ex is NpgsqlException or TimeoutException)
@@ -164,14 +165,12 @@ internal sealed class ChatOrder(NpgsqlDataSource dataSource, DeploymentPeers pee
         await using var cmd = dataSource.CreateCommand("""
             WITH inbox AS (SELECT min(first_update_id) AS first FROM update_inbox)
             SELECT w.i - 1
-            FROM unnest($1::bigint[], $2::bigint[]) WITH ORDINALITY AS w(chat_id, update_id, i), inbox
+            FROM unnest(@chats::bigint[], @updates::bigint[]) WITH ORDINALITY AS w(chat_id, update_id, i), inbox
             WHERE (inbox.first IS NULL OR inbox.first >= w.update_id)
               AND NOT EXISTS (SELECT 1 FROM handled_updates h
                               WHERE h.chat_id = w.chat_id AND h.update_id < w.update_id AND h.finished_at IS NULL
                                 AND h.handled_at > now() - interval '1 minute')
-            """);
-        cmd.Parameters.Add(new NpgsqlParameter<long[]> { TypedValue = [.. waiting.Select(w => w.ChatId)] });
-        cmd.Parameters.Add(new NpgsqlParameter<long[]> { TypedValue = [.. waiting.Select(w => w.UpdateId)] });
+            """).With<long[]>("chats", [.. waiting.Select(w => w.ChatId)]).With<long[]>("updates", [.. waiting.Select(w => w.UpdateId)]);
         var clear = new HashSet<Waiter>();
         await using var reader = await cmd.ExecuteReaderAsync(ct);
         while (await reader.ReadAsync(ct))

@@ -1,3 +1,4 @@
+using ChatStats.Bot.Data;
 using Npgsql;
 using ChatStats.Bot.Configuration;
 
@@ -27,9 +28,8 @@ internal sealed class DeploymentPeers(NpgsqlDataSource dataSource, RoleSet roles
         await using var cmd = dataSource.CreateCommand("""
             SELECT count(*) FILTER (WHERE role = 'run' OR role LIKE '%bot%'),
                    count(*) FILTER (WHERE role = 'run' OR role LIKE '%bot%' OR role LIKE '%worker%')
-            FROM instances WHERE heartbeat_at > $1
-            """);
-        cmd.Parameters.Add(new() { Value = time.GetUtcNow() - Alive });
+            FROM instances WHERE heartbeat_at > @since
+            """).With("since", time.GetUtcNow() - Alive);
         await using var reader = await cmd.ExecuteReaderAsync(ct);
         await reader.ReadAsync(ct);
         // This process counts even before its first heartbeat is written.

@@ -1,3 +1,4 @@
+using ChatStats.Bot.Data;
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Globalization;
@@ -243,8 +244,7 @@ internal sealed class SummaryService(
     private async Task<Period> SincePreviousAsync(ChatInfo chat, CancellationToken ct)
     {
         var now = time.GetUtcNow();
-        await using var cmd = dataSource.CreateCommand("SELECT last_summary_to FROM chat_summary_state WHERE chat_id = $1");
-        cmd.Parameters.Add(new NpgsqlParameter<long> { TypedValue = chat.Id });
+        await using var cmd = dataSource.CreateCommand("SELECT last_summary_to FROM chat_summary_state WHERE chat_id = @chat").With("chat", chat.Id);
         var last = await cmd.ExecuteScalarAsync(ct) is DateTime at ? new DateTimeOffset(at, TimeSpan.Zero) : (DateTimeOffset?)null;
         var from = last is { } l && l > now - MaxSincePrevious && l < now ? l : now - MaxSincePrevious;
         return new Period("since-last", from, now, chat.Zone);
@@ -253,11 +253,9 @@ internal sealed class SummaryService(
     private async Task RememberAsync(long chatId, DateTimeOffset to, CancellationToken ct)
     {
         await using var cmd = dataSource.CreateCommand("""
-            INSERT INTO chat_summary_state (chat_id, last_summary_to) VALUES ($1, $2)
+            INSERT INTO chat_summary_state (chat_id, last_summary_to) VALUES (@chat, @to)
             ON CONFLICT (chat_id) DO UPDATE SET last_summary_to = greatest(chat_summary_state.last_summary_to, excluded.last_summary_to)
-            """);
-        cmd.Parameters.Add(new NpgsqlParameter<long> { TypedValue = chatId });
-        cmd.Parameters.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = to < time.GetUtcNow() ? to : time.GetUtcNow() });
+            """).With("chat", chatId).With("to", to < time.GetUtcNow() ? to : time.GetUtcNow());
         await cmd.ExecuteNonQueryAsync(ct);
     }
 

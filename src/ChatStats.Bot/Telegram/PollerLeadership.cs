@@ -1,3 +1,4 @@
+using ChatStats.Bot.Data;
 using Microsoft.Extensions.Options;
 using Npgsql;
 
@@ -104,8 +105,7 @@ internal sealed class PollerLeadership(IOptions<Data.DatabaseOptions> database, 
 
     private async Task<bool> TryLockAsync(NpgsqlConnection session, CancellationToken ct)
     {
-        await using var cmd = new NpgsqlCommand("SELECT pg_try_advisory_lock(hashtextextended($1, 0))", session);
-        cmd.Parameters.Add(new() { Value = LockName });
+        await using var cmd = new NpgsqlCommand("SELECT pg_try_advisory_lock(hashtextextended(@lock, 0))", session).With("lock", LockName);
         return (bool)(await cmd.ExecuteScalarAsync(ct))!;
     }
 

@@ -1,3 +1,4 @@
+using ChatStats.Bot.Data;
 using System.Collections.Concurrent;
 using System.Diagnostics.Metrics;
 using System.Text.Json.Serialization;
@@ -75,10 +76,8 @@ internal sealed class CapacityMonitor(NpgsqlDataSource dataSource, IOptions<Limi
             SELECT c.id FROM chats c
             WHERE c.type IN ('group', 'supergroup') AND c.migrated_to_chat_id IS NULL
               AND coalesce(c.bot_status, 'member') NOT IN ('left', 'kicked')
-              AND (c.first_seen_at >= $1 OR EXISTS (SELECT 1 FROM chat_user_hourly h WHERE h.chat_id = c.id AND h.hour >= $2))
-            """);
-        cmd.Parameters.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = since });
-        cmd.Parameters.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = hour });
+              AND (c.first_seen_at >= @since OR EXISTS (SELECT 1 FROM chat_user_hourly h WHERE h.chat_id = c.id AND h.hour >= @hour))
+            """).With("since", since).With("hour", hour);
         var active = new HashSet<long>();
         await using (var reader = await cmd.ExecuteReaderAsync(ct))
         {

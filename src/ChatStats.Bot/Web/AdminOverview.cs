@@ -1,3 +1,4 @@
+using ChatStats.Bot.Data;
 using System.Text.Json;
 using ChatStats.Bot.Throttling;
 using Hangfire;
@@ -105,14 +106,8 @@ internal sealed class AdminOverview(
     private async Task<(Dictionary<long, string>, Dictionary<long, string>)> NamesAsync(long[] users, long[] chats, CancellationToken ct)
     {
         await using var batch = dataSource.CreateBatch();
-        batch.BatchCommands.Add(new NpgsqlBatchCommand("SELECT id, first_name, last_name, username FROM users WHERE id = ANY($1)")
-        {
-            Parameters = { new NpgsqlParameter<long[]> { TypedValue = users } },
-        });
-        batch.BatchCommands.Add(new NpgsqlBatchCommand("SELECT id, coalesce(title, 'chat ' || id) FROM chats WHERE id = ANY($1)")
-        {
-            Parameters = { new NpgsqlParameter<long[]> { TypedValue = chats } },
-        });
+        batch.BatchCommands.Add(new NpgsqlBatchCommand("SELECT id, first_name, last_name, username FROM users WHERE id = ANY(@users)").With("users", users));
+        batch.BatchCommands.Add(new NpgsqlBatchCommand("SELECT id, coalesce(title, 'chat ' || id) FROM chats WHERE id = ANY(@chats)").With("chats", chats));
         var userNames = new Dictionary<long, string>();
         var chatNames = new Dictionary<long, string>();
         await using var reader = await batch.ExecuteReaderAsync(ct);

@@ -141,9 +141,8 @@ internal sealed class PollerCheck(NpgsqlDataSource dataSource, IServiceProvider 
         // The bot runs in another process, or this one stands by: read the heartbeat of the one that polls.
         await using var cmd = dataSource.CreateCommand("""
             SELECT state, heartbeat_at FROM instances WHERE role IN ('bot', 'run')
-            ORDER BY heartbeat_at > $1 DESC, state = 'Standby', heartbeat_at DESC LIMIT 1
-            """);
-        cmd.Parameters.Add(new() { Value = time.GetUtcNow() - InstanceHeartbeat.Interval * 4 });
+            ORDER BY heartbeat_at > @alive DESC, state = 'Standby', heartbeat_at DESC LIMIT 1
+            """).With("alive", time.GetUtcNow() - InstanceHeartbeat.Interval * 4);
         await using var reader = await cmd.ExecuteReaderAsync(ct);
         if (!await reader.ReadAsync(ct))
         {
