@@ -35,6 +35,17 @@ public sealed class UpdateDispatcherTests
             time ?? TimeProvider.System, NullLogger<UpdateDispatcher>.Instance, inbox: inbox);
     }
 
+    /// <summary>Twelve seconds of 5,000 updates a second, each recorded as it came.</summary>
+    private static void SteadyStream(InboxSignal inbox, ManualTimeProvider time)
+    {
+        for (var second = 0; second < 12; second++)
+        {
+            inbox.Added(5_000);
+            inbox.Processed(5_000);
+            time.Advance(TimeSpan.FromSeconds(1));
+        }
+    }
+
     [Fact]
     public async Task AnswersGiveWayToRecordingWhileAFloodIsComingInButNotForLong()
     {
@@ -69,12 +80,7 @@ public sealed class UpdateDispatcherTests
         handler.ReleaseAll();
         await using var dispatcher = Dispatcher(handler, capacity: 10, inbox: inbox, time: time);
         // Twelve seconds of a steady 5,000 updates a second, each recorded as it came: no backlog, no surge.
-        for (var second = 0; second < 12; second++)
-        {
-            inbox.Added(5_000);
-            inbox.Processed(5_000);
-            time.Advance(TimeSpan.FromSeconds(1));
-        }
+        SteadyStream(inbox, time);
         inbox.Added(5_000);
         inbox.Processed(5_000);
 
@@ -106,12 +112,7 @@ public sealed class UpdateDispatcherTests
         handler.ReleaseAll();
         await using var dispatcher = Dispatcher(handler, capacity: 10, inbox: inbox, time: time);
         // Recording has kept up with 5,000 updates a second for a while.
-        for (var second = 0; second < 12; second++)
-        {
-            inbox.Added(5_000);
-            inbox.Processed(5_000);
-            time.Advance(TimeSpan.FromSeconds(1));
-        }
+        SteadyStream(inbox, time);
         // Three chunks wait, as the inbox's count says between two chunks of a steady stream: less than a second's work.
         inbox.Set(3_000);
         dispatcher.Enqueue(Command(-1, 1));
