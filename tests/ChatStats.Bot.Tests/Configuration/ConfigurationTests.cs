@@ -37,6 +37,18 @@ public sealed class ConfigurationTests
         Assert.Equal((10, 30, 3600), (b.MaxPoolSize, b.Timeout, b.ConnectionLifetime));
     }
 
+    [Theory]
+    [InlineData(null, "-c jit=off -c max_parallel_workers_per_gather=0")]
+    [InlineData("-c search_path=stats", "-c search_path=stats -c jit=off -c max_parallel_workers_per_gather=0")]
+    [InlineData("-c jit=on", "-c jit=on -c max_parallel_workers_per_gather=0")]
+    [InlineData("--max-parallel-workers-per-gather=2 -cjit=on", "--max-parallel-workers-per-gather=2 -cjit=on")]
+    public void SessionDefaultsAreAddedUnlessTheConnectionStringSetsThem(string? own, string expected)
+    {
+        var options = new DatabaseOptions { ConnectionString = own is null ? "Host=h;Database=d" : $"Host=h;Database=d;Options='{own}'" };
+
+        Assert.Equal(expected, new Npgsql.NpgsqlConnectionStringBuilder(options.BuildConnectionString()).Options);
+    }
+
     [Fact]
     public void EnvironmentAliasesMapToKeysAndExplicitKeysWin()
     {

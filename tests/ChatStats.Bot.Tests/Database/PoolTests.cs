@@ -100,6 +100,29 @@ public sealed class PoolTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task BothPoolsStartTheirSessionsWithoutJitOrParallelWorkersAndKeepThatAfterAReset()
+    {
+        await using var bot = await StartAsync(timeoutSeconds: 30, worker: false);
+
+        foreach (var dataSource in new[] { bot.Get<NpgsqlDataSource>(), bot.Host.Services.GetRequiredKeyedService<NpgsqlDataSource>(ChatStats.Bot.Data.DatabaseExtensions.IngestPool) })
+        {
+            for (var use = 0; use < 2; use++)
+            {
+                // The second use takes the same physical connection back from the pool, after Npgsql's reset of it.
+                await using var connection = await dataSource.OpenConnectionAsync();
+                if (use == 0)
+                {
+                    await using var set = new NpgsqlCommand("SET jit = on", connection);
+                    await set.ExecuteNonQueryAsync();
+                    continue;
+                }
+                await using var show = new NpgsqlCommand("SELECT current_setting('jit') || ' ' || current_setting('max_parallel_workers_per_gather')", connection);
+                Assert.Equal("off 0", (string?)await show.ExecuteScalarAsync());
+            }
+        }
+    }
+
+    [Fact]
     public async Task ACommandThatCannotGetAConnectionInTimeIsToldTheDatabaseIsBusy()
     {
         await using var bot = await StartAsync(timeoutSeconds: 2, worker: false);
