@@ -9,6 +9,7 @@ using ChatStats.Bot.Summaries;
 using ChatStats.Testing;
 using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
+using ChatStats.Bot.Data;
 
 namespace ChatStats.Benchmarks;
 

@@ -10,13 +10,13 @@ internal static class CommandsExtensions
     /// <summary>Every chat command, in the order /help lists them, plus what they read (<see cref="StatsExtensions.AddStatistics"/>).</summary>
     public static IHostApplicationBuilder AddCommands(this IHostApplicationBuilder builder)
     {
-        builder.Services.AddSingleton<BotIdentity>();
         builder.Services.AddSingleton<CommandGuard>();
         builder.Services.AddSingleton<Replies>();
         builder.AddStatistics();
         builder.Services.AddSingleton<Privacy>();
         builder.Services.AddSingleton<ChatSettingsWriter>();
         builder.Services.AddSingleton<StatsSupport>();
+        builder.Services.AddSingleton<Telegram.ICommandMenu, CommandMenu>();
         builder.Services.AddScoped<IBotCommand, StartCommand>();
         builder.Services.AddScoped<IBotCommand, HelpCommand>();
         builder.Services.AddScoped<IBotCommand, StatsCommand>();
@@ -30,7 +30,7 @@ internal static class CommandsExtensions
         builder.Services.AddScoped<IBotCommand, RepliesCommand>();
         builder.Services.AddScoped<IBotCommand, InactiveCommand>();
         builder.Services.AddScoped<IBotCommand, TitlesCommand>();
-        builder.Services.AddScoped<IBotCommand, ReportCommand>();
+        builder.Services.AddScoped<IBotCommand, Reports.ReportCommand>();
         builder.Services.AddScoped<IBotCommand, Summaries.SummaryCommand>();
         builder.Services.AddScoped<IBotCommand, OptOutCommand>();
         builder.Services.AddScoped<IBotCommand, OptInCommand>();

@@ -56,8 +56,8 @@ internal sealed class ForgetMeCommand(Privacy privacy, Replies replies) : IBotCo
 /// <c>command NAME enabled|admin|disabled</c>.
 /// </summary>
 internal sealed partial class SettingsCommand(
-    StatsQueries queries, Privacy privacy, ChatAdmins admins, NpgsqlDataSource dataSource, Replies replies, IServiceProvider services, Reports.DigestSchedules digests, ChatSettingsWriter settings,
-    Microsoft.Extensions.Options.IOptions<Summaries.AiOptions> ai) : IBotCommand
+    StatsQueries queries, Privacy privacy, ChatAdmins admins, NpgsqlDataSource dataSource, Replies replies, IServiceProvider services, IDigestSchedule digests, ChatSettingsWriter settings,
+    ISummaryModel summaryModel) : IBotCommand
 {
     /// <summary>Commands that stay open to everyone: they are how people control their own data.</summary>
     public static readonly string[] Locked = ["optout", "optin", "forgetme", "settings", "help", "start"];
@@ -211,7 +211,7 @@ internal sealed partial class SettingsCommand(
         text.Append(context.T("SettingsDigest", digest is null ? context.T("Off") : $"{digest} ({Html.Escape(chat.Zone.Id)})")).Append('\n');
         var rules = chat.Settings.Commands;
         var summary = chat.Settings.PolicyOf("summary") == CommandPolicy.Disabled ? context.T("Off")
-            : ai.Value.Configured ? context.T("SettingsSummaryAi", Html.Escape(ai.Value.Model)) : context.T("SettingsSummaryOffline");
+            : summaryModel.Model is { } model ? context.T("SettingsSummaryAi", Html.Escape(model)) : context.T("SettingsSummaryOffline");
         text.Append(context.T("SettingsSummary", summary)).Append('\n');
         var list = rules is null || rules.Count == 0 ? context.T("SettingsNone") : string.Join(", ", rules.OrderBy(r => r.Key, StringComparer.Ordinal).Select(r => $"/{r.Key} {ChatSettings.Name(r.Value)}"));
         text.Append(context.T("SettingsCommands", Html.Escape(list))).Append("\n\n");

@@ -1,5 +1,4 @@
 using System.Runtime.InteropServices;
-using ChatStats.Bot.Stats;
 using Npgsql;
 
 namespace ChatStats.Bot.Data;

@@ -22,7 +22,7 @@ internal sealed class IngestBatchProcessor(
     IdentityCache identities,
     UpdateDispatcher dispatcher,
     Throttling.CapacityMonitor capacity,
-    Commands.BotIdentity identity,
+    BotIdentity identity,
     IOptions<PrivacyOptions> privacy,
     TimeProvider time,
     ILogger<IngestBatchProcessor> logger)

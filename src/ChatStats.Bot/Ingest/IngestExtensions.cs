@@ -32,7 +32,7 @@ internal static class IngestExtensions
         builder.Services.AddSingleton<IdentityCache>(_ => new IdentityCache());
         builder.Services.AddSingleton<IngestBatchProcessor>();
         builder.Services.AddHostedService<InboxProcessor>();
-        builder.Services.AddHostedService<Stats.WordRollupFolder>();
+        builder.Services.AddHostedService<WordRollupFolder>();
         return builder;
     }
 }

@@ -53,7 +53,9 @@ internal static class JobsExtensions
         builder.Services.AddSingleton<JobDeadlines>();
         builder.Services.AddSingleton<Reports.ReportRequests>();
         builder.Services.AddSingleton<Reports.DigestSchedules>();
+        builder.Services.AddSingleton<Commands.IDigestSchedule>(sp => sp.GetRequiredService<Reports.DigestSchedules>());
         builder.Services.AddSingleton<Reports.LegacyJobs>();
+        builder.Services.AddSingleton<IRecurringJobs, Reports.ReportsRecurringJobs>();
         builder.Services.AddTransient<Reports.ReportJob>();
         builder.Services.AddTransient<Reports.DigestJob>();
         builder.Services.AddTransient<Reports.DigestReconcileJob>();
@@ -103,10 +105,11 @@ internal static class JobsExtensions
 }
 
 /// <summary>
-/// When workers start: the old queue's pending jobs carried over (if any), then the recurring jobs ChatStats needs
-/// created or updated, and the digest schedules reconciled. Retried while the database is away.
+/// When workers start: every feature's recurring jobs (<see cref="IRecurringJobs"/>, in the order registered: the
+/// reports' first, which carry over the old queue's pending jobs) and the fold of pending member totals. Retried while
+/// the database is away.
 /// </summary>
-internal sealed class RecurringJobsSetup(IRecurringJobManager recurring, Reports.LegacyJobs legacy, Reports.DigestSchedules digests, TimeProvider time,
+internal sealed class RecurringJobsSetup(IRecurringJobManager recurring, IEnumerable<IRecurringJobs> features, TimeProvider time,
     ILogger<RecurringJobsSetup> logger) : BackgroundService
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -115,18 +118,13 @@ internal sealed class RecurringJobsSetup(IRecurringJobManager recurring, Reports
         {
             try
             {
-                await legacy.CarryAsync(stoppingToken);
-                // Nightly, when groups are quiet: messages and rollup hours past each chat's retention.
-                recurring.AddOrUpdate<Reports.RetentionPurgeJob>("retention-purge", JobsOptions.DefaultQueue, job => job.RunAsync(CancellationToken.None),
-                    "15 3 * * *", new RecurringJobOptions { TimeZone = TimeZoneInfo.Utc });
+                foreach (var feature in features)
+                {
+                    await feature.SetUpAsync(recurring, stoppingToken);
+                }
                 // Member totals an interrupted import left pending (an import folds its own when it finishes).
                 recurring.AddOrUpdate<Stats.FoldPendingTotalsJob>("fold-pending-totals", JobsOptions.DefaultQueue, job => job.RunAsync(CancellationToken.None),
                     Stats.FoldPendingTotalsJob.Cron, new RecurringJobOptions { TimeZone = TimeZoneInfo.Utc });
-                recurring.AddOrUpdate<Reports.DigestReconcileJob>("digest-schedules", JobsOptions.DefaultQueue, job => job.RunAsync(CancellationToken.None),
-                    "7 * * * *", new RecurringJobOptions { TimeZone = TimeZoneInfo.Utc });
-                // The old queue's digest sweep and any other job it registered have no place here.
-                recurring.RemoveIfExists("digest-sweep");
-                await digests.ReconcileAsync(stoppingToken);
                 return;
             }
             catch (Exception ex) when (ex is Npgsql.NpgsqlException or TimeoutException or InvalidOperationException && !stoppingToken.IsCancellationRequested)

@@ -6,6 +6,7 @@ using ChatStats.Telegram.Sending;
 using Hangfire;
 using Npgsql;
 using ChatStats.Bot.Presentation;
+using ChatStats.Bot.Commands;
 
 namespace ChatStats.Bot.Reports;
 
@@ -15,7 +16,7 @@ namespace ChatStats.Bot.Reports;
 /// reconcile at worker start and every hour catches what they could not (a group that became a supergroup, a database
 /// restored from a backup).
 /// </summary>
-internal sealed class DigestSchedules(NpgsqlDataSource dataSource, IRecurringJobManager recurring, JobStorage storage, ILogger<DigestSchedules> logger)
+internal sealed class DigestSchedules(NpgsqlDataSource dataSource, IRecurringJobManager recurring, JobStorage storage, ILogger<DigestSchedules> logger) : IDigestSchedule
 {
     public const string Prefix = "digest:";
 

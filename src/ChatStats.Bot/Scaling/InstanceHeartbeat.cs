@@ -79,7 +79,7 @@ internal sealed class InstanceHeartbeat(NpgsqlDataSource dataSource, IServicePro
             startedAt = _startedAt,
             now = time.GetUtcNow(),
             // The bot's limiters and load level, so the admin API of a separate web process can show them.
-            details = services.GetService<Throttling.LimitsReporter>()?.BuildJson(),
+            details = services.GetService<IInstanceDetails>()?.BuildJson(),
         }, cancellationToken: ct));
     }
 }

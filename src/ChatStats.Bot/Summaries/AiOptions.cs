@@ -1,4 +1,6 @@
 using System.ComponentModel.DataAnnotations;
+using ChatStats.Bot.Commands;
+using Microsoft.Extensions.Options;
 
 namespace ChatStats.Bot.Summaries;
 
@@ -71,4 +73,10 @@ internal sealed class AiOptions : IValidatableObject
             yield return new ValidationResult($"must leave room for the transcript: at most half of Ai:MaxInputTokens ({MaxInputTokens})", [nameof(MaxOutputTokens)]);
         }
     }
+}
+
+/// <summary>What /settings shows for /summary: the model the <see cref="AiClient"/> was built with, if any.</summary>
+internal sealed class ConfiguredSummaryModel(IOptions<AiOptions> options) : ISummaryModel
+{
+    public string? Model => options.Value is { Configured: true } o ? o.Model : null;
 }

@@ -11,6 +11,7 @@ internal static class SummaryExtensions
         AiClient.Register(builder.Services);
         builder.Services.AddSingleton<AiBudget>();
         builder.Services.AddSingleton<AiSummarizer>();
+        builder.Services.AddSingleton<Commands.ISummaryModel, ConfiguredSummaryModel>();
         builder.Services.AddSingleton<SummarySource>();
         builder.Services.AddSingleton<Reports.ReportSummaries>();
         builder.Services.AddScoped<SummaryService>();

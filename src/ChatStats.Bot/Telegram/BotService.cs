@@ -1,4 +1,3 @@
-using ChatStats.Bot.Commands;
 using ChatStats.Telegram;
 using ChatStats.Telegram.Receiving;
 using Microsoft.Extensions.Options;
@@ -21,7 +20,7 @@ internal sealed class BotService(
     LongPollerOptions pollerOptions,
     PollerLeadership leadership,
     BotIdentity identity,
-    IServiceProvider services,
+    ICommandMenu menu,
     IOptions<TelegramOptions> options,
     IHostApplicationLifetime lifetime,
     TimeProvider time,
@@ -77,12 +76,9 @@ internal sealed class BotService(
 
     private async Task PublishCommandsAsync(CancellationToken ct)
     {
-        using var scope = services.CreateScope();
-        var commands = scope.ServiceProvider.GetServices<IBotCommand>().ToList();
         foreach (var language in Localizer.Supported)
         {
-            var culture = System.Globalization.CultureInfo.GetCultureInfo(language);
-            var list = commands.Select(c => new BotCommand(c.Name, Localizer.Get(c.DescriptionKey, culture))).ToList();
+            var list = menu.For(System.Globalization.CultureInfo.GetCultureInfo(language));
             try
             {
                 await client.SetMyCommands(list, languageCode: language == "en" ? null : language, cancellationToken: ct);

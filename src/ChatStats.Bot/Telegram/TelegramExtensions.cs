@@ -15,6 +15,7 @@ internal static class TelegramExtensions
     public static IHostApplicationBuilder AddTelegram(this IHostApplicationBuilder builder)
     {
         builder.Services.AddValidatedOptions<TelegramOptions>(TelegramOptions.Section);
+        builder.Services.AddSingleton<BotIdentity>();
         builder.Services.AddTelegramBotClient(sp =>
         {
             var o = sp.GetRequiredService<IOptions<TelegramOptions>>().Value;

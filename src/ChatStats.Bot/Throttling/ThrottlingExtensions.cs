@@ -13,7 +13,8 @@ internal static class ThrottlingExtensions
         builder.Services.AddHostedService<LimitsMetrics>();
         builder.Services.AddSingleton<ChatAdmins>();
         builder.Services.AddSingleton<DailyQuota>();
-        builder.Services.AddSingleton<LimitsReporter>();
+        builder.Services.AddSingleton<Web.LimitsReporter>();
+        builder.Services.AddSingleton<Scaling.IInstanceDetails>(sp => sp.GetRequiredService<Web.LimitsReporter>());
         builder.Services.AddSingleton(sp => new ChatStats.Throttling.LoadShedding.LoadMonitor(
             "process", sp.GetRequiredService<Microsoft.Extensions.Options.IOptions<LimitsOptions>>().Value.LoadSheddingOptions, sp.GetRequiredService<TimeProvider>()));
         builder.Services.AddHostedService<LoadSheddingService>();

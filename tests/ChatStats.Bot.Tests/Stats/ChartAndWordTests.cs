@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Xml.Linq;
 using ChatStats.Bot.Charts;
 using ChatStats.Bot.Stats;
+using ChatStats.Bot.Data;
 
 namespace ChatStats.Bot.Tests.Stats;
 

@@ -1,12 +1,12 @@
+using ChatStats.Bot.Commands;
 using ChatStats.Bot.Commands.Statistics;
-using ChatStats.Bot.Reports;
 using ChatStats.Bot.Stats;
 using ChatStats.Bot.Telegram;
 using ChatStats.Bot.Throttling;
 using Hangfire;
 using ChatStats.Bot.Presentation;
 
-namespace ChatStats.Bot.Commands;
+namespace ChatStats.Bot.Reports;
 
 /// <summary>
 /// /report [period]: enqueues the chat's PDF report on the reports queue (one per chat and period at a time; one report

@@ -1,10 +1,13 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using ChatStats.Bot.Ingest;
+using ChatStats.Bot.Scaling;
+using ChatStats.Bot.Throttling;
 using ChatStats.Telegram.Sending;
 using ChatStats.Throttling.LoadShedding;
 using Microsoft.Extensions.Options;
 
-namespace ChatStats.Bot.Throttling;
+namespace ChatStats.Bot.Web;
 
 public sealed record GateReport(string Name, int Running, int Waiting, int Capacity);
 
@@ -48,9 +51,12 @@ public sealed record LimitsReport(
     };
 }
 
-/// <summary>Builds the report from this process's limiters; registered only where the bot role runs.</summary>
+/// <summary>
+/// Builds the report from this process's limiters; registered only where the bot role runs, whose heartbeat carries it
+/// (<see cref="IInstanceDetails"/>) to a web process elsewhere.
+/// </summary>
 internal sealed class LimitsReporter(CommandLimiters limiters, LoadMonitor load, MessageSender sender, IOptions<LimitsOptions> options, TimeProvider time,
-    Ingest.UpdateDispatcher? dispatcher = null, Scaling.SharedLimits? shared = null, Scaling.DeploymentPeers? peers = null)
+    UpdateDispatcher? dispatcher = null, SharedLimits? shared = null, DeploymentPeers? peers = null) : IInstanceDetails
 {
     private static readonly string Instance = $"{System.Net.Dns.GetHostName()}:{Environment.ProcessId}";
 

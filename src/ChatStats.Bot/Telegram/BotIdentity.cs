@@ -1,6 +1,6 @@
 using Telegram.Bot.Types;
 
-namespace ChatStats.Bot.Commands;
+namespace ChatStats.Bot.Telegram;
 
 /// <summary>Who the bot is, from getMe at start-up; needed to tell "/stats@us" from "/stats@someone_else".</summary>
 internal sealed class BotIdentity

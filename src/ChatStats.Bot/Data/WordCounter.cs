@@ -2,7 +2,7 @@ using System.Globalization;
 using System.Reflection;
 using System.Text;
 
-namespace ChatStats.Bot.Stats;
+namespace ChatStats.Bot.Data;
 
 internal sealed record WordCount(string Word, long Count);
 

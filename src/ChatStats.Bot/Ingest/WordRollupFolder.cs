@@ -1,9 +1,8 @@
 using ChatStats.Bot.Data;
-using ChatStats.Bot.Ingest;
 using Microsoft.Extensions.Options;
 using Npgsql;
 
-namespace ChatStats.Bot.Stats;
+namespace ChatStats.Bot.Ingest;
 
 /// <summary>
 /// Folds pending word counts into the word rollup (see <see cref="WordRollup"/>) and packs the days that have ended, in
