@@ -14,9 +14,16 @@ public static class Eventually
     private static readonly TimeSpan Every = TimeSpan.FromMilliseconds(10);
 
     public static Task TrueAsync(Func<bool> condition, string what, TimeSpan? patience = null, TimeSpan? every = null) =>
+        TrueAsync(() => Task.FromResult(condition()), () => what, patience, every);
+
+    public static Task TrueAsync(Func<Task<bool>> condition, string what, TimeSpan? patience = null, TimeSpan? every = null) =>
+        TrueAsync(condition, () => what, patience, every);
+
+    /// <summary>The same, describing the failure when it happens (what was seen instead, at that moment).</summary>
+    public static Task TrueAsync(Func<bool> condition, Func<string> what, TimeSpan? patience = null, TimeSpan? every = null) =>
         TrueAsync(() => Task.FromResult(condition()), what, patience, every);
 
-    public static async Task TrueAsync(Func<Task<bool>> condition, string what, TimeSpan? patience = null, TimeSpan? every = null)
+    public static async Task TrueAsync(Func<Task<bool>> condition, Func<string> what, TimeSpan? patience = null, TimeSpan? every = null)
     {
         var limit = patience ?? Patience;
         var started = Stopwatch.GetTimestamp();
@@ -24,7 +31,7 @@ public static class Eventually
         {
             if (Stopwatch.GetElapsedTime(started) > limit)
             {
-                throw new TimeoutException($"gave up after {limit.TotalSeconds:0} s waiting for: {what}");
+                throw new TimeoutException($"gave up after {limit.TotalSeconds:0.#} s waiting for: {what()}");
             }
             await Task.Delay(every ?? Every).ConfigureAwait(false);
         }

@@ -244,35 +244,15 @@ public sealed class FakeBotApi : IAsyncDisposable
         })];
 
     /// <summary>Waits until every queued update has been confirmed by a later getUpdates.</summary>
-    public async Task WaitUntilConfirmedAsync(long updateId, TimeSpan timeout)
-    {
-        var deadline = DateTime.UtcNow + timeout;
-        while (ConfirmedBelow <= updateId)
-        {
-            if (DateTime.UtcNow > deadline)
-            {
-                throw new TimeoutException($"update {updateId} not confirmed within {timeout} (confirmed below {ConfirmedBelow}, {PendingCount} pending)");
-            }
-            await Task.Delay(20);
-        }
-    }
+    public Task WaitUntilConfirmedAsync(long updateId, TimeSpan timeout) =>
+        Eventually.TrueAsync(() => ConfirmedBelow > updateId,
+            () => $"update {updateId} to be confirmed (confirmed below {ConfirmedBelow}, {PendingCount} pending)", timeout);
 
     public async Task<IReadOnlyList<SentMessage>> WaitForSentAsync(Func<SentMessage, bool> match, int count, TimeSpan timeout)
     {
-        var deadline = DateTime.UtcNow + timeout;
-        while (true)
-        {
-            var found = _sent.Where(match).ToList();
-            if (found.Count >= count)
-            {
-                return found;
-            }
-            if (DateTime.UtcNow > deadline)
-            {
-                throw new TimeoutException($"expected {count} matching sends, saw {found.Count}: {string.Join(" | ", _sent.Select(s => s.Text))}");
-            }
-            await Task.Delay(20);
-        }
+        await Eventually.TrueAsync(() => _sent.Count(match) >= count,
+            () => $"{count} matching sends, saw {_sent.Count(match)}: {string.Join(" | ", _sent.Select(s => s.Text))}", timeout);
+        return [.. _sent.Where(match)];
     }
 
     private async Task HandleAsync(HttpContext context, string token, string method)

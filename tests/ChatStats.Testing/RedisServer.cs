@@ -77,32 +77,30 @@ public sealed class RedisServer : IAsyncDisposable
         _process.ErrorDataReceived += (_, _) => { };
         _process.BeginOutputReadLine();
         _process.BeginErrorReadLine();
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
-        while (DateTime.UtcNow < deadline)
+        var process = _process;
+        await Eventually.TrueAsync(() => AnswersPingAsync(process), $"redis-server on port {Port} to answer PING", TimeSpan.FromSeconds(20), TimeSpan.FromMilliseconds(50));
+    }
+
+    private async Task<bool> AnswersPingAsync(Process process)
+    {
+        if (process.HasExited)
         {
-            if (_process.HasExited)
-            {
-                throw new InvalidOperationException($"redis-server exited with {_process.ExitCode} on port {Port}");
-            }
-            try
-            {
-                using var client = new System.Net.Sockets.TcpClient();
-                await client.ConnectAsync("127.0.0.1", Port);
-                var stream = client.GetStream();
-                await stream.WriteAsync("PING\r\n"u8.ToArray());
-                var buffer = new byte[16];
-                var read = await stream.ReadAsync(buffer);
-                if (read > 0 && buffer[0] == (byte)'+')
-                {
-                    return;
-                }
-            }
-            catch (System.Net.Sockets.SocketException)
-            {
-            }
-            await Task.Delay(50);
+            throw new InvalidOperationException($"redis-server exited with {process.ExitCode} on port {Port}");
         }
-        throw new TimeoutException($"redis-server on port {Port} did not answer PING within 20 s");
+        try
+        {
+            using var client = new System.Net.Sockets.TcpClient();
+            await client.ConnectAsync("127.0.0.1", Port);
+            var stream = client.GetStream();
+            await stream.WriteAsync("PING\r\n"u8.ToArray());
+            var buffer = new byte[16];
+            var read = await stream.ReadAsync(buffer);
+            return read > 0 && buffer[0] == (byte)'+';
+        }
+        catch (System.Net.Sockets.SocketException)
+        {
+            return false;
+        }
     }
 
     /// <summary>SIGKILL, as the OOM killer would: everything it held is gone.</summary>

@@ -287,13 +287,9 @@ public sealed class UpdateDispatcherTests
             }
         }
 
-        public async Task WaitForRunningAsync(int count, TimeSpan? patience = null)
+        public async Task WaitForRunningAsync(int count)
         {
-            var deadline = DateTime.UtcNow + (patience ?? TimeSpan.FromSeconds(10));
-            while (Running.Count < count && DateTime.UtcNow < deadline)
-            {
-                await Task.Delay(10);
-            }
+            await Eventually.TrueAsync(() => Running.Count >= count, () => $"{count} handlers running, {Running.Count} are");
             Assert.Equal(count, Running.Count);
         }
     }

@@ -301,12 +301,17 @@ public sealed class SummaryTests : IAsyncLifetime
         Assert.Equal("Saved: summary is now off.", (await AnswerAsync(s => s.Text.StartsWith("Saved", StringComparison.Ordinal))).Text);
         _api.AddUpdates([Ask(Bob, "2026-01-05")]);
         var off = await AnswerAsync(s => s.Text == "/summary is turned off in this chat by its admins.");
+        _api.AddUpdates([UpdateFactory.Message(Chat, ++_messageId, Ann, DateTimeOffset.UtcNow.ToUnixTimeSeconds(), "/settings")]);
+        Assert.Contains("\nSummaries (/summary): off\n", (await AnswerAsync(s => s.Text.StartsWith("Settings of this chat", StringComparison.Ordinal))).Text);
 
         _api.AddUpdates([UpdateFactory.Message(Chat, ++_messageId, Ann, DateTimeOffset.UtcNow.ToUnixTimeSeconds(), "/settings summary on")]);
         await AnswerAsync(s => s.Text.StartsWith("Saved", StringComparison.Ordinal), 2);
+        // /settings names the model that answers, which the commands learn from the summaries (ISummaryModel).
+        _api.AddUpdates([UpdateFactory.Message(Chat, ++_messageId, Ann, DateTimeOffset.UtcNow.ToUnixTimeSeconds(), "/settings")]);
+        Assert.Contains($"\nSummaries (/summary): by the AI model {FakeOpenAi.Model}\n", (await AnswerAsync(s => s.Text.StartsWith("Settings of this chat", StringComparison.Ordinal), 2)).Text);
         await _db.ScalarAsync<int>("UPDATE chats SET store_text = false WHERE id = $1 RETURNING 1", Chat.Id);
         _api.AddUpdates([Ask(Cleo, "2026-01-05")]);
-        var noText = await AnswerAsync(s => s.Text.Contains("store_text", StringComparison.Ordinal));
+        var noText = await AnswerAsync(s => s.Text.StartsWith("This chat does not keep", StringComparison.Ordinal));
 
         Assert.StartsWith("This chat does not keep message text (store_text is off)", noText.Text);
         Assert.Empty(_ai.Requests);
