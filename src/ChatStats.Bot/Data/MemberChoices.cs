@@ -23,4 +23,16 @@ internal static class MemberChoices
     /// <summary>True when <paramref name="userId"/> asked to be forgotten in every chat at or after <paramref name="at"/> (their name is not kept either).</summary>
     public static string ForgottenEverywhere(string userId, string at) =>
         $"EXISTS (SELECT 1 FROM forgotten_members f WHERE f.user_id = {userId} AND f.chat_id = 0 AND {at} <= f.forgotten_at)";
+
+    /// <summary>
+    /// Taken (shared) by every ingest transaction before it writes. A statement reads the members' choices as they were
+    /// when it began, so a chunk in flight while a choice is saved stores what the choice forbids — and the change the
+    /// choice makes to stored rows cannot see that chunk's rows until it commits. A change of a choice therefore runs
+    /// once more under <see cref="LockIngestExclusive"/>: that waits for the chunks in flight and holds back new ones,
+    /// which then read the choice when they go on. Transaction-scoped: the lock goes with the commit.
+    /// </summary>
+    public const string LockIngestShared = "SELECT pg_advisory_xact_lock_shared(hashtextextended('chatstats:member-choices', 0))";
+
+    /// <summary>Waits for the ingest transactions in flight and holds new ones back until this transaction ends.</summary>
+    public const string LockIngestExclusive = "SELECT pg_advisory_xact_lock(hashtextextended('chatstats:member-choices', 0))";
 }

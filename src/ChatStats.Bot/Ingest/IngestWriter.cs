@@ -141,6 +141,8 @@ internal sealed class IngestWriter([FromKeyedServices(Data.DatabaseExtensions.In
             command.BatchCommands.Add(new NpgsqlBatchCommand(RollupTriggers.DeferTotals));
             command.BatchCommands.Add(new NpgsqlBatchCommand("SET LOCAL synchronous_commit = off"));
         }
+        // Before any row: a member's choice saved while this chunk is in flight is seen by the chunk or sees its rows.
+        command.BatchCommands.Add(new NpgsqlBatchCommand(MemberChoices.LockIngestShared));
         var settings = command.BatchCommands.Count;
         AddChats(command, batch.Chats);
         AddUsers(command, batch.Users);

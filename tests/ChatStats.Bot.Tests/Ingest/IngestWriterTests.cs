@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using ChatStats.Bot.Ingest;
+using ChatStats.Bot.Stats;
 using Telegram.Bot;
 using Telegram.Bot.Types;
 using ChatStats.Testing;
@@ -17,7 +18,9 @@ public sealed class IngestWriterTests(PostgresDatabase db) : IClassFixture<Postg
 
     private IngestWriter Writer => new(db.DataSource);
 
-    private async Task IngestAsync(params string[] updates)
+    private Task IngestAsync(params string[] updates) => Writer.WriteAsync(Batch(updates), CancellationToken.None);
+
+    private static IngestBatch Batch(params string[] updates)
     {
         var batch = new IngestBatch();
         foreach (var json in updates)
@@ -26,7 +29,7 @@ public sealed class IngestWriterTests(PostgresDatabase db) : IClassFixture<Postg
             node["update_id"] = Interlocked.Increment(ref _nextUpdateId);
             UpdateMapper.Map(JsonSerializer.Deserialize<Update>(node.ToJsonString(), JsonBotAPI.Options)!, batch, storeText: true);
         }
-        await Writer.WriteAsync(batch, CancellationToken.None);
+        return batch;
     }
 
     private Task<long> Count(string sql, params object[] args) => db.ScalarAsync<long>(sql, args);
@@ -177,6 +180,51 @@ public sealed class IngestWriterTests(PostgresDatabase db) : IClassFixture<Postg
         Assert.Equal(2, await Count("SELECT used::bigint FROM chat_daily_usage WHERE chat_id = $1", super.Id));
         await IngestAsync(UpdateFactory.Message(super, 3, Ann, T + 9200, "after the upgrade, still opted out"));
         Assert.Equal(0, await Count("SELECT count(text) FROM messages WHERE chat_id = $1 AND message_id = 3", super.Id));
+    }
+
+    /// <summary>
+    /// A member opts out (or forgets themselves, or an admin switches text off) while a chunk with their next message is
+    /// written but not committed: that chunk read the choice before it was saved, and the choice's change of the stored
+    /// rows could not see the chunk's rows. The choice waits for the chunk, then changes what it wrote.
+    /// </summary>
+    [Fact]
+    public async Task AChoiceSavedWhileAChunkIsInFlightReachesWhatTheChunkWrote()
+    {
+        var chat = new FakeChat(-100_009, "In flight");
+        var privacy = new Privacy(db.DataSource, TimeProvider.System);
+        await IngestAsync(UpdateFactory.Message(chat, 1, Ann, T, "before anyone chose"), UpdateFactory.Message(chat, 2, Bob, T + 1, "before anyone chose"));
+
+        async Task WhileInFlightAsync(string update, Func<Task> choose, string choice)
+        {
+            await using var connection = await db.DataSource.OpenConnectionAsync();
+            await using var tx = await connection.BeginTransactionAsync();
+            await Writer.WriteAsync(Batch(update), connection, tx, [], CancellationToken.None);
+            var choosing = choose();
+            await Eventually.TrueAsync(async () => choosing.IsCompleted || await Count("""
+                SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'
+                """) > 0, () => $"{choice} waiting for the chunk in flight (it {(choosing.IsCompleted ? "finished without waiting" : "has not begun to wait")})");
+            Assert.False(choosing.IsCompleted, $"{choice} finished while a chunk it could not see was still in flight");
+            await tx.CommitAsync();
+            await choosing;
+        }
+
+        await WhileInFlightAsync(UpdateFactory.Message(chat, 3, Ann, T + 2, "sent just after opting out"),
+            () => privacy.SetOptOutAsync(chat.Id, Ann.Id, optedOut: true, CancellationToken.None), "/optout");
+        Assert.Equal(0, await Count("SELECT count(*) FROM messages WHERE chat_id = $1 AND sender_user_id = $2 AND text IS NOT NULL", chat.Id, Ann.Id));
+        Assert.Equal(2, await Count("SELECT count(*) FROM messages WHERE chat_id = $1 AND sender_user_id = $2", chat.Id, Ann.Id));
+
+        await WhileInFlightAsync(UpdateFactory.Message(chat, 4, Bob, T + 3, "sent just after forgetme"),
+            () => privacy.ForgetAsync(Bob.Id, chat.Id, CancellationToken.None), "/forgetme");
+        Assert.Equal(0, await Count("SELECT count(*) FROM messages WHERE chat_id = $1 AND sender_user_id = $2", chat.Id, Bob.Id));
+        Assert.Equal(0, await Count("SELECT count(*) FROM chat_user_hourly WHERE chat_id = $1 AND user_id = $2", chat.Id, Bob.Id));
+
+        var carl = new FakeUser(1009, "Carl");
+        await db.ExecuteAsync("UPDATE chats SET store_text = false WHERE id = $1", chat.Id);
+        await WhileInFlightAsync(UpdateFactory.Message(chat, 5, carl, T + 4, "sent just after store_text off"),
+            () => privacy.DropTextAsync(chat.Id, CancellationToken.None), "store_text off");
+        Assert.Equal(0, await Count("SELECT count(*) FROM messages WHERE chat_id = $1 AND text IS NOT NULL", chat.Id));
+        Assert.Equal(3, await Count("SELECT count(*) FROM messages WHERE chat_id = $1", chat.Id));
+        await AssertRollupMatchesRecountAsync();
     }
 
     [Fact]
