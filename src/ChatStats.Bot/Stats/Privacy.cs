@@ -95,7 +95,9 @@ internal sealed class Privacy(NpgsqlDataSource dataSource, TimeProvider time)
             await using var tx = await connection.BeginTransactionAsync(ct);
             if (locked)
             {
-                await connection.ExecuteAsync(new CommandDefinition(MemberChoices.LockIngestExclusive, transaction: tx, cancellationToken: ct));
+                // The chunks in flight finish within seconds; an import's batch may take longer, and giving up here would
+                // leave their rows as they are, so the wait gets the same time as the change.
+                await connection.ExecuteAsync(new CommandDefinition(MemberChoices.LockIngestExclusive, transaction: tx, commandTimeout: LongCommand, cancellationToken: ct));
             }
             await change(tx);
             await tx.CommitAsync(ct);
