@@ -73,8 +73,12 @@ internal sealed class BotHarness : IAsyncDisposable
             await using var cmd = dataSource.CreateCommand("SELECT count(*) FROM update_inbox");
             return (long)(await cmd.ExecuteScalarAsync())! == 0;
         }, "the inbox to drain");
+        // The inbox empties when a chunk commits; its questions reach the dispatcher just after. In this order, each read
+        // after the one that makes it final: nothing left to record, nothing recorded still to hand over, nothing to answer.
+        var processor = Get<ChatStats.Bot.Ingest.IngestBatchProcessor>();
         var dispatcher = Get<ChatStats.Bot.Ingest.UpdateDispatcher>();
-        await Eventually.TrueAsync(() => Task.FromResult(dispatcher.InFlight == 0 && dispatcher.Waiting == 0), "the handlers to finish");
+        await Eventually.TrueAsync(() => processor.Recording == 0, "the chunks recorded to be handed to the dispatcher");
+        await Eventually.TrueAsync(() => dispatcher.Idle, () => $"the handlers to finish ({dispatcher.Waiting} waiting, {dispatcher.InFlight} running)");
     }
 
     public async Task StopAsync()

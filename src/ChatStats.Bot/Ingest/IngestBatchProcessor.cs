@@ -31,8 +31,10 @@ internal sealed class IngestBatchProcessor(
     internal sealed record Claimed(long UpdateId, ReadOnlyMemory<byte> Payload, DateTime ReceivedAt);
 
     /// <summary>A claimed chunk: its transaction holds the inbox rows' locks until <see cref="CompleteAsync"/> commits.</summary>
-    internal sealed class Chunk(NpgsqlConnection connection, NpgsqlTransaction tx) : IAsyncDisposable
+    internal sealed class Chunk(NpgsqlConnection connection, NpgsqlTransaction tx, Action released) : IAsyncDisposable
     {
+        private int _released;
+
         public NpgsqlConnection Connection { get; } = connection;
         public NpgsqlTransaction Transaction { get; } = tx;
         /// <summary>The chunk's updates, each once (a replay or a webhook retry stored twice is read once).</summary>
@@ -56,10 +58,22 @@ internal sealed class IngestBatchProcessor(
 
         public async ValueTask DisposeAsync()
         {
+            if (Interlocked.Exchange(ref _released, 1) == 0)
+            {
+                released();
+            }
             await Transaction.DisposeAsync();
             await Connection.DisposeAsync();
         }
     }
+
+    private int _recording;
+
+    /// <summary>
+    /// Chunks claimed and not yet disposed: their updates have left the inbox (once committed) but may not have reached
+    /// the dispatcher yet. With the inbox empty and this 0, every recorded question has been handed over.
+    /// </summary>
+    public int Recording => Volatile.Read(ref _recording);
 
     /// <summary>Records up to <paramref name="max"/> updates; returns how many were taken from the inbox (0 when empty).</summary>
     public async Task<int> ProcessNextAsync(int max, CancellationToken ct)
@@ -91,7 +105,8 @@ internal sealed class IngestBatchProcessor(
             var toAnswer = await ClaimAnswersAsync(connection, tx, updates, ct);
             // If the chunk is refused, roll back to here: the claim's row locks stay held while updates go one by one.
             await tx.SaveAsync(ClaimedSavepoint, ct);
-            return new Chunk(connection, tx)
+            Interlocked.Increment(ref _recording);
+            return new Chunk(connection, tx, () => Interlocked.Decrement(ref _recording))
             {
                 Claimed = claimed,
                 InboxRows = rows,

@@ -130,6 +130,18 @@ internal sealed class UpdateDispatcher : IAsyncDisposable
         }
     }
 
+    /// <summary>Nothing waiting and nothing running, read at one moment (two separate reads can miss a question moving between them).</summary>
+    public bool Idle
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _waiting.Count == 0 && Volatile.Read(ref _inFlight) == 0;
+            }
+        }
+    }
+
     public static bool NeedsHandler(Update update) => update switch
     {
         { Message: { } m } => CommandParser.LooksLikeCommand(m),
@@ -295,7 +307,9 @@ internal sealed class UpdateDispatcher : IAsyncDisposable
                 }
                 else
                 {
+                    // Counted as running in the same step as it stops waiting, so it is never neither (see Idle).
                     Remove(next);
+                    Interlocked.Increment(ref _inFlight);
                 }
             }
             if (next is null)
@@ -307,7 +321,6 @@ internal sealed class UpdateDispatcher : IAsyncDisposable
                 }
                 return;
             }
-            Interlocked.Increment(ref _inFlight);
             try
             {
                 await HandleAsync(next).ConfigureAwait(false);

@@ -89,7 +89,7 @@ public sealed class FloodTests(ITestOutputHelper output) : IAsyncLifetime
         }, "the flood to be recorded");
         Assert.True(answersQueuedWhenRecorded > 0, "recording finished only once the answers had gone: it waited for them");
 
-        await Eventually.TrueAsync(() => Task.FromResult(dispatcher.Waiting + dispatcher.InFlight + sender.Waiting == 0), "the answers to go out or be given up", TimeSpan.FromMinutes(3));
+        await Eventually.TrueAsync(() => dispatcher.Idle && sender.Waiting == 0, "the answers to go out or be given up", TimeSpan.FromMinutes(3));
         var sent = _api.Sent.ToList();
         output.WriteLine($"{sent.Count} sent ({sent.Count(s => s.Text.Contains("people asked", StringComparison.Ordinal))} answering several askers), "
             + $"{_api.TooManyRequests} refused, {answersQueuedWhenRecorded} answers queued when the flood was recorded, {_runs.ByPerson.Values.Sum(r => r.Count)} pings ran");
