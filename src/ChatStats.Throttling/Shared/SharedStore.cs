@@ -119,6 +119,19 @@ public sealed class SharedStore : IAsyncDisposable
     /// <summary>Milliseconds since the epoch on this host's clock: every host of a deployment must keep NTP time.</summary>
     internal long NowMs => Time.GetUtcNow().ToUnixTimeMilliseconds();
 
+    /// <summary>
+    /// The same, rounded up: for dating something that happened no earlier than now. Redis keeps whole milliseconds, and
+    /// a date rounded down lets the window it starts end up to a millisecond early.
+    /// </summary>
+    internal long NowMsRoundedUp
+    {
+        get
+        {
+            var ticks = (Time.GetUtcNow() - DateTimeOffset.UnixEpoch).Ticks;
+            return (ticks + TimeSpan.TicksPerMillisecond - 1) / TimeSpan.TicksPerMillisecond;
+        }
+    }
+
     /// <summary>Runs a script; null when Redis is away (known before, or found by this call), so the caller decides locally.</summary>
     public async ValueTask<RedisResult?> EvaluateAsync(string script, RedisKey[] keys, RedisValue[] values)
     {

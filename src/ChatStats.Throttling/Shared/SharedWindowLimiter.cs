@@ -194,10 +194,15 @@ public sealed class SharedWindowLimiter<TKey> : PartitionedRateLimiter<TKey>, IR
             : _stamp == WindowStamp.Granted || cost == 0 ? Leases.Acquired
             : new ReturningLease(() => Return(key, id, cost));
 
-    /// <summary>Re-dates the permits to the moment the answer came back (only if they are still there: XX).</summary>
+    /// <summary>
+    /// Re-dates the permits to the moment the answer came back (only if they are still there: XX), rounded up to the
+    /// millisecond: the remote API counted the request at or before that moment, to the microsecond. Rounded down, a
+    /// window kept full by a flood let the next permit go up to a millisecond before the API's window ended, and it
+    /// refused the request (two bots under a flood, in CI).
+    /// </summary>
     private void Return(RedisKey key, string id, int cost)
     {
-        var now = _store.NowMs;
+        var now = _store.NowMsRoundedUp;
         var entries = new SortedSetEntry[cost];
         for (var i = 0; i < cost; i++)
         {

@@ -96,6 +96,26 @@ public sealed class SharedLimiterTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task APermitThatCameBackWithinAMillisecondCountsUntilAWholeWindowAfterIt()
+    {
+        var store = await StoreAsync();
+        using var limiter = new SharedWindowLimiter<long>("send_chat", Window(1, 1), WindowStamp.Returned, store, () => 1);
+        // On a whole millisecond, as a fresh clock is: the request leaves at t, returns at t + 0.4 ms.
+        Assert.Equal(0, _time.GetUtcNow().Ticks % TimeSpan.TicksPerMillisecond);
+        var sent = await limiter.AttemptAcquireAsync(5);
+        Assert.True(sent.IsAcquired);
+        // The answer comes back 0.4 ms later: the API may have counted the request at any moment until then.
+        _time.Advance(TimeSpan.FromTicks(4_000));
+        sent.Dispose();
+
+        // A second after the request left, but not yet a second after the API may have counted it.
+        _time.Advance(TimeSpan.FromTicks(9_996_000));
+        Assert.False((await limiter.AttemptAcquireAsync(5)).IsAcquired);
+        _time.Advance(TimeSpan.FromMilliseconds(1));
+        Assert.True((await limiter.AttemptAcquireAsync(5)).IsAcquired);
+    }
+
+    [Fact]
     public async Task APermitOfAProcessThatDiedMidRequestExpiresAfterTheInFlightCeiling()
     {
         var store = await StoreAsync();
