@@ -58,13 +58,18 @@ public sealed class ArrivalWindowLimiterTests
     {
         using var limiter = Limiter(1, 1);
         var held = limiter.AttemptAcquire(7);
+        var parked = _time.PendingTimers;
         var waiting = limiter.AcquireAsync(7).AsTask();
-        await Task.Delay(50);
+        // The waiter parks before AcquireAsync returns (on the return of the permit in flight, with a step timer beside
+        // it); only a return or the clock can move it, and neither has happened.
         Assert.False(waiting.IsCompleted);
+        Assert.Equal(parked + 1, _time.PendingTimers);
 
         held.Dispose();
-        // Back, but it landed just now: the window must pass on the limiter's clock.
-        await Task.Delay(50);
+        // Back, but it landed just now: the woken waiter must park again, on the window's end (and a new step timer), and
+        // not go. Seen when its timers are set, or when it went anyway.
+        await Eventually.TrueAsync(() => waiting.IsCompleted || _time.PendingTimers == parked + 2,
+            () => $"the waiter to wait for the window (timers {_time.PendingTimers}, {parked} before it waited)");
         Assert.False(waiting.IsCompleted);
         _time.Advance(TimeSpan.FromSeconds(1));
         using var lease = await waiting.WaitAsync(TimeSpan.FromSeconds(10));
