@@ -100,8 +100,10 @@ public sealed class DigestTests : IAsyncLifetime
         await _bot.Get<DigestSchedules>().ReconcileAsync(CancellationToken.None);
 
         using var connection = _bot.Get<JobStorage>().GetConnection();
-        // The workers register ChatStats's own recurring jobs as they start.
-        await Eventually.TrueAsync(() => Task.FromResult(connection.GetRecurringJobs().Any(j => j.Id == "retention-purge")), "the recurring jobs to be registered");
+        // The workers register ChatStats's own recurring jobs as they start, one after another: wait for all of them.
+        string[] own = ["retention-purge", "digest-schedules", "fold-pending-totals"];
+        await Eventually.TrueAsync(() => own.All(id => connection.GetRecurringJobs().Any(j => j.Id == id)),
+            () => $"the recurring jobs {string.Join(", ", own)} to be registered (there: {string.Join(", ", connection.GetRecurringJobs().Select(j => j.Id))})");
         var ids = connection.GetRecurringJobs().Select(j => j.Id).ToList();
         Assert.Contains(DigestSchedules.IdOf(-100_9_001), ids);
         Assert.DoesNotContain(DigestSchedules.IdOf(-100_9_002), ids);
