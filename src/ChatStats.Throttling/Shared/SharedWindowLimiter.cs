@@ -197,8 +197,8 @@ public sealed class SharedWindowLimiter<TKey> : PartitionedRateLimiter<TKey>, IR
     /// <summary>
     /// Re-dates the permits to the moment the answer came back (only if they are still there: XX), rounded up to the
     /// millisecond: the remote API counted the request at or before that moment, to the microsecond. Rounded down, a
-    /// window kept full by a flood let the next permit go up to a millisecond before the API's window ended, and it
-    /// refused the request (two bots under a flood, in CI).
+    /// window kept full by a flood could let the next permit go up to a millisecond before the API's window ended, and
+    /// the API refuses such a request.
     /// </summary>
     private void Return(RedisKey key, string id, int cost)
     {
