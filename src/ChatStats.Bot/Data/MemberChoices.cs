@@ -24,15 +24,20 @@ internal static class MemberChoices
     public static string ForgottenEverywhere(string userId, string at) =>
         $"EXISTS (SELECT 1 FROM forgotten_members f WHERE f.user_id = {userId} AND f.chat_id = 0 AND {at} <= f.forgotten_at)";
 
+    private const string IngestLock = "hashtextextended('chatstats:member-choices', 0)";
+
     /// <summary>
     /// Taken (shared) by every ingest transaction before it writes. A statement reads the members' choices as they were
-    /// when it began, so a chunk in flight while a choice is saved stores what the choice forbids — and the change the
-    /// choice makes to stored rows cannot see that chunk's rows until it commits. A change of a choice therefore runs
-    /// once more under <see cref="LockIngestExclusive"/>: that waits for the chunks in flight and holds back new ones,
-    /// which then read the choice when they go on. Transaction-scoped: the lock goes with the commit.
+    /// when it began, so a chunk in flight while a choice is saved stores what the choice forbids, and a change the
+    /// choice makes to stored rows cannot see that chunk's rows until it commits. So a choice is saved, then
+    /// <see cref="WaitForIngestInFlight"/> waits for the chunks that may have read it too early, and only then are the
+    /// stored rows changed: they include everything those chunks wrote. Transaction-scoped: it goes with the commit.
     /// </summary>
-    public const string LockIngestShared = "SELECT pg_advisory_xact_lock_shared(hashtextextended('chatstats:member-choices', 0))";
+    public const string LockIngestShared = $"SELECT pg_advisory_xact_lock_shared({IngestLock})";
 
-    /// <summary>Waits for the ingest transactions in flight and holds new ones back until this transaction ends.</summary>
-    public const string LockIngestExclusive = "SELECT pg_advisory_xact_lock(hashtextextended('chatstats:member-choices', 0))";
+    /// <summary>
+    /// Waits for the ingest transactions in flight (new ones queue behind it); taken in a transaction of its own, it is
+    /// let go at once. Run after a choice is committed, before the rows it changes are read.
+    /// </summary>
+    public const string WaitForIngestInFlight = $"SELECT pg_advisory_xact_lock({IngestLock})";
 }

@@ -10,7 +10,7 @@ internal sealed record Forgotten(long Messages, int Chats);
 /// What members and admins decide about stored data: opting out (no text, no leaderboards), forgetting (delete a
 /// member's messages and rollup rows together, so the rollups stay equal to a recount), switching text storage off, and
 /// the retention purge. Each change keeps the rollups equal to a recount at every commit; a choice that removes stored
-/// data is applied a second time under the ingest lock, for the chunks that were in flight when it was saved.
+/// data is saved first, then waits for the ingest chunks in flight, then changes the stored rows in one transaction.
 /// </summary>
 internal sealed class Privacy(NpgsqlDataSource dataSource, TimeProvider time)
 {
@@ -23,19 +23,16 @@ internal sealed class Privacy(NpgsqlDataSource dataSource, TimeProvider time)
     {
         var member = new { chat = chatId, user = userId, optedOut, at = time.GetUtcNow() };
         await using var connection = await dataSource.OpenConnectionAsync(ct);
-        await using (var tx = await connection.BeginTransactionAsync(ct))
-        {
-            await connection.ExecuteAsync(new CommandDefinition("""
-                INSERT INTO chat_member_prefs (chat_id, user_id, opted_out, updated_at) VALUES (@chat, @user, @optedOut, @at)
-                ON CONFLICT (chat_id, user_id) DO UPDATE SET opted_out = excluded.opted_out, updated_at = excluded.updated_at
-                """, member, tx, cancellationToken: ct));
-            await tx.CommitAsync(ct);
-        }
+        await connection.ExecuteAsync(new CommandDefinition("""
+            INSERT INTO chat_member_prefs (chat_id, user_id, opted_out, updated_at) VALUES (@chat, @user, @optedOut, @at)
+            ON CONFLICT (chat_id, user_id) DO UPDATE SET opted_out = excluded.opted_out, updated_at = excluded.updated_at
+            """, member, cancellationToken: ct));
         if (optedOut)
         {
             // Text already stored goes too: opting out is not only about the future.
-            await ThenUnderTheIngestLockAsync(connection, tx => connection.ExecuteAsync(new CommandDefinition(
-                "UPDATE messages SET text = NULL WHERE chat_id = @chat AND sender_user_id = @user AND text IS NOT NULL", member, tx, LongCommand, cancellationToken: ct)), ct);
+            await WaitForIngestInFlightAsync(connection, ct);
+            await connection.ExecuteAsync(new CommandDefinition(
+                "UPDATE messages SET text = NULL WHERE chat_id = @chat AND sender_user_id = @user AND text IS NOT NULL", member, commandTimeout: LongCommand, cancellationToken: ct));
         }
     }
 
@@ -44,32 +41,32 @@ internal sealed class Privacy(NpgsqlDataSource dataSource, TimeProvider time)
     {
         await using var connection = await dataSource.OpenConnectionAsync(ct);
         var member = new { user = userId, chat = chatId ?? ForgottenMember.EveryChat };
+        // Remembered first, so ingest stores nothing more of it, and an import of an older export (or a late edit of an
+        // old message) brings none of it back.
+        await connection.ExecuteAsync(new CommandDefinition("""
+            INSERT INTO forgotten_members (user_id, chat_id, forgotten_at) VALUES (@user, @chat, now())
+            ON CONFLICT (user_id, chat_id) DO UPDATE SET forgotten_at = excluded.forgotten_at
+            """, member, cancellationToken: ct));
+        await WaitForIngestInFlightAsync(connection, ct);
+
+        await using var tx = await connection.BeginTransactionAsync(ct);
         var where = chatId is null ? "" : " AND chat_id = @chat";
-        var chats = await connection.ExecuteScalarAsync<long>(new CommandDefinition(
-            $"SELECT count(DISTINCT chat_id) FROM chat_user_hourly WHERE user_id = @user{where}", member, commandTimeout: LongCommand, cancellationToken: ct));
-        long messages = 0;
-        await ThenUnderTheIngestLockAsync(connection, async tx =>
+        Task<long> RunAsync(string sql) =>
+            connection.ExecuteScalarAsync<long>(new CommandDefinition(sql, member, tx, LongCommand, cancellationToken: ct));
+        var chats = await RunAsync($"SELECT count(DISTINCT chat_id) FROM chat_user_hourly WHERE user_id = @user{where}");
+        var messages = await RunAsync($"WITH d AS (DELETE FROM messages WHERE sender_user_id = @user{where} RETURNING 1) SELECT count(*) FROM d");
+        await RunAsync($"DELETE FROM chat_user_hourly WHERE user_id = @user{where}");
+        await RunAsync($"DELETE FROM service_events WHERE (user_id = @user OR target_user_id = @user){where}");
+        // Others' replies stay theirs, but no longer point at the forgotten member.
+        await RunAsync($"UPDATE messages SET reply_to_user_id = NULL WHERE reply_to_user_id = @user{where}");
+        await RunAsync($"UPDATE chat_title_history SET changed_by_user_id = NULL WHERE changed_by_user_id = @user{where}");
+        await RunAsync($"DELETE FROM chat_member_prefs WHERE user_id = @user{where}");
+        if (chatId is null)
         {
-            Task<long> RunAsync(string sql) =>
-                connection.ExecuteScalarAsync<long>(new CommandDefinition(sql, member, tx, LongCommand, cancellationToken: ct));
-            messages += await RunAsync($"WITH d AS (DELETE FROM messages WHERE sender_user_id = @user{where} RETURNING 1) SELECT count(*) FROM d");
-            await RunAsync($"DELETE FROM chat_user_hourly WHERE user_id = @user{where}");
-            await RunAsync($"DELETE FROM service_events WHERE (user_id = @user OR target_user_id = @user){where}");
-            // Others' replies stay theirs, but no longer point at the forgotten member.
-            await RunAsync($"UPDATE messages SET reply_to_user_id = NULL WHERE reply_to_user_id = @user{where}");
-            await RunAsync($"UPDATE chat_title_history SET changed_by_user_id = NULL WHERE changed_by_user_id = @user{where}");
-            await RunAsync($"DELETE FROM chat_member_prefs WHERE user_id = @user{where}");
-            if (chatId is null)
-            {
-                await RunAsync("DELETE FROM user_name_history WHERE user_id = @user");
-                await RunAsync("DELETE FROM users WHERE id = @user");
-            }
-            // Remembered, so an import of an older export (or a late edit of an old message) brings none of it back.
-            await RunAsync("""
-                INSERT INTO forgotten_members (user_id, chat_id, forgotten_at) VALUES (@user, @chat, now())
-                ON CONFLICT (user_id, chat_id) DO UPDATE SET forgotten_at = excluded.forgotten_at
-                """);
-        }, ct);
+            await RunAsync("DELETE FROM user_name_history WHERE user_id = @user");
+            await RunAsync("DELETE FROM users WHERE id = @user");
+        }
+        await tx.CommitAsync(ct);
         return new Forgotten(messages, (int)chats);
     }
 
@@ -77,31 +74,23 @@ internal sealed class Privacy(NpgsqlDataSource dataSource, TimeProvider time)
     public async Task DropTextAsync(long chatId, CancellationToken ct)
     {
         await using var connection = await dataSource.OpenConnectionAsync(ct);
-        await ThenUnderTheIngestLockAsync(connection, tx => connection.ExecuteAsync(new CommandDefinition(
-            "UPDATE messages SET text = NULL WHERE chat_id = @chat AND text IS NOT NULL", new { chat = chatId }, tx, LongCommand, cancellationToken: ct)), ct);
+        await WaitForIngestInFlightAsync(connection, ct);
+        await connection.ExecuteAsync(new CommandDefinition(
+            "UPDATE messages SET text = NULL WHERE chat_id = @chat AND text IS NOT NULL", new { chat = chatId }, commandTimeout: LongCommand, cancellationToken: ct));
     }
 
     /// <summary>
-    /// Applies a member's or a chat's choice to the stored rows twice, each time in one transaction: first as it is, so
-    /// a big change (minutes, in a big chat) holds up nobody; then under <see cref="MemberChoices.LockIngestExclusive"/>,
-    /// which waits for the ingest chunks that were in flight when the choice was saved — they read it too early, and the
-    /// first pass could not see their rows — and changes what they wrote. That pass finds only those few rows, so new
-    /// chunks wait for it briefly. The choice is saved before the first pass ends (before it, or in it).
+    /// Between saving a choice and changing the stored rows: waits for the ingest chunks in flight, which may have read
+    /// the choice before it was saved (<see cref="MemberChoices.LockIngestShared"/>). Their rows are then committed, so the
+    /// one change that follows reaches them; chunks after this read the saved choice. The lock is let go at once: ingest
+    /// waits only for the chunks ahead of it, never for the change.
     /// </summary>
-    private static async Task ThenUnderTheIngestLockAsync(NpgsqlConnection connection, Func<NpgsqlTransaction, Task> change, CancellationToken ct)
+    private static async Task WaitForIngestInFlightAsync(NpgsqlConnection connection, CancellationToken ct)
     {
-        foreach (var locked in new[] { false, true })
-        {
-            await using var tx = await connection.BeginTransactionAsync(ct);
-            if (locked)
-            {
-                // The chunks in flight finish within seconds; an import's batch may take longer, and giving up here would
-                // leave their rows as they are, so the wait gets the same time as the change.
-                await connection.ExecuteAsync(new CommandDefinition(MemberChoices.LockIngestExclusive, transaction: tx, commandTimeout: LongCommand, cancellationToken: ct));
-            }
-            await change(tx);
-            await tx.CommitAsync(ct);
-        }
+        await using var tx = await connection.BeginTransactionAsync(ct);
+        // Chunks finish within seconds; an import's batch may take longer, and giving up would leave its rows as they are.
+        await connection.ExecuteAsync(new CommandDefinition(MemberChoices.WaitForIngestInFlight, transaction: tx, commandTimeout: LongCommand, cancellationToken: ct));
+        await tx.CommitAsync(ct);
     }
 
     private sealed record Retention(long Id, int RetentionDays);
