@@ -1,4 +1,5 @@
 using System.Threading.RateLimiting;
+using ChatStats.Throttling.Concurrency;
 using Microsoft.Extensions.Logging;
 using Telegram.Bot;
 using Telegram.Bot.Exceptions;
@@ -87,11 +88,19 @@ public sealed class MessageSender(ITelegramBotClient client, MessageSenderOption
     /// <summary>Chats currently held by a flood wait or charged extra after one.</summary>
     public int Penalised => _floodWaits.Count;
 
+    /// <summary>
+    /// Each send from its call to its return, and the wait it is parked on: for a test on a manual clock, which moves the
+    /// clock only when every send is parked (on a timer, a limiter or the send ahead of it on the wire) and none is
+    /// being decided or on its way to Telegram.
+    /// </summary>
+    internal ParkedWaits Parked { get; } = new();
+
     /// <summary>Raised when Telegram says a chat moved, so the caller can record the new id.</summary>
     public event Action<long, long>? ChatMigrated;
 
     public async Task<IReadOnlyList<Message>> SendTextAsync(OutgoingMessage message, CancellationToken ct)
     {
+        using var flow = Parked.Begin();
         var sent = new List<Message>();
         var chatId = message.ChatId;
         var first = true;
@@ -102,7 +111,7 @@ public sealed class MessageSender(ITelegramBotClient client, MessageSenderOption
             var reply = first && message.ReplyToMessageId is { } replyTo ? new ReplyParameters { MessageId = replyTo, AllowSendingWithoutReply = true } : null;
             var result = await SendWithRetriesAsync("sendMessage", chatId, message.Priority, created, id => client.SendMessage(
                 id, part, message.ParseMode, reply, linkPreviewOptions: LinkPreviewOptions.Disabled, messageThreadId: message.MessageThreadId,
-                cancellationToken: ct), ct).ConfigureAwait(false);
+                cancellationToken: ct), flow, ct).ConfigureAwait(false);
             if (result is null)
             {
                 return sent;
@@ -138,15 +147,21 @@ public sealed class MessageSender(ITelegramBotClient client, MessageSenderOption
     /// <summary>Sends a photo with an HTML caption; null when it was a reply that went stale while waiting.</summary>
     public Task<Message?> SendPhotoAsync(long chatId, InputFile photo, string? caption, int? messageThreadId, CancellationToken ct, SendPriority priority = SendPriority.Reply,
         int? replyToMessageId = null) =>
-        SendWithRetriesAsync("sendPhoto", chatId, priority, time.GetTimestamp(),
+        SendOneAsync("sendPhoto", chatId, priority,
             id => client.SendPhoto(id, Rewound(photo), caption, ParseMode.Html, messageThreadId: messageThreadId, cancellationToken: ct,
                 // As a text answer does: in a busy group a chart says whose question it answers.
                 replyParameters: replyToMessageId is { } replyTo ? new ReplyParameters { MessageId = replyTo, AllowSendingWithoutReply = true } : null), ct);
 
     /// <summary>Sends a document with an HTML caption; null when it was a reply that went stale while waiting.</summary>
     public Task<Message?> SendDocumentAsync(long chatId, InputFile document, string? caption, int? messageThreadId, CancellationToken ct, SendPriority priority = SendPriority.Bulk) =>
-        SendWithRetriesAsync("sendDocument", chatId, priority, time.GetTimestamp(),
+        SendOneAsync("sendDocument", chatId, priority,
             id => client.SendDocument(id, Rewound(document), caption, ParseMode.Html, messageThreadId: messageThreadId, cancellationToken: ct), ct);
+
+    private async Task<Message?> SendOneAsync(string method, long chatId, SendPriority priority, Func<long, Task<Message>> send, CancellationToken ct)
+    {
+        using var flow = Parked.Begin();
+        return await SendWithRetriesAsync(method, chatId, priority, time.GetTimestamp(), send, flow, ct).ConfigureAwait(false);
+    }
 
     /// <summary>A retried upload must send the whole file again, not what is left of the stream.</summary>
     private static InputFile Rewound(InputFile file)
@@ -188,7 +203,7 @@ public sealed class MessageSender(ITelegramBotClient client, MessageSenderOption
     /// One send at a time on the wire to a chat: a 429 for one is known before the next leaves, so no send to a chat that
     /// Telegram has just told to wait is already on its way, and a chat's messages arrive in the order they were sent.
     /// </summary>
-    private async Task<IDisposable> AloneOnTheWireAsync(long chatId, CancellationToken ct)
+    private async Task<IDisposable> AloneOnTheWireAsync(long chatId, ParkedWaits.Flow flow, CancellationToken ct)
     {
         Wire wire;
         lock (_wires)
@@ -198,7 +213,7 @@ public sealed class MessageSender(ITelegramBotClient client, MessageSenderOption
         }
         try
         {
-            await wire.Gate.WaitAsync(ct).ConfigureAwait(false);
+            await flow.On(wire.Gate.WaitAsync(ct)).ConfigureAwait(false);
         }
         catch
         {
@@ -243,13 +258,13 @@ public sealed class MessageSender(ITelegramBotClient client, MessageSenderOption
     /// stale. Holding the wire first means a flood wait cannot begin for this chat while we wait for permits (only the
     /// send on the wire could draw it), so permits are never taken for a send that then may not go.
     /// </summary>
-    private async Task<Turn?> WaitForTurnAsync(string method, long chatId, SendPriority priority, long created, CancellationToken ct)
+    private async Task<Turn?> WaitForTurnAsync(string method, long chatId, SendPriority priority, long created, ParkedWaits.Flow flow, CancellationToken ct)
     {
         var reply = priority == SendPriority.Reply;
         Interlocked.Increment(ref _waiting);
         try
         {
-            var wire = await AloneOnTheWireAsync(chatId, ct).ConfigureAwait(false);
+            var wire = await AloneOnTheWireAsync(chatId, flow, ct).ConfigureAwait(false);
             // Counted only once on the wire: a bulk send that stands aside for waiting replies must not wait for a reply
             // queued behind itself for the same chat.
             if (reply)
@@ -276,17 +291,17 @@ public sealed class MessageSender(ITelegramBotClient client, MessageSenderOption
                         {
                             throw StillHeld(method, chatId, held);
                         }
-                        await Task.Delay(Clamp(held), time, ct).ConfigureAwait(false);
+                        await flow.On(Task.Delay(Clamp(held), time, ct)).ConfigureAwait(false);
                         continue;
                     }
                     if (!reply && Volatile.Read(ref _waitingReplies) > 0)
                     {
-                        await Task.Delay(BulkYield, time, ct).ConfigureAwait(false);
+                        await flow.On(Task.Delay(BulkYield, time, ct)).ConfigureAwait(false);
                         continue;
                     }
-                    chat = await TakeAsync(options.PerChat, chatId, penalty.Cost, reply, ct).ConfigureAwait(false);
-                    group = chatId < 0 ? await TakeAsync(options.PerGroup, chatId, penalty.Cost, reply, ct).ConfigureAwait(false) : null;
-                    global = await TakeAsync(options.Global, 0, 1, reply, ct).ConfigureAwait(false);
+                    chat = await TakeAsync(options.PerChat, chatId, penalty.Cost, reply, flow, ct).ConfigureAwait(false);
+                    group = chatId < 0 ? await TakeAsync(options.PerGroup, chatId, penalty.Cost, reply, flow, ct).ConfigureAwait(false) : null;
+                    global = await TakeAsync(options.Global, 0, 1, reply, flow, ct).ConfigureAwait(false);
                     var turn = new Turn(chat, group, global, wire);
                     if (reply && time.GetElapsedTime(created) > options.MaxReplyAge)
                     {
@@ -346,7 +361,7 @@ public sealed class MessageSender(ITelegramBotClient client, MessageSenderOption
     /// bulk send gives up its place and stands aside, so units that free up go to the reply. (Waiting rather than asking
     /// and sleeping keeps every limiter call asynchronous: a limiter shared through Redis never blocks a thread.)
     /// </summary>
-    private async ValueTask<RateLimitLease?> TakeAsync(PartitionedRateLimiter<long>? limiter, long key, int cost, bool reply, CancellationToken ct)
+    private async ValueTask<RateLimitLease?> TakeAsync(PartitionedRateLimiter<long>? limiter, long key, int cost, bool reply, ParkedWaits.Flow flow, CancellationToken ct)
     {
         if (limiter is null)
         {
@@ -354,7 +369,7 @@ public sealed class MessageSender(ITelegramBotClient client, MessageSenderOption
         }
         if (reply)
         {
-            return await limiter.AcquireAsync(key, cost, ct).ConfigureAwait(false);
+            return await ParkOn(limiter.AcquireAsync(key, cost, ct)).ConfigureAwait(false);
         }
         while (true)
         {
@@ -362,31 +377,36 @@ public sealed class MessageSender(ITelegramBotClient client, MessageSenderOption
             var arrived = Volatile.Read(ref _replyArrived).Token;
             if (Volatile.Read(ref _waitingReplies) > 0)
             {
-                await Task.Delay(BulkYield, time, ct).ConfigureAwait(false);
+                await flow.On(Task.Delay(BulkYield, time, ct)).ConfigureAwait(false);
                 continue;
             }
             using var either = CancellationTokenSource.CreateLinkedTokenSource(ct, arrived);
             try
             {
-                return await limiter.AcquireAsync(key, cost, either.Token).ConfigureAwait(false);
+                return await ParkOn(limiter.AcquireAsync(key, cost, either.Token)).ConfigureAwait(false);
             }
             catch (OperationCanceledException) when (!ct.IsCancellationRequested)
             {
                 // A reply started waiting: it goes first.
             }
         }
+
+        // A permit granted at once is no wait; one that is not parks the send until it is.
+        ValueTask<RateLimitLease> ParkOn(ValueTask<RateLimitLease> pending) =>
+            pending.IsCompleted ? pending : new ValueTask<RateLimitLease>(flow.On(pending.AsTask()));
     }
 
     /// <summary>
     /// Every attempt waits its turn under the limits: a send Telegram refused was not delivered, so its retry needs
     /// units of its own. The units are held while the request is on its way and stamped when Telegram has answered.
     /// </summary>
-    private async Task<Message?> SendWithRetriesAsync(string method, long chatId, SendPriority priority, long created, Func<long, Task<Message>> send, CancellationToken ct)
+    private async Task<Message?> SendWithRetriesAsync(string method, long chatId, SendPriority priority, long created, Func<long, Task<Message>> send,
+        ParkedWaits.Flow flow, CancellationToken ct)
     {
         for (var attempt = 1; ; attempt++)
         {
             var waiting = time.GetTimestamp();
-            var next = await WaitForTurnAsync(method, chatId, priority, created, ct).ConfigureAwait(false);
+            var next = await WaitForTurnAsync(method, chatId, priority, created, flow, ct).ConfigureAwait(false);
             SendTiming.Current?.Waited(time.GetElapsedTime(waiting));
             if (next is not { } turn)
             {
@@ -424,7 +444,7 @@ public sealed class MessageSender(ITelegramBotClient client, MessageSenderOption
                 TelegramMetrics.SendErrors.Add(1, new KeyValuePair<string, object?>("method", method), new KeyValuePair<string, object?>("code", ex.Code()));
                 var delay = options.ErrorBackoff.Delay(attempt - 1);
                 logger.LogWarning("{Method} to chat {ChatId} failed ({ErrorCode} {Description}); retrying in {Delay}", method, chatId, ex.Code(), ex.Message, delay);
-                await Task.Delay(Clamp(delay), time, ct).ConfigureAwait(false);
+                await flow.On(Task.Delay(Clamp(delay), time, ct)).ConfigureAwait(false);
             }
             catch (RequestException ex)
             {

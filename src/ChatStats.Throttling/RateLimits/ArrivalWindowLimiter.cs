@@ -1,4 +1,5 @@
 using System.Threading.RateLimiting;
+using ChatStats.Throttling.Concurrency;
 
 namespace ChatStats.Throttling.RateLimits;
 
@@ -76,25 +77,44 @@ public sealed class ArrivalWindowLimiter<TKey> : PartitionedRateLimiter<TKey> wh
         TryAcquire(resource, permitCount, out var retryAfter) ?? new Leases.Refused(retryAfter ?? TimeSpan.Zero);
 
     /// <summary>Waits on the limiter's clock until <paramref name="permitCount"/> units are free (at most the limit), then takes them.</summary>
-    protected override async ValueTask<RateLimitLease> AcquireAsyncCore(TKey resource, int permitCount, CancellationToken cancellationToken)
+    protected override ValueTask<RateLimitLease> AcquireAsyncCore(TKey resource, int permitCount, CancellationToken cancellationToken)
     {
-        var (key, cost, ct) = (resource, permitCount, cancellationToken);
+        if (TryAcquire(resource, permitCount, out var retryAfter, out var returned) is { } permit)
+        {
+            return ValueTask.FromResult(permit);
+        }
+        // The flow ends with the caller's wait, not before it: granted, the waiter no longer counts as parked (the wait
+        // that woke it has finished) until the task its caller awaits has finished too.
+        var flow = Parked.Begin();
+        var waiting = WaitAsync(resource, permitCount, retryAfter, returned, flow, cancellationToken);
+        waiting.ContinueWith(static (_, flow) => ((ParkedWaits.Flow)flow!).Dispose(), flow, CancellationToken.None,
+            TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        return new ValueTask<RateLimitLease>(waiting);
+    }
+
+    private async Task<RateLimitLease> WaitAsync(TKey key, int cost, TimeSpan? retryAfter, Task? returned, ParkedWaits.Flow flow, CancellationToken ct)
+    {
         while (true)
         {
-            if (TryAcquire(key, cost, out var retryAfter, out var returned) is { } permit)
-            {
-                return permit;
-            }
+            var wait = returned ?? Task.Delay(Clamp(retryAfter ?? TimeSpan.Zero), _time, ct);
             try
             {
-                await (returned ?? Task.Delay(Clamp(retryAfter ?? TimeSpan.Zero), _time, ct)).WaitAsync(MaxStep, _time, ct).ConfigureAwait(false);
+                // Parked on the wait itself too: a return completes it at once, while the step's wrapper finishes later.
+                await flow.On(wait.WaitAsync(MaxStep, _time, ct), alsoOn: wait).ConfigureAwait(false);
             }
             catch (TimeoutException)
             {
                 // Nothing came back within a step: look again.
             }
+            if (TryAcquire(key, cost, out retryAfter, out returned) is { } permit)
+            {
+                return permit;
+            }
         }
     }
+
+    /// <summary>The callers waiting for units, for a test that moves the clock only when all are parked.</summary>
+    internal ParkedWaits Parked { get; } = new();
 
     /// <summary>A wait a timer accepts: never negative, never longer than <see cref="MaxStep"/>.</summary>
     private static TimeSpan Clamp(TimeSpan wait) => wait <= TimeSpan.Zero ? TimeSpan.Zero : wait > MaxStep ? MaxStep : wait;

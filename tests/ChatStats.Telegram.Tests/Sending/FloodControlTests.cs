@@ -10,6 +10,7 @@ namespace ChatStats.Telegram.Tests.Sending;
 public sealed class FloodControlTests : IAsyncLifetime
 {
     private readonly ManualTimeProvider _time = new();
+    private readonly List<ArrivalWindowLimiter<long>> _limiters = [];
     private FakeBotApi _api = null!;
     private ITelegramBotClient _client = null!;
 
@@ -24,23 +25,42 @@ public sealed class FloodControlTests : IAsyncLifetime
         await _api.DisposeAsync();
     }
 
-    private ArrivalWindowLimiter<long> Window(int limit, TimeSpan window) =>
-        new("send", new SlidingWindowOptions { PermitLimit = limit, Window = window }, _time);
+    private ArrivalWindowLimiter<long> Window(int limit, TimeSpan window)
+    {
+        var limiter = new ArrivalWindowLimiter<long>("send", new SlidingWindowOptions { PermitLimit = limit, Window = window }, _time);
+        _limiters.Add(limiter);
+        return limiter;
+    }
 
     private MessageSender Sender(ArrivalWindowLimiter<long>? perChat = null, ArrivalWindowLimiter<long>? global = null, TimeSpan? maxReplyAge = null) =>
-        new(_client, new MessageSenderOptions
+        Sender(new MessageSenderOptions
         {
             PerChat = perChat,
             Global = global,
             MaxReplyAge = maxReplyAge ?? TimeSpan.FromSeconds(120),
-        }, _time, NullLogger<MessageSender>.Instance);
+        });
 
-    /// <summary>Moves the clock a second at a time until <paramref name="done"/> completes.</summary>
-    private async Task RunClockUntil(Task done, int maxSeconds = 600)
+    private MessageSender Sender(MessageSenderOptions options) => new(_client, options, _time, NullLogger<MessageSender>.Instance);
+
+    /// <summary>
+    /// Waits until nothing can happen without the clock: every send parked on a timer, a limiter or the send ahead of it on
+    /// the wire, and every limiter's waiter parked too (none being decided, none on its way to the fake Telegram).
+    /// </summary>
+    private Task ParkedAsync(MessageSender sender) =>
+        Eventually.TrueAsync(() => sender.Parked.AllParked && _limiters.All(l => l.Parked.AllParked),
+            () => $"every send parked on the clock ({sender.Parked.Count} sends in progress, {_api.Sent.Count} arrived)", every: TimeSpan.FromMilliseconds(1));
+
+    /// <summary>Moves the clock a second at a time, each time once every send has gone as far as it can, until <paramref name="done"/> completes.</summary>
+    private async Task RunClockUntil(MessageSender sender, Task done, int maxSeconds = 600)
     {
-        for (var i = 0; i < maxSeconds && !done.IsCompleted; i++)
+        for (var second = 0; ; second++)
         {
-            await Task.Delay(20);
+            await ParkedAsync(sender);
+            if (done.IsCompleted)
+            {
+                break;
+            }
+            Assert.True(second < maxSeconds, $"the sends were still waiting after {maxSeconds} s of clock");
             _time.Advance(TimeSpan.FromSeconds(1));
         }
         await done;
@@ -55,7 +75,7 @@ public sealed class FloodControlTests : IAsyncLifetime
         var sends = Enumerable.Range(0, 8).Select(i => sender.SendTextAsync(new OutgoingMessage { ChatId = -42, Text = $"m{i}" }, CancellationToken.None)).ToList();
         // The burst goes before the clock moves at all (waiting here, not racing the clock, keeps arrival stamps exact).
         await Eventually.TrueAsync(() => _api.Sent.Count == 3 && sender.Waiting == 5, "the burst of three, the other five waiting for the window");
-        await RunClockUntil(Task.WhenAll(sends));
+        await RunClockUntil(sender, Task.WhenAll(sends));
 
         var times = _api.Sent.Select(s => s.At).Order().ToList();
         Assert.Equal(8, times.Count);
@@ -75,7 +95,7 @@ public sealed class FloodControlTests : IAsyncLifetime
         var second = sender.SendTextAsync(new OutgoingMessage { ChatId = -7, Text = "second" }, CancellationToken.None);
         var elsewhere = sender.SendTextAsync(new OutgoingMessage { ChatId = -8, Text = "elsewhere" }, CancellationToken.None);
         await elsewhere;
-        await RunClockUntil(Task.WhenAll(first, second));
+        await RunClockUntil(sender, Task.WhenAll(first, second));
 
         Assert.Equal(0, _api.SendsInsideRetryWindow);
         Assert.All(_api.Sent.Where(s => s.ChatId == -7), s => Assert.True(s.At - start >= TimeSpan.FromSeconds(10)));
@@ -90,7 +110,7 @@ public sealed class FloodControlTests : IAsyncLifetime
         var sender = Sender(perChat: Window(1, TimeSpan.FromSeconds(60)), maxReplyAge: TimeSpan.FromSeconds(150));
 
         var replies = Enumerable.Range(0, 4).Select(i => sender.SendTextAsync(new OutgoingMessage { ChatId = -9, Text = $"r{i}" }, CancellationToken.None)).ToList();
-        await RunClockUntil(Task.WhenAll(replies));
+        await RunClockUntil(sender, Task.WhenAll(replies));
 
         var counts = replies.Select(r => r.Result.Count).ToList();
         Assert.Equal([1, 1, 1, 0], counts.Order().Reverse());
@@ -106,52 +126,57 @@ public sealed class FloodControlTests : IAsyncLifetime
         await Eventually.TrueAsync(() => _api.Sent.Count == 1 && sender.Waiting == 2, "one digest out, two waiting for the next token");
 
         var reply = sender.SendTextAsync(new OutgoingMessage { ChatId = 200, Text = "answer" }, CancellationToken.None);
-        await RunClockUntil(Task.WhenAll([.. bulk, reply]));
+        await RunClockUntil(sender, Task.WhenAll([.. bulk, reply]));
 
         var order = _api.Sent.OrderBy(s => s.At).Select(s => s.Text).ToList();
-        Assert.True(order.IndexOf("answer") <= 1, $"the reply should overtake the waiting digests: {string.Join(", ", order)}");
+        // The clock moves only once every send is parked, so the schedule is exact: the reply takes the next token.
+        Assert.Equal(["digest 0", "answer", "digest 1", "digest 2"], order);
     }
 
     [Fact]
     public async Task AGroupNeverGetsMoreThanTwentyInAnyMinute()
     {
-        var sender = new MessageSender(_client, new MessageSenderOptions
+        var sender = Sender(new MessageSenderOptions
         {
             PerGroup = Window(20, TimeSpan.FromMinutes(1)),
             MaxReplyAge = TimeSpan.FromMinutes(10),
-        }, _time, NullLogger<MessageSender>.Instance);
+        });
         var start = _time.GetUtcNow();
 
         var sends = Enumerable.Range(0, 50).Select(i => sender.SendTextAsync(new OutgoingMessage { ChatId = -77, Text = $"m{i}" }, CancellationToken.None)).ToList();
-        await RunClockUntil(Task.WhenAll(sends));
+        await RunClockUntil(sender, Task.WhenAll(sends));
 
         var times = _api.Sent.Select(s => s.At).Order().ToList();
         Assert.Equal(50, times.Count);
-        // Stamped on arrival by the fake, however late the clock let each one through: never 21 in a minute.
+        // Stamped on arrival by the fake: never 21 in a minute, and (the clock moving only once every send is parked)
+        // each minute's twenty the moment the window lets them.
         Assert.All(times, t => Assert.True(times.Count(u => u >= t && u < t + TimeSpan.FromMinutes(1)) <= 20));
-        Assert.True(times[^1] - start >= TimeSpan.FromMinutes(2));
+        Assert.Equal([.. Enumerable.Repeat(0, 20), .. Enumerable.Repeat(60, 20), .. Enumerable.Repeat(120, 10)], times.Select(t => (int)(t - start).TotalSeconds));
     }
 
     [Fact]
     public async Task A429MakesThatGroupsSendsCostDoubleUntilItHasBeenQuietAWhile()
     {
-        var sender = new MessageSender(_client, new MessageSenderOptions
+        var sender = Sender(new MessageSenderOptions
         {
             PerGroup = Window(20, TimeSpan.FromMinutes(1)),
             MaxReplyAge = TimeSpan.FromHours(1),
             RelaxAfter = TimeSpan.FromMinutes(2),
-        }, _time, NullLogger<MessageSender>.Instance);
+        });
         _api.FailNext("sendMessage", 429, "Too Many Requests: retry after 1", retryAfter: 1);
         var start = _time.GetUtcNow();
 
         var sends = Enumerable.Range(0, 30).Select(i => sender.SendTextAsync(new OutgoingMessage { ChatId = -55, Text = $"m{i}" }, CancellationToken.None)).ToList();
-        await RunClockUntil(Task.WhenAll(sends));
+        await RunClockUntil(sender, Task.WhenAll(sends));
 
         var times = _api.Sent.Select(s => s.At - start).Order().ToList();
         Assert.Equal(30, times.Count);
         // Charged double after the 429: ten a minute, not twenty, for the two minutes before it relaxes.
         Assert.InRange(times.Count(t => t < TimeSpan.FromMinutes(1)), 1, 10);
         Assert.InRange(times.Count(t => t < TimeSpan.FromMinutes(2)), 11, 20);
+        // Exactly: the refused send spent a unit at 0; from 1 s (its retry_after) two units a send, so nine fit beside it;
+        // each unit that leaves the window lets one more go; past two quiet minutes a send costs one again (the last ten).
+        Assert.Equal([.. Enumerable.Repeat(1, 9), 60, .. Enumerable.Repeat(61, 9), 120, .. Enumerable.Repeat(121, 10)], times.Select(t => (int)t.TotalSeconds));
         Assert.Equal(1, _api.TooManyRequests);
         Assert.Equal(0, sender.Penalised > 0 && _time.GetUtcNow() - start > TimeSpan.FromMinutes(4) ? 1 : 0);
     }
@@ -202,13 +227,13 @@ public sealed class FloodControlTests : IAsyncLifetime
         // arrives, is dropped as a stale reply, or fails with Telegram's own 429; nothing is sent inside a flood wait and no
         // wait the sender computes is negative or too long for a timer (the manual clock, like the real one, throws for those).
         var random = new Random(seed);
-        var sender = new MessageSender(_client, new MessageSenderOptions
+        var sender = Sender(new MessageSenderOptions
         {
             PerChat = Window(3, TimeSpan.FromSeconds(3)),
             PerGroup = Window(20, TimeSpan.FromMinutes(1)),
             Global = Window(30, TimeSpan.FromSeconds(1)),
             MaxAttempts = 3,
-        }, _time, NullLogger<MessageSender>.Instance);
+        });
         var sends = new List<Task<IReadOnlyList<global::Telegram.Bot.Types.Message>>>();
         for (var step = 0; step < 150; step++)
         {
@@ -224,12 +249,12 @@ public sealed class FloodControlTests : IAsyncLifetime
                     _api.FailNext("sendMessage", 429, $"Too Many Requests: retry after {retryAfter}", retryAfter: retryAfter);
                     break;
                 case < 9:
-                    await Task.Delay(5);
+                    await ParkedAsync(sender);
                     _time.Advance(TimeSpan.FromMilliseconds(random.Next(2_000)));
                     break;
                 default:
                     // The machine slept, or the clock was stepped: hours or days pass at once.
-                    await Task.Delay(5);
+                    await ParkedAsync(sender);
                     _time.Advance(TimeSpan.FromSeconds(random.Next(3) == 0 ? random.Next(3 * 86_400) : random.Next(600)));
                     break;
             }
@@ -237,7 +262,7 @@ public sealed class FloodControlTests : IAsyncLifetime
         // Let everything run out: a day and a half of clock, a minute at a time.
         for (var i = 0; i < 2_200 && !sends.All(s => s.IsCompleted); i++)
         {
-            await Task.Delay(2);
+            await ParkedAsync(sender);
             _time.Advance(TimeSpan.FromMinutes(1));
         }
 

@@ -64,16 +64,24 @@ public sealed class ArrivalWindowLimiterTests
         // it); only a return or the clock can move it, and neither has happened.
         Assert.False(waiting.IsCompleted);
         Assert.Equal(parked + 1, _time.PendingTimers);
+        Assert.Equal(1, limiter.Parked.Count);
+        Assert.True(limiter.Parked.AllParked);
 
         held.Dispose();
+        // Woken, it is not parked from that moment until it parks again (a test moving the clock must not move it in
+        // between); by the time it is seen parked, its new timers are set.
+        var parkedRightAfter = limiter.Parked.AllParked;
+        Assert.True(!parkedRightAfter || _time.PendingTimers >= parked + 2, "the woken waiter counted as parked before it waited again");
         // Back, but it landed just now: the woken waiter must park again, on the window's end (and a new step timer), and
         // not go. Seen when its timers are set, or when it went anyway.
         await Eventually.TrueAsync(() => waiting.IsCompleted || _time.PendingTimers == parked + 2,
             () => $"the waiter to wait for the window (timers {_time.PendingTimers}, {parked} before it waited)");
         Assert.False(waiting.IsCompleted);
+        await Eventually.TrueAsync(() => limiter.Parked.AllParked, "the waiter to count as parked again");
         _time.Advance(TimeSpan.FromSeconds(1));
         using var lease = await waiting.WaitAsync(TimeSpan.FromSeconds(10));
         Assert.True(lease.IsAcquired);
+        Assert.Equal(0, limiter.Parked.Count);
     }
 
     [Fact]
