@@ -95,6 +95,21 @@ internal static partial class ChatStatsCli
     private static partial System.Text.RegularExpressions.Regex BinderFailure();
 
     /// <summary>Turns the failures an operator can fix into one clear line each and a non-zero exit code.</summary>
+    /// <summary>Says on stderr that a chat id names no chat, and how to find the ids that do.</summary>
+    internal static Task NoSuchChatAsync(long chatId) =>
+        Console.Error.WriteLineAsync($"chatstats: no chat {chatId} in the database. Chat ids of groups are negative; 'SELECT id, title FROM chats' lists them.");
+
+    /// <summary>Which of the file kinds an --out path ends in (<paramref name="kinds"/>, e.g. ".pdf"); null, said on stderr, for none of them.</summary>
+    internal static async Task<string?> OutputFormatAsync(string path, params string[] kinds)
+    {
+        if (kinds.FirstOrDefault(kind => path.EndsWith(kind, StringComparison.OrdinalIgnoreCase)) is { } kind)
+        {
+            return kind;
+        }
+        await Console.Error.WriteLineAsync($"chatstats: --out must end in {string.Join(" or ", kinds)} (got {path}).");
+        return null;
+    }
+
     public static async Task<int> RunGuardedAsync(Func<Task<int>> action)
     {
         try

@@ -15,12 +15,11 @@ internal static class ReportCliCommand
         command.SetAction(async (parse, ct) => await ChatStatsCli.RunGuardedAsync(async () =>
         {
             var path = parse.GetValue(output)!;
-            var pdf = path.EndsWith(".pdf", StringComparison.OrdinalIgnoreCase);
-            if (!pdf && !path.EndsWith(".html", StringComparison.OrdinalIgnoreCase))
+            if (await ChatStatsCli.OutputFormatAsync(path, ".pdf", ".html") is not { } format)
             {
-                await Console.Error.WriteLineAsync($"chatstats: --out must end in .pdf or .html (got {path}).");
                 return 2;
             }
+            var pdf = format == ".pdf";
             using var host = AppHost.BuildTool([]);
             string? html;
             try
@@ -34,7 +33,7 @@ internal static class ReportCliCommand
             }
             if (html is null)
             {
-                await Console.Error.WriteLineAsync($"chatstats: no chat {parse.GetValue(chat)} in the database. Chat ids of groups are negative; 'SELECT id, title FROM chats' lists them.");
+                await ChatStatsCli.NoSuchChatAsync(parse.GetValue(chat));
                 return 1;
             }
             if (pdf)

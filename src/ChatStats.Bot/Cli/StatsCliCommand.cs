@@ -63,12 +63,11 @@ internal static class StatsCliCommand
         command.SetAction(async (parse, ct) => await ChatStatsCli.RunGuardedAsync(async () =>
         {
             var path = parse.GetValue(output)!;
-            var png = path.EndsWith(".png", StringComparison.OrdinalIgnoreCase);
-            if (!png && !path.EndsWith(".svg", StringComparison.OrdinalIgnoreCase))
+            if (await ChatStatsCli.OutputFormatAsync(path, ".svg", ".png") is not { } format)
             {
-                await Console.Error.WriteLineAsync($"chatstats: --out must end in .svg or .png (got {path}).");
                 return 2;
             }
+            var png = format == ".png";
             using var host = AppHost.BuildTool([]);
             var queries = host.Services.GetRequiredService<StatsQueries>();
             if (await ResolveAsync(queries, parse.GetValue(chat), parse.GetValue(period)!, ct) is not { } request)
@@ -122,7 +121,7 @@ internal static class StatsCliCommand
         var chat = await queries.ChatAsync(chatId, ct);
         if (chat is null)
         {
-            await Console.Error.WriteLineAsync($"chatstats: no chat {chatId} in the database. Chat ids of groups are negative; 'SELECT id, title FROM chats' lists them.");
+            await ChatStatsCli.NoSuchChatAsync(chatId);
             return null;
         }
         if (Period.TryParse(periodText, chat.Zone, DateTimeOffset.UtcNow, out var error) is not { } period)

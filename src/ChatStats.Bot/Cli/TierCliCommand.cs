@@ -28,7 +28,7 @@ internal static class TierCliCommand
             }
             if (result is null)
             {
-                await Console.Error.WriteLineAsync($"chatstats: no chat {chatId} in the database. Chat ids of groups are negative; 'SELECT id, title FROM chats' lists them.");
+                await ChatStatsCli.NoSuchChatAsync(chatId);
                 return 1;
             }
             Console.WriteLine($"chat {result.ChatId} {Terminal.Safe(result.Title)}: tier {result.Effective}{(result.Tier is null ? " (the default)" : "")}");

@@ -181,6 +181,7 @@ public sealed class CliTests : IAsyncLifetime
             var asHtml = await ChatStatsProcess.RunAsync(Env(), "report", "--chat", "-100230", "--period", "all", "--out", html);
             var asPdf = await ChatStatsProcess.RunAsync(Env(), "report", "--chat", "-100230", "--period", "all", "--out", pdf);
             var badPeriod = await ChatStatsProcess.RunAsync(Env(), "report", "--chat", "-100230", "--period", "soon", "--out", pdf);
+            var noChat = await ChatStatsProcess.RunAsync(Env(), "report", "--chat", "-100999", "--out", pdf);
 
             Assert.True(asHtml.ExitCode == 0, asHtml.Error);
             Assert.True(asPdf.ExitCode == 0, asPdf.Error);
@@ -191,6 +192,8 @@ public sealed class CliTests : IAsyncLifetime
             Assert.Equal("%PDF-", System.Text.Encoding.ASCII.GetString((await File.ReadAllBytesAsync(pdf))[..5]));
             Assert.Equal(2, badPeriod.ExitCode);
             Assert.Contains("'soon' is not a period", badPeriod.Error);
+            Assert.Equal(1, noChat.ExitCode);
+            Assert.Contains("no chat -100999 in the database", noChat.Error);
         }
         finally
         {
@@ -225,6 +228,20 @@ public sealed class CliTests : IAsyncLifetime
         {
             File.Delete(path);
         }
+    }
+
+    [Theory]
+    [InlineData("report", "report.docx", "--out must end in .pdf or .html (got report.docx)")]
+    [InlineData("chart", "chart.jpg", "--out must end in .svg or .png (got chart.jpg)")]
+    public async Task AnOutputFileOfAnotherKindIsRefusedNamingTheKindsTaken(string verb, string file, string said)
+    {
+        string[] args = verb == "chart" ? ["chart", "activity", "--chat", "-1", "--out", file] : ["report", "--chat", "-1", "--out", file];
+
+        var result = await ChatStatsProcess.RunAsync(Env(), args);
+
+        Assert.Equal(2, result.ExitCode);
+        Assert.Contains(said, result.Error);
+        Assert.False(File.Exists(file));
     }
 
     [Fact]

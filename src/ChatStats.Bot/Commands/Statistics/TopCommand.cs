@@ -49,27 +49,16 @@ internal sealed class TopCommand(StatsSupport stats) : PeriodCommand(stats, "top
         await Stats.Replies.SendAsync(context, text.ToString().TrimEnd(), ct);
     }
 
-    internal static bool TryMetric(string word, out TopMetric metric)
+    /// <summary>The words a leaderboard may be ranked by, with their short forms.</summary>
+    private static readonly Dictionary<string, TopMetric> Metrics = new(StringComparer.OrdinalIgnoreCase)
     {
-        switch (word.ToLowerInvariant())
-        {
-            case "messages" or "msgs":
-                metric = TopMetric.Messages;
-                return true;
-            case "words":
-                metric = TopMetric.Words;
-                return true;
-            case "chars" or "characters":
-                metric = TopMetric.Chars;
-                return true;
-            case "media":
-                metric = TopMetric.Media;
-                return true;
-            default:
-                metric = TopMetric.Messages;
-                return false;
-        }
-    }
+        ["messages"] = TopMetric.Messages, ["msgs"] = TopMetric.Messages,
+        ["words"] = TopMetric.Words,
+        ["chars"] = TopMetric.Chars, ["characters"] = TopMetric.Chars,
+        ["media"] = TopMetric.Media,
+    };
+
+    internal static bool TryMetric(string word, out TopMetric metric) => Metrics.TryGetValue(word, out metric);
 
     internal static void AppendRows(StringBuilder text, Leaderboard board, CultureInfo c)
     {
