@@ -91,7 +91,8 @@ public sealed class MessageSender(ITelegramBotClient client, MessageSenderOption
     /// <summary>
     /// Each send from its call to its return, and the wait it is parked on: for a test on a manual clock, which moves the
     /// clock only when every send is parked (on a timer, a limiter or the send ahead of it on the wire) and none is
-    /// being decided or on its way to Telegram.
+    /// being decided or on its way to Telegram. A send parked on a limiter is only as still as that limiter's own waiter:
+    /// such a test also asks the limiters (<c>ArrivalWindowLimiter.Parked</c>; the Redis-shared ones do not say).
     /// </summary>
     internal ParkedWaits Parked { get; } = new();
 
