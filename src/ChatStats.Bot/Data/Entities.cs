@@ -3,6 +3,23 @@ using Microsoft.EntityFrameworkCore.Metadata.Builders;
 
 namespace ChatStats.Bot.Data;
 
+/// <summary>The rollups' per-kind counters, declared from <see cref="MessageKinds"/> so the list of kinds stays in one place.</summary>
+internal static class KindCountColumns
+{
+    /// <summary>
+    /// One integer column per message kind (text_count, photo_count, …, other_count). They are shadow properties: the
+    /// rollups are written and read in SQL through <see cref="MessageKinds.Columns"/>, never through the entities. The
+    /// snake-case convention of <see cref="ChatStatsDbContext"/> names them as <see cref="MessageKinds.Column"/> does.
+    /// </summary>
+    public static void HasKindCounts<T>(this EntityTypeBuilder<T> b) where T : class
+    {
+        foreach (var kind in MessageKinds.All)
+        {
+            b.Property<int>($"{kind}Count");
+        }
+    }
+}
+
 internal sealed class ChatEntity
 {
     public long Id { get; set; }
@@ -176,7 +193,10 @@ internal sealed class ServiceEventConfiguration : IEntityTypeConfiguration<Servi
     }
 }
 
-/// <summary>The rollup every hot statistic reads: one row per chat × UTC hour × member.</summary>
+/// <summary>
+/// The rollup every hot statistic reads: one row per chat × UTC hour × member. Besides these, a count per message kind
+/// (<see cref="KindCountColumns.HasKindCounts"/>).
+/// </summary>
 internal sealed class HourlyActivity
 {
     public long ChatId { get; set; }
@@ -185,20 +205,6 @@ internal sealed class HourlyActivity
     public int Messages { get; set; }
     public long Words { get; set; }
     public long Chars { get; set; }
-    public int TextCount { get; set; }
-    public int PhotoCount { get; set; }
-    public int StickerCount { get; set; }
-    public int VoiceCount { get; set; }
-    public int VideoCount { get; set; }
-    public int VideoNoteCount { get; set; }
-    public int AudioCount { get; set; }
-    public int DocumentCount { get; set; }
-    public int AnimationCount { get; set; }
-    public int PollCount { get; set; }
-    public int LocationCount { get; set; }
-    public int ContactCount { get; set; }
-    public int DiceCount { get; set; }
-    public int OtherCount { get; set; }
 }
 
 internal sealed class HourlyActivityConfiguration : IEntityTypeConfiguration<HourlyActivity>
@@ -210,12 +216,14 @@ internal sealed class HourlyActivityConfiguration : IEntityTypeConfiguration<Hou
         b.HasStorageParameter("fillfactor", 70);
         b.HasKey(x => new { x.ChatId, x.Hour, x.UserId });
         b.HasIndex(x => new { x.ChatId, x.UserId, x.Hour });
+        b.HasKindCounts();
     }
 }
 
 /// <summary>
 /// The rollup summed over members: one row per chat × UTC hour. Totals, busiest days and hours, heatmaps, histories
-/// and kinds read it: a two-year chat is 17,520 rows whatever its size. Kept by triggers on chat_user_hourly.
+/// and kinds read it: a two-year chat is 17,520 rows whatever its size. Kept by triggers on chat_user_hourly. Besides
+/// these, a count per message kind (<see cref="KindCountColumns.HasKindCounts"/>).
 /// </summary>
 internal sealed class ChatHourly
 {
@@ -224,20 +232,6 @@ internal sealed class ChatHourly
     public long Messages { get; set; }
     public long Words { get; set; }
     public long Chars { get; set; }
-    public int TextCount { get; set; }
-    public int PhotoCount { get; set; }
-    public int StickerCount { get; set; }
-    public int VoiceCount { get; set; }
-    public int VideoCount { get; set; }
-    public int VideoNoteCount { get; set; }
-    public int AudioCount { get; set; }
-    public int DocumentCount { get; set; }
-    public int AnimationCount { get; set; }
-    public int PollCount { get; set; }
-    public int LocationCount { get; set; }
-    public int ContactCount { get; set; }
-    public int DiceCount { get; set; }
-    public int OtherCount { get; set; }
 }
 
 internal sealed class ChatHourlyConfiguration : IEntityTypeConfiguration<ChatHourly>
@@ -247,6 +241,7 @@ internal sealed class ChatHourlyConfiguration : IEntityTypeConfiguration<ChatHou
         b.ToTable("chat_hourly");
         b.HasStorageParameter("fillfactor", 70);
         b.HasKey(x => new { x.ChatId, x.Hour });
+        b.HasKindCounts();
     }
 }
 
