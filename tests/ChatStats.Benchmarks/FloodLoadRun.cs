@@ -110,14 +110,14 @@ internal static class FloodLoadRun
             var rows = 0L;
             rows += historyCount;
             api.AddUpdates(Enumerable.Range(0, historyCount).Select(i => From(i % People, $"history {i}: some words to count in the word statistics")));
-            await IngestLoadRun.WaitAsync(() => Count(dataSource) >= rows, bot, TimeSpan.FromMinutes(5));
+            await IngestLoadRun.WaitUntilRecordedAsync(api, dataSource, rows, bot, TimeSpan.FromMinutes(5));
 
             // As many plain messages as the flood has commands, from the same people in the same order.
             var plain = Enumerable.Range(0, commands.Length).SelectMany(round => Enumerable.Range(0, People).Select(p => From(p, $"just chatting, round {round}"))).ToList();
             rows += plain.Count;
             var started = Stopwatch.GetTimestamp();
             api.AddUpdates(plain);
-            await IngestLoadRun.WaitAsync(() => Count(dataSource) >= rows, bot, TimeSpan.FromMinutes(5));
+            await IngestLoadRun.WaitUntilRecordedAsync(api, dataSource, rows, bot, TimeSpan.FromMinutes(5));
             var plainSeconds = Stopwatch.GetElapsedTime(started).TotalSeconds;
 
             // The flood: everyone sends six statistics commands at once.
@@ -126,7 +126,7 @@ internal static class FloodLoadRun
             started = Stopwatch.GetTimestamp();
             api.AddUpdates(flood);
             // Generous: a build whose recording waits for answers took minutes here.
-            await IngestLoadRun.WaitAsync(() => Count(dataSource) >= rows, bot, TimeSpan.FromMinutes(10));
+            await IngestLoadRun.WaitUntilRecordedAsync(api, dataSource, rows, bot, TimeSpan.FromMinutes(10));
             var floodSeconds = Stopwatch.GetElapsedTime(started).TotalSeconds;
 
             // The answers go out at Telegram's pace (20 a minute per group): wait until nothing is queued or on its way.
@@ -145,11 +145,5 @@ internal static class FloodLoadRun
             IngestLoadRun.Stop(bot);
             await PostgresServer.DropDatabaseAsync(cs);
         }
-    }
-
-    private static long Count(NpgsqlDataSource dataSource)
-    {
-        using var cmd = dataSource.CreateCommand("SELECT count(*) FROM messages");
-        return (long)cmd.ExecuteScalar()!;
     }
 }

@@ -112,7 +112,7 @@ internal static class ScaleLoadRun
             var cpu = CpuNow(bots);
             var started = Stopwatch.GetTimestamp();
             api.AddUpdates(plain);
-            await IngestLoadRun.WaitAsync(() => Scalar(dataSource, "SELECT count(*) FROM messages") >= messageCount, bots[0], TimeSpan.FromMinutes(5));
+            await IngestLoadRun.WaitUntilRecordedAsync(api, dataSource, messageCount, bots[0], TimeSpan.FromMinutes(5));
             var recordSeconds = Stopwatch.GetElapsedTime(started).TotalSeconds;
             var recording = CpuNow(bots) - cpu;
 
