@@ -81,42 +81,29 @@ internal static class RollupTriggers
             : now;
     }
 
-    public static string Create => Functions("CREATE") + Triggers;
+    public static string Create => $"""
+        {Functions("CREATE")}
+        {TriggersAndBackfill}
+        """;
 
     /// <summary>The function bodies again, for a migration that changes them.</summary>
     public static string Replace => Functions("CREATE OR REPLACE");
 
-    private static string Functions(string create) => $"""
-        {create} FUNCTION chat_user_hourly_inserted() RETURNS trigger LANGUAGE plpgsql AS $f$
-        BEGIN
-          {Apply("SELECT 1 AS sign, * FROM new_rows", deferrable: true)}
-          RETURN NULL;
-        END $f$;
+    private static readonly StatementTriggers Triggers = new("chat_user_hourly", "rollup", "chat_user_hourly");
 
-        {create} FUNCTION chat_user_hourly_updated() RETURNS trigger LANGUAGE plpgsql AS $f$
-        BEGIN
-          {Apply("SELECT 1 AS sign, * FROM new_rows UNION ALL SELECT -1, * FROM old_rows")}
-          RETURN NULL;
-        END $f$;
+    private static string Functions(string create) => Triggers.Functions(create,
+        inserted: Apply("SELECT 1 AS sign, * FROM new_rows", deferrable: true),
+        updated: Apply("SELECT 1 AS sign, * FROM new_rows UNION ALL SELECT -1, * FROM old_rows"),
+        deleted: $"""
+            {Apply("SELECT -1 AS sign, * FROM old_rows")}
+            -- A member with nothing left is no member of the totals.
+            DELETE FROM chat_user_totals t USING (SELECT DISTINCT chat_id, user_id FROM old_rows) g
+            WHERE t.chat_id = g.chat_id AND t.user_id = g.user_id AND t.messages = 0 AND t.words = 0 AND t.chars = 0 AND t.media = 0;
+            """);
 
-        {create} FUNCTION chat_user_hourly_deleted() RETURNS trigger LANGUAGE plpgsql AS $f$
-        BEGIN
-          {Apply("SELECT -1 AS sign, * FROM old_rows")}
-          -- A member with nothing left is no member of the totals.
-          DELETE FROM chat_user_totals t USING (SELECT DISTINCT chat_id, user_id FROM old_rows) g
-          WHERE t.chat_id = g.chat_id AND t.user_id = g.user_id AND t.messages = 0 AND t.words = 0 AND t.chars = 0 AND t.media = 0;
-          RETURN NULL;
-        END $f$;
-
-        """;
-
-    private static string Triggers => $"""
-        CREATE TRIGGER rollup_inserted AFTER INSERT ON chat_user_hourly REFERENCING NEW TABLE AS new_rows
-          FOR EACH STATEMENT EXECUTE FUNCTION chat_user_hourly_inserted();
-        CREATE TRIGGER rollup_updated AFTER UPDATE ON chat_user_hourly REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
-          FOR EACH STATEMENT EXECUTE FUNCTION chat_user_hourly_updated();
-        CREATE TRIGGER rollup_deleted AFTER DELETE ON chat_user_hourly REFERENCING OLD TABLE AS old_rows
-          FOR EACH STATEMENT EXECUTE FUNCTION chat_user_hourly_deleted();
+    /// <summary>The triggers, and the coarse rollups filled from what is already recorded.</summary>
+    private static string TriggersAndBackfill => $"""
+        {Triggers.Create}
 
         -- What is already recorded.
         INSERT INTO chat_hourly (chat_id, hour, messages, words, chars, {string.Join(", ", KindColumns)})
@@ -126,12 +113,5 @@ internal static class RollupTriggers
         SELECT chat_id, user_id, sum(messages), sum(words), sum(chars), sum({Media}) FROM chat_user_hourly GROUP BY chat_id, user_id;
         """;
 
-    public const string Drop = """
-        DROP TRIGGER IF EXISTS rollup_inserted ON chat_user_hourly;
-        DROP TRIGGER IF EXISTS rollup_updated ON chat_user_hourly;
-        DROP TRIGGER IF EXISTS rollup_deleted ON chat_user_hourly;
-        DROP FUNCTION IF EXISTS chat_user_hourly_inserted();
-        DROP FUNCTION IF EXISTS chat_user_hourly_updated();
-        DROP FUNCTION IF EXISTS chat_user_hourly_deleted();
-        """;
+    public static string Drop => Triggers.Drop;
 }

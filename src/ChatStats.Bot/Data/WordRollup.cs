@@ -54,26 +54,17 @@ internal static class WordRollup
         CREATE INDEX ix_chat_word_days_dirty ON chat_word_days (day) WHERE dirty;
         """;
 
-    /// <summary>The triggers, and every text already stored made pending: the folder counts the history in the background.</summary>
-    public static readonly string Create = $"""
-        CREATE FUNCTION messages_words_inserted() RETURNS trigger LANGUAGE plpgsql AS $f$
-        BEGIN
-          INSERT INTO chat_words_pending (chat_id, day, sign, texts)
-          SELECT chat_id, {Day}, 1, array_agg(text) FROM new_rows WHERE counted AND text IS NOT NULL GROUP BY 1, 2;
-          RETURN NULL;
-        END $f$;
+    private static readonly StatementTriggers Triggers = new("messages", "words", "messages_words");
 
-        CREATE FUNCTION messages_words_deleted() RETURNS trigger LANGUAGE plpgsql AS $f$
-        BEGIN
-          INSERT INTO chat_words_pending (chat_id, day, sign, texts)
-          SELECT chat_id, {Day}, -1, array_agg(text) FROM old_rows WHERE counted AND text IS NOT NULL GROUP BY 1, 2;
-          RETURN NULL;
-        END $f$;
+    /// <summary>A statement's counted texts, by chat and day, queued with a sign: 1 for <c>new_rows</c>, -1 for <c>old_rows</c>.</summary>
+    private static string Queue(int sign, string rows) => $"""
+        INSERT INTO chat_words_pending (chat_id, day, sign, texts)
+          SELECT chat_id, {Day}, {sign}, array_agg(text) FROM {rows} WHERE counted AND text IS NOT NULL GROUP BY 1, 2;
+        """;
 
-        -- Only rows whose counted text changed move: most updates of messages (a forgotten member's replies) touch none.
-        CREATE FUNCTION messages_words_updated() RETURNS trigger LANGUAGE plpgsql AS $f$
-        BEGIN
-          INSERT INTO chat_words_pending (chat_id, day, sign, texts)
+    /// <summary>Only rows whose counted text changed move: most updates of messages (a forgotten member's replies) touch none.</summary>
+    private const string QueueChanged = """
+        INSERT INTO chat_words_pending (chat_id, day, sign, texts)
           SELECT chat_id, day, sign, array_agg(text)
           FROM (SELECT o.chat_id, (o.sent_at AT TIME ZONE 'UTC')::date AS day, -1 AS sign, o.text,
                        o.counted AND o.text IS NOT NULL AS was_counted, n.counted AND n.text IS NOT NULL AS is_counted,
@@ -86,27 +77,17 @@ internal static class WordRollup
                 FROM old_rows o JOIN new_rows n USING (chat_id, message_id)) c
           WHERE changed AND CASE WHEN sign = -1 THEN was_counted ELSE is_counted END
           GROUP BY 1, 2, 3;
-          RETURN NULL;
-        END $f$;
-
-        CREATE TRIGGER words_inserted AFTER INSERT ON messages REFERENCING NEW TABLE AS new_rows
-          FOR EACH STATEMENT EXECUTE FUNCTION messages_words_inserted();
-        CREATE TRIGGER words_updated AFTER UPDATE ON messages REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
-          FOR EACH STATEMENT EXECUTE FUNCTION messages_words_updated();
-        CREATE TRIGGER words_deleted AFTER DELETE ON messages REFERENCING OLD TABLE AS old_rows
-          FOR EACH STATEMENT EXECUTE FUNCTION messages_words_deleted();
-
-        INSERT INTO chat_words_pending (chat_id, day, sign, texts)
-        SELECT chat_id, {Day}, 1, array_agg(text) FROM messages WHERE counted AND text IS NOT NULL GROUP BY 1, 2;
         """;
 
-    public const string Drop = """
-        DROP TRIGGER IF EXISTS words_inserted ON messages;
-        DROP TRIGGER IF EXISTS words_updated ON messages;
-        DROP TRIGGER IF EXISTS words_deleted ON messages;
-        DROP FUNCTION IF EXISTS messages_words_inserted();
-        DROP FUNCTION IF EXISTS messages_words_updated();
-        DROP FUNCTION IF EXISTS messages_words_deleted();
+    /// <summary>The triggers, and every text already stored made pending: the folder counts the history in the background.</summary>
+    public static readonly string Create = $"""
+        {Triggers.Functions("CREATE", inserted: Queue(1, "new_rows"), updated: QueueChanged, deleted: Queue(-1, "old_rows"))}
+        {Triggers.Create}
+        {Queue(1, "messages")}
+        """;
+
+    public static readonly string Drop = $"""
+        {Triggers.Drop}
         DROP TABLE IF EXISTS chat_words_pending, chat_word_daily, chat_words, chat_word_days;
         """;
 
