@@ -407,7 +407,7 @@ internal static class IngestLoadRun
     {
         var deadline = DateTime.UtcNow + timeout;
         // At most the last getUpdates answer (100 updates) unconfirmed: everything else is in the inbox or recorded, so an
-        // empty inbox from here on means recording has caught up.
+        // empty inbox from here on means recording has caught up. Both waits share the one deadline.
         await WaitAsync(() => api.PendingCount <= 100, bot, timeout);
         await using var inboxEmpty = dataSource.CreateCommand("SELECT NOT EXISTS (SELECT FROM update_inbox)");
         while (!((bool)(await inboxEmpty.ExecuteScalarAsync())! && await CountAsync(dataSource) >= messageRows))

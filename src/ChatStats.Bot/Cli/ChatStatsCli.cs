@@ -94,7 +94,6 @@ internal static partial class ChatStatsCli
     [System.Text.RegularExpressions.GeneratedRegex("^Failed to convert configuration value '(?<value>.*)' at '(?<key>[^']+)' to type '(?<type>[^']+)'", System.Text.RegularExpressions.RegexOptions.Singleline)]
     private static partial System.Text.RegularExpressions.Regex BinderFailure();
 
-    /// <summary>Turns the failures an operator can fix into one clear line each and a non-zero exit code.</summary>
     /// <summary>Says on stderr that a chat id names no chat, and how to find the ids that do.</summary>
     internal static Task NoSuchChatAsync(long chatId) =>
         Console.Error.WriteLineAsync($"chatstats: no chat {chatId} in the database. Chat ids of groups are negative; 'SELECT id, title FROM chats' lists them.");
@@ -110,6 +109,7 @@ internal static partial class ChatStatsCli
         return null;
     }
 
+    /// <summary>Turns the failures an operator can fix into one clear line each and a non-zero exit code.</summary>
     public static async Task<int> RunGuardedAsync(Func<Task<int>> action)
     {
         try
