@@ -58,7 +58,7 @@ internal static partial class ChatStatsCli
                 ? $"Database {Configuration.DatabaseUrl.Describe(options.ConnectionString)} is up to date."
                 : $"Applied {Terminal.Count(applied.Count, "migration")} to {Configuration.DatabaseUrl.Describe(options.ConnectionString)}: {string.Join(", ", applied)}");
             // Hangfire's tables (schema hangfire), then the jobs the old queue still had waiting: the database is complete.
-            await Jobs.JobsSchema.InstallAsync(host.Services.GetRequiredService<Jobs.JobsDataSource>(), ct);
+            Jobs.JobsSchema.Install(host.Services.GetRequiredService<Jobs.JobsDataSource>());
             var carried = await host.Services.GetRequiredService<Reports.LegacyJobs>().CarryAsync(ct);
             Console.WriteLine(carried == 0 ? "Hangfire's schema is in place." : $"Hangfire's schema is in place; {Terminal.Count(carried, "job")} carried over from the old job queue.");
             return 0;

@@ -44,6 +44,10 @@ internal sealed class JobsDataSource(NpgsqlDataSource dataSource) : IConnectionF
     /// <summary>The storage with the settings ChatStats needs, and why each differs from the library's default.</summary>
     public PostgreSqlStorage CreateStorage(JobsOptions options) => new(this, new PostgreSqlStorageOptions
     {
+        // The schema is installed here first, taking turns with the other roles (JobsSchema): the library's own installer
+        // would race them. Only when the database could not be reached does the library install, at the storage's
+        // first use (below).
+        PrepareSchemaIfNecessary = !JobsSchema.TryInstall(this),
         SchemaName = JobsOptions.Schema,
         // A killed worker's job comes back after a minute, not 30; and a long job is never fetched twice while it runs.
         InvisibilityTimeout = TimeSpan.FromSeconds(options.InvisibilityTimeoutSeconds),
@@ -52,7 +56,6 @@ internal sealed class JobsDataSource(NpgsqlDataSource dataSource) : IConnectionF
         QueuePollInterval = TimeSpan.FromMilliseconds(options.QueuePollIntervalMilliseconds),
         // LISTEN/NOTIFY would hold a connection per idle worker; polling at the interval above keeps within the bound.
         EnableLongPolling = false,
-        PrepareSchemaIfNecessary = true,
         // The library retries the installation five times from 1 s doubling, with Thread.Sleep, when the database is
         // away: a web or worker role started during an outage sat 31 s in start-up, and the bot's first /report held
         // a handler (and a thread) as long. One quick second try, then degraded mode: the storage installs itself at
